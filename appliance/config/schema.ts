@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import ms from 'ms';
+
+// The YAML file's shape. Unknown keys are errors (strictObject) so a typo never silently
+// weakens a rule. Durations are written as "15m", "6h", "30d" and become milliseconds.
+
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const out = typeof v === 'number' ? v : ms(v as ms.StringValue);
+    if (typeof out !== 'number' || !Number.isFinite(out) || out <= 0) {
+      ctx.addIssue({ code: 'custom', message: `not a positive duration: ${String(v)} (write e.g. "15m", "6h")` });
+      return z.NEVER;
+    }
+    return out;
+  });
+
+const hostPort = z.string().transform((v, ctx) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected HOST:PORT, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+});
+
+const hostname = z
+  .string()
+  .min(1)
+  .transform((h) => h.toLowerCase().replace(/\.$/, ''));
+
+const issuer = z.strictObject({
+  name: z.string().min(1),
+  issuer: z.url(),
+  audience: z.string().min(1),
+  jwksUri: z.url().nullable().default(null),
+  algorithms: z
+    .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+    .min(1)
+    .default(['RS256']),
+});
+
+const claimValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+
+const grant = z.strictObject({
+  name: z.string().min(1),
+  issuer: z.string().min(1),
+  claims: z.record(z.string(), claimValue).default({}),
+  credential: z.string().min(1),
+});
+
+export const configSchema = z
+  .strictObject({
+    listen: hostPort.default({ host: '127.0.0.1', port: 3128 }),
+    stateDir: z.string().min(1).default('.airlock'),
+    intercept: z
+      .strictObject({
+        datadogSites: z.array(hostname).default(['datadoghq.com']),
+        hosts: z.array(hostname).default([]),
+      })
+      .prefault({}),
+    passthrough: z.enum(['allow', 'deny']).default('allow'),
+    upstream: z
+      .strictObject({
+        resolve: z.record(hostname, hostPort).default({}),
+        caFile: z.string().min(1).nullable().default(null),
+      })
+      .prefault({}),
+    identity: z
+      .strictObject({
+        issuers: z.array(issuer).default([]),
+        grants: z.array(grant).default([]),
+      })
+      .prefault({}),
+    sessions: z.strictObject({ idleTimeout: duration.default(15 * 60_000) }).prefault({}),
+    recording: z
+      .strictObject({ maxBodyBytes: z.number().int().min(0).max(256 * 1024 * 1024).default(1_048_576) })
+      .prefault({}),
+    ca: z.strictObject({ validity: duration.default(365 * 24 * 3_600_000) }).prefault({}),
+  })
+  .superRefine((cfg, ctx) => {
+    const issuerNames = new Set<string>();
+    cfg.identity.issuers.forEach((iss, i) => {
+      if (issuerNames.has(iss.name)) {
+        ctx.addIssue({ code: 'custom', path: ['identity', 'issuers', i, 'name'], message: `duplicate issuer name ${iss.name}` });
+      }
+      issuerNames.add(iss.name);
+    });
+    const grantNames = new Set<string>();
+    cfg.identity.grants.forEach((g, i) => {
+      if (!issuerNames.has(g.issuer)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['identity', 'grants', i, 'issuer'],
+          message: `unknown issuer ${JSON.stringify(g.issuer)}: name one of identity.issuers[].name`,
+        });
+      }
+      if (grantNames.has(g.name)) {
+        ctx.addIssue({ code: 'custom', path: ['identity', 'grants', i, 'name'], message: `duplicate grant name ${g.name}` });
+      }
+      grantNames.add(g.name);
+    });
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+type Parsed = z.output<typeof configSchema>;
+
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+export type Config = DeepReadonly<Parsed>;
+export type IssuerConfig = Config['identity']['issuers'][number];
+export type GrantConfig = Config['identity']['grants'][number];

@@ -1,0 +1,107 @@
+// The one table of Airlock's refusals. Every error a client, an operator or a test sees
+// carries one of these stable codes; the message says what happened and what to do.
+
+export const ERRORS = {
+  TOKEN_MISSING: {
+    status: 407,
+    message:
+      'no identity token: send the job\'s OIDC token as Proxy-Authorization: Bearer <jwt> (or Basic with the jwt as password), or as DD-API-KEY / Authorization: Bearer',
+  },
+  TOKEN_INVALID: {
+    status: 403,
+    message: 'the identity token was rejected: mint a fresh OIDC token with the audience Airlock expects',
+  },
+  TOKEN_CONFLICT: {
+    status: 403,
+    message: 'two different identity tokens were sent in one request: send the token in one place only',
+  },
+  NO_GRANT: {
+    status: 403,
+    message: 'no grant matches this identity: ask an operator to add a grant for its claims (airlock check-config lists them)',
+  },
+  CREDENTIAL_MISSING: {
+    status: 503,
+    message: 'the grant\'s vault credential is missing: an operator must run `airlock vault put NAME`',
+  },
+  HOST_MISMATCH: {
+    status: 421,
+    message: 'the CONNECT target, TLS SNI and Host header disagree: send the request to the host you connected to',
+  },
+  DESTINATION_BLOCKED: {
+    status: 403,
+    message: 'the destination resolves to a loopback, private, link-local or otherwise internal address: list it under upstream.resolve if it is meant',
+  },
+  PASSTHROUGH_DENIED: {
+    status: 403,
+    message: 'this host is not intercepted and passthrough is deny: add it to intercept.hosts or set passthrough: allow',
+  },
+  RECORDING_FAILED: {
+    status: 503,
+    message: 'the exchange could not be recorded, so nothing was forwarded: an operator must check the state directory (disk space, permissions)',
+  },
+  UPSTREAM_UNREACHABLE: {
+    status: 502,
+    message: 'the upstream could not be reached: retry later, or check upstream.resolve and the network',
+  },
+  UPSTREAM_TLS: {
+    status: 502,
+    message: 'the upstream\'s TLS certificate could not be verified: check upstream.caFile; verification is never switched off',
+  },
+  BAD_REQUEST: {
+    status: 400,
+    message: 'the request could not be parsed: send a well-formed HTTP request',
+  },
+  BODY_TOO_LARGE: {
+    status: 413,
+    message: 'the request body exceeds the limit Airlock accepts',
+  },
+  SHUTTING_DOWN: {
+    status: 503,
+    message: 'Airlock is shutting down: retry in a moment',
+  },
+  INTERNAL: {
+    status: 500,
+    message: 'Airlock hit an internal error: the request was not forwarded; an operator can find the cause in the logs',
+  },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AirlockError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra words for the client, appended to the table's message; never a secret. */
+  readonly detail: string | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(detail ? `${ERRORS[code].message} (${detail})` : ERRORS[code].message, options);
+    this.name = 'AirlockError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.detail = detail;
+  }
+}
+
+export function isAirlockError(err: unknown): err is AirlockError {
+  return err instanceof AirlockError;
+}
+
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The one place an error becomes a client answer: Datadog's v1 error shape plus X-Airlock-Error. */
+export function toErrorResponse(err: unknown): ErrorResponse {
+  const e = isAirlockError(err) ? err : new AirlockError('INTERNAL');
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-airlock-error': e.code,
+    'cache-control': 'no-store',
+  };
+  if (e.code === 'TOKEN_MISSING') headers['proxy-authenticate'] = 'Bearer realm="airlock"';
+  const body = JSON.stringify({ errors: [`airlock: ${e.message}`] });
+  headers['content-length'] = String(Buffer.byteLength(body));
+  return { status: e.status, headers, body };
+}

@@ -1,0 +1,38 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+// Header and field names that can carry a credential anywhere in a log object.
+// Values are redacted at the source too; this is the net under it.
+const REDACT_PATHS = [
+  'token',
+  'jwt',
+  'apiKey',
+  'appKey',
+  '*.token',
+  '*.apiKey',
+  '*.appKey',
+  'headers["dd-api-key"]',
+  'headers["dd-application-key"]',
+  'headers.authorization',
+  'headers["proxy-authorization"]',
+  '*.headers["dd-api-key"]',
+  '*.headers["dd-application-key"]',
+  '*.headers.authorization',
+  '*.headers["proxy-authorization"]',
+];
+
+export type { Logger };
+
+export interface LogOptions {
+  level?: string;
+  destination?: NodeJS.WritableStream;
+}
+
+export function createLogger(options: LogOptions = {}): Logger {
+  const opts: LoggerOptions = {
+    level: options.level ?? process.env['AIRLOCK_LOG_LEVEL'] ?? 'info',
+    base: { name: 'airlock' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return options.destination ? pino(opts, options.destination as pino.DestinationStream) : pino(opts);
+}
