@@ -1,0 +1,28 @@
+// Errors of the vault's CLI side (put/ls/rm, key files, the env). They are not HTTP refusals:
+// a running proxy turns a missing entry into AirlockError('CREDENTIAL_MISSING') itself.
+// A message names files, variables and rules, never a key.
+
+export type VaultErrorCode =
+  | 'VAULT_NAME_INVALID'
+  | 'VAULT_KEY_EMPTY'
+  | 'VAULT_KEY_INVALID'
+  | 'VAULT_KEY_FILE_UNREADABLE'
+  | 'VAULT_ENV_MISSING'
+  | 'VAULT_LOCKED'
+  | 'VAULT_CORRUPT'
+  | 'VAULT_IO';
+
+export class VaultError extends Error {
+  readonly code: VaultErrorCode;
+
+  constructor(code: VaultErrorCode, message: string) {
+    // No `cause`: a parse or I/O error's message can quote file content, which may be a key.
+    super(message);
+    this.name = 'VaultError';
+    this.code = code;
+  }
+}
+
+export function isVaultError(err: unknown): err is VaultError {
+  return err instanceof VaultError;
+}

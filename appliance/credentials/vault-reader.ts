@@ -1,0 +1,125 @@
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../log.js';
+import { parseVault } from './parse-vault.js';
+import { VAULT_FILE, type VaultEntry } from './types.js';
+import { VaultError, isVaultError } from './vault-error.js';
+
+export interface VaultReaderOptions {
+  readonly log: Logger;
+  /** How often to stat vault.json; default 1000 ms, so a change is live within 2 s. */
+  readonly pollMs?: number;
+}
+
+/**
+ * The running proxy's in-memory copy of vault.json, reloaded when the file changes.
+ * Polls stat (ino+size+mtime) rather than fs.watch, which loses track of a file replaced by
+ * rename. Lookups are synchronous and see one whole version, so in-flight requests never fail
+ * because of a reload.
+ */
+export class VaultReader {
+  private readonly file: string;
+  private readonly log: Logger;
+  private readonly pollMs: number;
+  private entries: ReadonlyMap<string, VaultEntry> = new Map();
+  private signature: string | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private warnedMode = false;
+
+  constructor(stateDir: string, opts: VaultReaderOptions) {
+    this.file = join(stateDir, VAULT_FILE);
+    this.log = opts.log;
+    this.pollMs = opts.pollMs ?? 1000;
+  }
+
+  /** Loads the vault once; throws VAULT_CORRUPT or VAULT_IO so a broken vault stops startup. */
+  async start(): Promise<void> {
+    await this.reload(true);
+    this.stopped = false;
+    this.schedule();
+  }
+
+  get(name: string): VaultEntry | undefined {
+    return this.entries.get(name);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Every key value, for the recorder's redaction. */
+  allSecretValues(): string[] {
+    const out: string[] = [];
+    for (const e of this.entries.values()) {
+      out.push(e.apiKey);
+      if (e.appKey !== undefined) out.push(e.appKey);
+    }
+    return out;
+  }
+
+  // A chained timeout rather than setInterval, so a slow read never overlaps the next poll.
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.reload(false)
+        .catch((err: unknown) => this.warn(err))
+        .finally(() => this.schedule());
+    }, this.pollMs);
+    this.timer.unref();
+  }
+
+  private async reload(initial: boolean): Promise<void> {
+    let fh;
+    try {
+      fh = await open(this.file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(this.file, err);
+      if (this.signature !== 'missing') {
+        if (!initial) this.log.info({ file: this.file }, 'vault.json is gone: the vault is now empty');
+        this.entries = new Map();
+        this.signature = 'missing';
+      }
+      return;
+    }
+    try {
+      // fstat on the open descriptor: the signature belongs to exactly the bytes read below.
+      const st = await fh.stat();
+      const sig = `${st.ino}:${st.size}:${st.mtimeMs}`;
+      if (sig === this.signature) return;
+      if ((st.mode & 0o077) !== 0 && !this.warnedMode) {
+        this.warnedMode = true;
+        this.log.warn({ file: this.file, mode: (st.mode & 0o777).toString(8) }, 'vault.json is readable by group or others: chmod 600 it');
+      }
+      const vault = parseVault(await fh.readFile('utf8'), this.file);
+      this.entries = new Map(vault.entries.map((e) => [e.name, e]));
+      this.signature = sig;
+      if (!initial) this.log.info({ file: this.file, entries: vault.entries.length }, 'vault reloaded');
+    } catch (err) {
+      if (initial) throw isVaultError(err) ? err : ioError(this.file, err);
+      if (isVaultError(err) && err.code === 'VAULT_CORRUPT') {
+        // Remember the bad version so it is reported once, not on every poll.
+        const st = await fh.stat().catch(() => undefined);
+        if (st) this.signature = `${st.ino}:${st.size}:${st.mtimeMs}`;
+      }
+      throw err;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private warn(err: unknown): void {
+    // Only the code and our own message: VaultError messages never quote the file.
+    const code = isVaultError(err) ? err.code : ((err as NodeJS.ErrnoException | undefined)?.code ?? 'unknown');
+    const message = isVaultError(err) ? err.message : 'read failed';
+    this.log.warn({ file: this.file, code }, `vault.json could not be loaded, keeping the previous contents: ${message}`);
+  }
+}
+
+function ioError(file: string, err: unknown): VaultError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'unknown error';
+  return new VaultError('VAULT_IO', `cannot read ${file}: ${code}`);
+}
