@@ -1,0 +1,75 @@
+import { AirlockError } from '../errors.js';
+import { looksLikeJwt } from './looks-like-jwt.js';
+
+export interface FoundToken {
+  readonly token: string;
+  /** Where the token was found, e.g. "proxy-authorization", "header:dd-api-key"; no duplicates. */
+  readonly carriers: string[];
+}
+
+export interface TokenSources {
+  /** The Proxy-Authorization of the CONNECT (or of a plain proxied request). */
+  readonly proxyAuthorization?: string | undefined;
+  /** Node's flat [name, value, name, value, ...] of the (intercepted) request. */
+  readonly rawHeaders?: readonly string[];
+}
+
+/**
+ * Reads a Proxy-Authorization value. Bearer and Basic are unambiguous proxy credentials, so the
+ * value is taken whatever its shape and a malformed one fails verification loudly instead of
+ * reading as "no token". For Basic the jwt is the password; `http://JWT@proxy` URLs send it as
+ * the user with an empty password, so that form is accepted too.
+ */
+export function tokenFromProxyAuthorization(value: string): string | null {
+  const m = /^\s*(\S+)\s+(\S+)\s*$/.exec(value);
+  if (!m) return null;
+  const scheme = m[1]!.toLowerCase();
+  const cred = m[2]!;
+  if (scheme === 'bearer') return cred;
+  if (scheme !== 'basic') return null;
+  const decoded = Buffer.from(cred, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const user = colon < 0 ? decoded : decoded.slice(0, colon);
+  const password = colon < 0 ? '' : decoded.slice(colon + 1);
+  if (password !== '') return password;
+  return user !== '' ? user : null;
+}
+
+// Inside the intercepted request these headers normally hold Datadog keys; they carry a token
+// only when the value is JWT-shaped (an agent's own key is stripped later, not treated as one).
+function tokenFromInnerHeader(name: string, value: string): string | null {
+  const v = value.trim();
+  if (name === 'dd-api-key' || name === 'dd-application-key') return looksLikeJwt(v) ? v : null;
+  if (name === 'authorization') {
+    const m = /^bearer\s+(\S+)$/i.exec(v);
+    return m && looksLikeJwt(m[1]!) ? m[1]! : null;
+  }
+  if (name === 'proxy-authorization') return tokenFromProxyAuthorization(v);
+  return null;
+}
+
+/**
+ * Finds the identity token among every carrier a client may use. The same token in several
+ * places is fine; two different tokens are refused because we could not tell which identity
+ * the client means (and picking one would let a second token smuggle in).
+ */
+export function findToken(input: TokenSources): FoundToken | null {
+  const found: { token: string; carrier: string }[] = [];
+  if (input.proxyAuthorization !== undefined) {
+    const t = tokenFromProxyAuthorization(input.proxyAuthorization);
+    if (t !== null) found.push({ token: t, carrier: 'proxy-authorization' });
+  }
+  const raw = input.rawHeaders ?? [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const t = tokenFromInnerHeader(name, raw[i + 1]!);
+    if (t !== null) found.push({ token: t, carrier: `header:${name}` });
+  }
+  const first = found[0];
+  if (!first) return null;
+  if (found.some((f) => f.token !== first.token)) {
+    const where = [...new Set(found.map((f) => f.carrier))].join(', ');
+    throw new AirlockError('TOKEN_INVALID', `two different identity tokens were sent (in ${where}): send one token`);
+  }
+  return { token: first.token, carriers: [...new Set(found.map((f) => f.carrier))] };
+}

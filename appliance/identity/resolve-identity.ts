@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import { AirlockError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { fetchJson } from './fetch-json.js';
+import { JwksCache } from './jwks-cache.js';
+import { matchGrant } from './match-grant.js';
+import type { Identity } from './types.js';
+import { TokenVerifier } from './verify-token.js';
+
+export { looksLikeJwt } from './looks-like-jwt.js';
+
+/** Most verified tokens remembered; a CI fleet reuses each token for minutes, so this is plenty. */
+export const IDENTITY_CACHE_MAX = 10_000;
+
+export interface IdentityResolverDeps {
+  readonly fetchJson: typeof fetchJson;
+  readonly now: () => number;
+  readonly log: Logger;
+}
+
+function quote(s: string): string {
+  const clean = s.replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(clean.length > 200 ? `${clean.slice(0, 200)}...` : clean);
+}
+
+/**
+ * Token → Identity: verify, then match a grant. A job sends the same JWT on every request, so
+ * successes are remembered (by the token's SHA-256, never the token) until the token's exp;
+ * failures are not, so a fixed config or a recovered issuer takes effect at once.
+ */
+export class IdentityResolver {
+  readonly #config: Config['identity'];
+  readonly #now: () => number;
+  readonly #verifier: TokenVerifier;
+  readonly #cache = new Map<string, Identity>();
+
+  constructor(config: Config['identity'], deps: IdentityResolverDeps) {
+    this.#config = config;
+    this.#now = deps.now;
+    const keys = new JwksCache({ fetchJson: deps.fetchJson, now: deps.now, log: deps.log });
+    this.#verifier = new TokenVerifier(config.issuers, { keys, now: deps.now });
+  }
+
+  async resolve(token: string): Promise<Identity> {
+    const id = createHash('sha256').update(token).digest('base64url');
+    const cached = this.#cache.get(id);
+    if (cached) {
+      if (this.#now() < cached.expiresAt) return cached;
+      this.#cache.delete(id);
+    }
+    const { issuer, claims } = await this.#verifier.verify(token);
+    const grant = matchGrant(this.#config.grants, issuer.name, claims);
+    if (!grant) throw new AirlockError('NO_GRANT', `issuer ${quote(issuer.name)}, sub ${quote(claims.sub)}`);
+    const identity: Identity = Object.freeze({
+      issuer: issuer.name,
+      iss: issuer.issuer,
+      sub: claims.sub,
+      claims: Object.freeze({ ...claims }),
+      grant: grant.name,
+      credential: grant.credential,
+      expiresAt: claims.exp * 1000,
+    });
+    this.#remember(id, identity);
+    return identity;
+  }
+
+  #remember(id: string, identity: Identity): void {
+    if (this.#cache.size >= IDENTITY_CACHE_MAX) {
+      const now = this.#now();
+      for (const [k, v] of this.#cache) if (v.expiresAt <= now) this.#cache.delete(k);
+      // Still full of live tokens: drop the oldest; it is only re-verified on its next use.
+      while (this.#cache.size >= IDENTITY_CACHE_MAX) {
+        const oldest = this.#cache.keys().next();
+        if (oldest.done) break;
+        this.#cache.delete(oldest.value);
+      }
+    }
+    this.#cache.set(id, identity);
+  }
+}

@@ -1,0 +1,101 @@
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
+import type { IssuerConfig } from '../config/schema.js';
+import { AirlockError, isAirlockError } from '../errors.js';
+import type { JwksCache } from './jwks-cache.js';
+import { MAX_TOKEN_LENGTH } from './looks-like-jwt.js';
+
+/** Seconds of clock skew accepted on exp/nbf/iat, between us and the CI issuer. */
+export const CLOCK_TOLERANCE_S = 60;
+
+// The schema admits only these; the guard holds even if it ever did not, since an HMAC alg
+// verified against a public key is the classic key-confusion forgery.
+const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
+
+export interface VerifiedToken {
+  readonly issuer: IssuerConfig;
+  readonly claims: JWTPayload & { readonly sub: string; readonly exp: number; readonly iat: number };
+}
+
+export interface TokenVerifierDeps {
+  readonly keys: JwksCache;
+  readonly now: () => number;
+}
+
+/** Attacker-controlled text going into a detail: printable, short, quoted. */
+function quote(v: unknown): string {
+  const s = typeof v === 'string' ? v : String(v);
+  const clean = s.replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(clean.length > 120 ? `${clean.slice(0, 120)}...` : clean);
+}
+
+/** Why jose refused, in words safe to show a client: jose's messages name claims, never values. */
+export function describeJoseError(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return err.claim === 'iat' ? 'the token is too old' : 'the token has expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.reason === 'missing') return `the token has no "${err.claim}" claim`;
+    if (err.claim === 'aud') return 'wrong audience';
+    if (err.claim === 'iss') return 'wrong issuer';
+    if (err.claim === 'nbf') return 'the token is not valid yet';
+    return err.message;
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'the token\'s signing algorithm is not allowed';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad signature';
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'no key of the issuer matches the token (unknown kid)';
+  if (err instanceof joseErrors.JWKSMultipleMatchingKeys) return 'several keys of the issuer match the token and it names no kid';
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return 'malformed token';
+  if (err instanceof joseErrors.JOSENotSupported) return 'unsupported token algorithm or key type';
+  return 'the token could not be verified';
+}
+
+/**
+ * Verifies a CI OIDC token against the configured issuer whose `issuer` equals the token's
+ * (unverified) `iss`. Everything else (signature, audience, expiry, algorithms) is jose's
+ * jwtVerify with exact options; the unverified iss is only used to pick whose keys to try.
+ */
+export class TokenVerifier {
+  readonly #issuers: readonly IssuerConfig[];
+  readonly #deps: TokenVerifierDeps;
+
+  constructor(issuers: readonly IssuerConfig[], deps: TokenVerifierDeps) {
+    this.#issuers = issuers;
+    this.#deps = deps;
+  }
+
+  async verify(token: string): Promise<VerifiedToken> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new AirlockError('TOKEN_INVALID', 'the token is too long');
+    let iss: unknown;
+    try {
+      decodeProtectedHeader(token);
+      iss = decodeJwt(token).iss;
+    } catch {
+      throw new AirlockError('TOKEN_INVALID', 'malformed token');
+    }
+    const issuer = this.#issuers.find((i) => i.issuer === iss);
+    if (!issuer) {
+      throw new AirlockError('TOKEN_INVALID', iss === undefined ? 'the token has no "iss" claim' : `unknown issuer ${quote(iss)}`);
+    }
+    const algorithms = issuer.algorithms.filter((a) => ASYMMETRIC.has(a));
+    if (algorithms.length === 0) throw new AirlockError('TOKEN_INVALID', `issuer ${quote(issuer.name)} allows no asymmetric algorithm`);
+
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.#deps.keys.keyResolver(issuer), {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        algorithms,
+        requiredClaims: ['exp', 'iat', 'sub'],
+        clockTolerance: CLOCK_TOLERANCE_S,
+        currentDate: new Date(this.#deps.now()),
+      }));
+    } catch (err) {
+      if (isAirlockError(err)) throw err;
+      throw new AirlockError('TOKEN_INVALID', describeJoseError(err));
+    }
+    const { sub, exp, iat } = payload;
+    if (typeof sub !== 'string' || sub === '') throw new AirlockError('TOKEN_INVALID', 'the token\'s "sub" claim is not a string');
+    // jwtVerify checks these are numbers when present and requiredClaims that they are present.
+    if (typeof exp !== 'number' || typeof iat !== 'number') throw new AirlockError('TOKEN_INVALID', 'bad exp/iat claims');
+    return { issuer, claims: { ...payload, sub, exp, iat } };
+  }
+}
