@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Config } from '../../../appliance/config/schema.js';
+import { isAirlockError } from '../../../appliance/errors.js';
+import { JWKS_MAX_AGE_MS } from '../../../appliance/identity/jwks-cache.js';
+import { IdentityResolver } from '../../../appliance/identity/resolve-identity.js';
+import { Clock, FakeIssuer, ISS, captureLog, issuerConfig } from './fake-issuer.js';
+
+const identityConfig: Config['identity'] = {
+  issuers: [issuerConfig()],
+  grants: [
+    { name: 'main-only', issuer: 'gh', claims: { repository_id: '123456', ref: 'refs/heads/main' }, credential: 'dd-prod' },
+    { name: 'any-branch', issuer: 'gh', claims: { repository_id: '123456', ref: 'glob:refs/heads/*' }, credential: 'dd-staging' },
+  ],
+};
+
+async function setup() {
+  const clock = new Clock();
+  const issuer = await FakeIssuer.create(clock);
+  const { log, lines } = captureLog();
+  const resolver = new IdentityResolver(identityConfig, { fetchJson: issuer.fetchJson, now: clock.now, log });
+  return { clock, issuer, resolver, lines };
+}
+
+test('a verified token resolves to the first matching grant', async () => {
+  const { clock, issuer, resolver } = await setup();
+  const id = await resolver.resolve(await issuer.mint());
+  assert.equal(id.issuer, 'gh');
+  assert.equal(id.iss, ISS);
+  assert.equal(id.sub, 'repo:acme/app:ref:refs/heads/main');
+  assert.equal(id.grant, 'main-only');
+  assert.equal(id.credential, 'dd-prod');
+  assert.equal(id.claims['run_id'], '1001');
+  assert.equal(id.expiresAt, (Math.floor(clock.t / 1000) + 300) * 1000);
+  const other = await resolver.resolve(await issuer.mint({ ref: 'refs/heads/dev' }));
+  assert.equal(other.grant, 'any-branch');
+});
+
+test('a verified token no grant matches is refused with NO_GRANT naming issuer and sub', async () => {
+  const { issuer, resolver } = await setup();
+  const token = await issuer.mint({ repository_id: '999', sub: 'repo:evil/app:ref:refs/heads/main' });
+  await assert.rejects(resolver.resolve(token), (err: unknown) => {
+    assert.ok(isAirlockError(err));
+    assert.equal(err.code, 'NO_GRANT');
+    assert.match(err.detail ?? '', /"gh".*repo:evil\/app/);
+    assert.ok(!err.message.includes(token));
+    return true;
+  });
+});
+
+test('a cached identity is served without verifying again', async () => {
+  const { clock, issuer, resolver } = await setup();
+  const long = { exp: Math.floor(clock.t / 1000) + 3600 };
+  const token = await issuer.mint(long);
+  const first = await resolver.resolve(token);
+  const fetches = issuer.calls.length;
+  // Stale keys and a dead endpoint: any re-verification would fetch (and log); a cache hit does neither.
+  clock.advance(JWKS_MAX_AGE_MS + 1);
+  issuer.down = true;
+  const again = await resolver.resolve(token);
+  assert.equal(again, first);
+  assert.equal(issuer.calls.length, fetches, 'no key fetch on a cache hit');
+  // Control: a different token does re-verify and so tries to refresh the stale keys.
+  await resolver.resolve(await issuer.mint(long));
+  assert.ok(issuer.calls.length > fetches, 'a new token verifies and tries a refresh');
+});
+
+test('the cached identity expires with the token', async () => {
+  const { clock, issuer, resolver } = await setup();
+  const token = await issuer.mint();
+  await resolver.resolve(token);
+  clock.advance(300_000 + 61_000);
+  await assert.rejects(resolver.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID' && /expired/.test(err.message));
+});
+
+test('failures are not cached', async () => {
+  const { issuer, resolver } = await setup();
+  issuer.down = true;
+  const token = await issuer.mint();
+  await assert.rejects(resolver.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID');
+  issuer.down = false;
+  assert.equal((await resolver.resolve(token)).grant, 'main-only');
+});
+
+test('no log line holds the token', async () => {
+  const { clock, issuer, resolver, lines } = await setup();
+  const token = await issuer.mint();
+  await resolver.resolve(token);
+  issuer.down = true;
+  clock.advance(JWKS_MAX_AGE_MS + 1);
+  const token2 = await issuer.mint({ exp: Math.floor(clock.t / 1000) + 300 });
+  await resolver.resolve(token2);
+  assert.ok(lines().length > 0);
+  assert.ok(!lines().some((l) => l.includes(token) || l.includes(token2)));
+});
