@@ -1,0 +1,16 @@
+// Control characters that do not occur in text formats; their presence means "binary".
+const BINARY_CONTROL = /[\u0000-\u0008\u000B\u000E-\u001A\u001C-\u001F\u007F]/;
+
+/**
+ * The bytes as a string when they are valid UTF-8 text, else null. A body cut at the cap may end
+ * inside a multi-byte character: `truncated` lets that incomplete tail go.
+ */
+export function asText(bytes: Buffer, truncated: boolean): string | null {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes, { stream: truncated });
+  } catch {
+    return null;
+  }
+  return BINARY_CONTROL.test(text) ? null : text;
+}

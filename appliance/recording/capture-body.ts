@@ -1,0 +1,74 @@
+import { asText } from './body-text.js';
+import { decodeContent } from './decode-body.js';
+import type { JournalBody } from './journal-types.js';
+import {
+  redactBytes,
+  redactQueryString,
+  redactText,
+  redactTruncatedTail,
+  type PreparedSecrets,
+} from './redact.js';
+import type { CapturedBody, HeaderPair } from './types.js';
+
+export interface BodyLimits {
+  /** Cap on the decoded size of a content-encoded body. */
+  readonly maxDecodedBytes: number;
+}
+
+export function headerValue(headers: readonly HeaderPair[], name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return headers.find(([n]) => n.toLowerCase() === lower)?.[1];
+}
+
+function contentEncodingOf(headers: readonly HeaderPair[]): string | undefined {
+  const v = headerValue(headers, 'content-encoding')?.trim().toLowerCase();
+  return v && v !== 'identity' ? v : undefined;
+}
+
+function isForm(headers: readonly HeaderPair[]): boolean {
+  return /^application\/x-www-form-urlencoded\b/i.test(headerValue(headers, 'content-type')?.trim() ?? '');
+}
+
+/**
+ * A captured body in its stored, redacted form. Content-encoded bodies are decoded first because
+ * only the decoded form can be searched for secrets; the redacted decoded form replaces the wire
+ * bytes. When decoding fails the wire bytes are kept as base64 with a note saying why.
+ */
+export function captureBody(
+  body: CapturedBody,
+  headers: readonly HeaderPair[],
+  secrets: PreparedSecrets,
+  limits: BodyLimits,
+): JournalBody {
+  const enc = contentEncodingOf(headers);
+  const base = { wireSize: body.size, capturedBytes: body.bytes.length, truncated: body.truncated, ...(enc ? { contentEncoding: enc } : {}) };
+  let content = body.bytes;
+  let decoded = false;
+  let note: string | undefined;
+  if (enc && body.bytes.length > 0) {
+    const r = decodeContent(body.bytes, enc, { maxOutputBytes: limits.maxDecodedBytes, partial: body.truncated });
+    if (r.ok) {
+      content = r.bytes;
+      decoded = true;
+      if (body.truncated) note = `decoded prefix of a ${enc} body cut at the recording cap`;
+    } else {
+      note = `the ${enc} body could not be decoded (${r.reason}); the wire bytes are kept as base64`;
+      return {
+        ...base,
+        contentSize: body.size,
+        note,
+        base64: redactBytes(body.bytes, secrets).toString('base64'),
+      };
+    }
+  }
+  const flags = { ...(decoded ? { decoded: true } : {}), ...(note ? { note } : {}) };
+  const contentSize = decoded ? content.length : body.size;
+  const raw = asText(content, body.truncated);
+  if (raw === null) {
+    return { ...base, contentSize, ...flags, base64: redactBytes(content, secrets).toString('base64') };
+  }
+  let text = isForm(headers) ? redactQueryString(raw) : raw;
+  text = redactText(text, secrets);
+  if (body.truncated) text = redactTruncatedTail(text, secrets);
+  return { ...base, contentSize, ...flags, text };
+}

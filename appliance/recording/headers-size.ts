@@ -1,0 +1,34 @@
+// headersSize as HAR defines it: the bytes of the header block as HTTP/1.1 text, i.e. the
+// request line (or status line), then "name: value\r\n" per header, then the final "\r\n".
+// Computed from the unredacted headers so redaction does not change the number. HTTP/2 sends
+// compressed header frames; the HTTP/1.1 form is what the proxy forwards and what tools show.
+import type { HeaderPair } from './types.js';
+
+function headerLinesBytes(headers: readonly HeaderPair[]): number {
+  let n = 2; // the blank line that ends the block
+  for (const [name, value] of headers) n += Buffer.byteLength(`${name}: ${value}\r\n`);
+  return n;
+}
+
+/** The request target in origin form (path + query), as sent in the request line. */
+function requestTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.pathname}${u.search}`;
+  } catch {
+    return url;
+  }
+}
+
+export function requestHeadersSize(method: string, url: string, httpVersion: string, headers: readonly HeaderPair[]): number {
+  return Buffer.byteLength(`${method} ${requestTarget(url)} ${httpVersion}\r\n`) + headerLinesBytes(headers);
+}
+
+export function responseHeadersSize(
+  httpVersion: string,
+  status: number,
+  statusText: string,
+  headers: readonly HeaderPair[],
+): number {
+  return Buffer.byteLength(`${httpVersion} ${status} ${statusText}\r\n`) + headerLinesBytes(headers);
+}

@@ -1,0 +1,86 @@
+// One open journal: an append-mode FileHandle whose writes, fsyncs and close run one at a time,
+// in call order. After any failure every later write fails too, so a torn line is never
+// followed by lines that a reader could mistake for a continuation.
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { errCode, FILE_MODE, writeFully } from './file-io.js';
+
+export class JournalWriter {
+  private tail: Promise<void> = Promise.resolve();
+  private dirty = false;
+  private failed: string | null = null;
+  private closed = false;
+
+  private constructor(private readonly fh: FileHandle) {}
+
+  /** Creates the journal (never reuses a file) with its first line, durable before returning. */
+  static async create(path: string, firstLine: string): Promise<JournalWriter> {
+    const fh = await open(path, 'ax', FILE_MODE);
+    try {
+      await writeFully(fh, `${firstLine}\n`);
+      await fh.sync();
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await rm(path, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    return new JournalWriter(fh);
+  }
+
+  /** Why the journal cannot be written any more, or null. */
+  get failure(): string | null {
+    return this.failed;
+  }
+
+  /** Runs fn after every queued operation, before any later one (also for the session's sidecar). */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.tail.then(fn);
+    this.tail = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  private async guarded(what: string, fn: () => Promise<void>): Promise<void> {
+    if (this.failed !== null) throw new Error(`journal unusable after an earlier failure: ${this.failed}`);
+    if (this.closed) throw new Error('journal closed');
+    try {
+      await fn();
+    } catch (err) {
+      this.failed = `${what} failed: ${errCode(err)}`;
+      throw err;
+    }
+  }
+
+  append(line: string): Promise<void> {
+    return this.run(() =>
+      this.guarded('write', async () => {
+        await writeFully(this.fh, `${line}\n`);
+        this.dirty = true;
+      }),
+    );
+  }
+
+  syncIfDirty(): Promise<void> {
+    return this.run(async () => {
+      if (!this.dirty || this.closed || this.failed !== null) return;
+      await this.guarded('fsync', async () => {
+        this.dirty = false;
+        await this.fh.sync();
+      });
+    });
+  }
+
+  /** Waits for every queued write, fsyncs, and closes the handle. */
+  close(): Promise<void> {
+    return this.run(async () => {
+      if (this.closed) return;
+      try {
+        if (this.dirty && this.failed === null) await this.fh.sync();
+      } finally {
+        this.closed = true;
+        await this.fh.close();
+      }
+    });
+  }
+}

@@ -1,0 +1,151 @@
+// Redaction applied to every string of an exchange before it is written (journal and HAR alike).
+// Rules, in the order they apply:
+//  1. values of credential-bearing headers become [redacted:<header name>], or the label of the
+//     Secret whose value they are;
+//  2. every Secret value (>= 8 chars) anywhere in header values, URL and bodies becomes
+//     [redacted:<label>];
+//  3. a JWT-shaped string keeps header and payload; its signature becomes [redacted:signature];
+//  4. query parameters that carry Datadog keys become [redacted:query <name>].
+import type { HeaderPair, Secret } from './types.js';
+
+export const SENSITIVE_HEADERS: ReadonlySet<string> = new Set([
+  'dd-api-key',
+  'dd-application-key',
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+]);
+
+export const SENSITIVE_QUERY: ReadonlySet<string> = new Set([
+  'api_key',
+  'application_key',
+  'dd-api-key',
+  'dd-application-key',
+]);
+
+/** Shorter values would wreck ordinary text (and no real credential is that short). */
+export const MIN_SECRET_LENGTH = 8;
+
+const JWT_IN_TEXT = /(eyJ[A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)/g;
+
+export interface PreparedSecrets {
+  /** Longest first, so a secret that contains another is replaced whole. */
+  readonly list: readonly Secret[];
+}
+
+export function prepareSecrets(secrets: readonly Secret[]): PreparedSecrets {
+  const byValue = new Map<string, Secret>();
+  for (const s of secrets) {
+    if (typeof s.value === 'string' && s.value.length >= MIN_SECRET_LENGTH && !byValue.has(s.value)) byValue.set(s.value, s);
+  }
+  return { list: [...byValue.values()].sort((a, b) => b.value.length - a.value.length) };
+}
+
+export function placeholder(label: string): string {
+  return `[redacted:${label}]`;
+}
+
+function replaceAll(text: string, needle: string, replacement: string): string {
+  return text.includes(needle) ? text.split(needle).join(replacement) : text;
+}
+
+/** Rules 2 and 3 on free text. */
+export function redactText(text: string, secrets: PreparedSecrets): string {
+  let out = text;
+  for (const s of secrets.list) {
+    const p = placeholder(s.label);
+    out = replaceAll(out, s.value, p);
+    const encoded = encodeURIComponent(s.value);
+    if (encoded !== s.value) out = replaceAll(out, encoded, p);
+  }
+  return out.replace(JWT_IN_TEXT, (_m, h: string, p: string) => `${h}.${p}.${placeholder('signature')}`);
+}
+
+/**
+ * A body cut at the cap may end with the first part of a secret: that prefix is a secret too.
+ * Only prefixes of 4+ characters count, so ordinary text endings are not flagged.
+ */
+export function redactTruncatedTail(text: string, secrets: PreparedSecrets): string {
+  for (const s of secrets.list) {
+    for (let k = s.value.length - 1; k >= 4; k--) {
+      if (text.endsWith(s.value.slice(0, k))) return text.slice(0, text.length - k) + placeholder(s.label);
+    }
+  }
+  return text;
+}
+
+/** Rule 2 on binary bodies: the secret's UTF-8 bytes are replaced in place. */
+export function redactBytes(bytes: Buffer, secrets: PreparedSecrets): Buffer {
+  let out = bytes;
+  for (const s of secrets.list) {
+    const needle = Buffer.from(s.value, 'utf8');
+    let at = out.indexOf(needle);
+    if (at < 0) continue;
+    const parts: Buffer[] = [];
+    let from = 0;
+    const rep = Buffer.from(placeholder(s.label), 'utf8');
+    while (at >= 0) {
+      parts.push(out.subarray(from, at), rep);
+      from = at + needle.length;
+      at = out.indexOf(needle, from);
+    }
+    parts.push(out.subarray(from));
+    out = Buffer.concat(parts);
+  }
+  return out;
+}
+
+function secretEqualTo(value: string, secrets: PreparedSecrets): Secret | undefined {
+  const trimmed = value.trim();
+  // "Bearer <token>" / "Basic <x>": the credential is the part after the scheme.
+  const afterScheme = /^[A-Za-z][A-Za-z0-9_-]*\s+(\S+)$/.exec(trimmed)?.[1];
+  return secrets.list.find((s) => s.value === trimmed || s.value === afterScheme);
+}
+
+/** Rule 1 for credential headers, rules 2 and 3 for the rest. */
+export function redactHeaderValue(name: string, value: string, secrets: PreparedSecrets): string {
+  const lower = name.toLowerCase();
+  if (SENSITIVE_HEADERS.has(lower)) {
+    const s = secretEqualTo(value, secrets);
+    return placeholder(s ? s.label : lower);
+  }
+  return redactText(value, secrets);
+}
+
+export function redactHeaders(headers: readonly HeaderPair[], secrets: PreparedSecrets): HeaderPair[] {
+  return headers.map(([n, v]) => [n, redactHeaderValue(n, v, secrets)] as const);
+}
+
+function decodeComponent(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}
+
+/** Rule 4 on an application/x-www-form-urlencoded string (a query or a form body). */
+export function redactQueryString(qs: string): string {
+  if (qs === '') return qs;
+  return qs
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const rawName = eq < 0 ? part : part.slice(0, eq);
+      const name = decodeComponent(rawName).toLowerCase();
+      if (!SENSITIVE_QUERY.has(name) || eq < 0) return part;
+      // Only the space is encoded: brackets and colons are legal in a query and stay readable.
+      return `${rawName}=${placeholder(`query ${name}`).replace(/ /g, '%20')}`;
+    })
+    .join('&');
+}
+
+/** Rules 4, 2 and 3 on a URL; the fragment is dropped (HAR URLs carry none). */
+export function redactUrl(url: string, secrets: PreparedSecrets): string {
+  const noFragment = url.split('#', 1)[0] ?? '';
+  const q = noFragment.indexOf('?');
+  const withQuery = q < 0 ? noFragment : noFragment.slice(0, q + 1) + redactQueryString(noFragment.slice(q + 1));
+  return redactText(withQuery, secrets);
+}

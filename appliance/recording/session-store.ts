@@ -1,0 +1,351 @@
+// The live side of recording: open sessions, their journals, idle closing and finalizing.
+// Every write that fails throws RECORDING_FAILED, and the proxy then refuses to go on (fail closed).
+import { chmod, mkdir, readdir } from 'node:fs/promises';
+import { AirlockError } from '../errors.js';
+import type { Identity } from '../identity/types.js';
+import type { Logger } from '../log.js';
+import { errCode, DIR_MODE } from './file-io.js';
+import { DEFAULT_CREATOR_VERSION, finalizeJournal } from './finalize-journal.js';
+import { JournalWriter } from './journal-writer.js';
+import type { JournalBeginLine, SessionSummary } from './journal-types.js';
+import { writeSummary } from './meta-file.js';
+import { prepareSecrets, redactUrl } from './redact.js';
+import { isSessionId, newSessionId } from './session-id.js';
+import { keyOf } from './session-key.js';
+import { sessionPaths } from './session-paths.js';
+import { sessionClaims } from './stream-har.js';
+import { toJournalExchange } from './to-journal-exchange.js';
+import type { Exchange, Secret, SessionMeta } from './types.js';
+
+export interface SessionStoreOptions {
+  readonly sessionsDir: string;
+  readonly maxBodyBytes: number;
+  readonly idleTimeoutMs: number;
+  readonly log: Logger;
+  readonly now?: () => number;
+  readonly creatorVersion?: string;
+}
+
+interface OpenSession {
+  readonly meta: SessionMeta;
+  readonly writer: JournalWriter;
+  readonly keyEntry: Promise<OpenSession>;
+  lastActivity: number;
+  entryCount: number;
+  summaryDirty: boolean;
+  /** Begun exchanges not yet recorded: an idle sweep leaves such a session open. */
+  readonly inFlight: Set<string>;
+  closing: Promise<string | null> | null;
+}
+
+const FLUSH_INTERVAL_MS = 1000;
+const RECOVER_REASON = 'recovered after an unclean stop';
+
+export class SessionStore {
+  private readonly opts: SessionStoreOptions;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly sessions = new Map<string, OpenSession>();
+  private readonly byKey = new Map<string, Promise<OpenSession>>();
+  private readonly maxDecodedBytes: number;
+  private dirReady: Promise<void> | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private shuttingDown = false;
+
+  constructor(opts: SessionStoreOptions) {
+    this.opts = opts;
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log.child({ component: 'recording' });
+    // A gzip body can expand a thousandfold: decoding gets a cap of its own.
+    this.maxDecodedBytes = Math.max(opts.maxBodyBytes, Math.min(opts.maxBodyBytes * 8, 64 * 1024 * 1024), 1024 * 1024);
+  }
+
+  private iso(ms = this.now()): string {
+    return new Date(ms).toISOString();
+  }
+
+  private fail(reason: string, err: unknown, sessionId?: string): AirlockError {
+    this.log.error({ sessionId, reason, code: errCode(err) }, 'recording failed');
+    return new AirlockError('RECORDING_FAILED', reason, { cause: err });
+  }
+
+  private ensureDir(): Promise<void> {
+    this.dirReady ??= (async () => {
+      await mkdir(this.opts.sessionsDir, { recursive: true, mode: DIR_MODE });
+      await chmod(this.opts.sessionsDir, DIR_MODE);
+    })().catch((err: unknown) => {
+      this.dirReady = null;
+      throw err;
+    });
+    return this.dirReady;
+  }
+
+  /** Finalizes every journal left behind by a previous process. Call once before serving. */
+  async recover(): Promise<string[]> {
+    try {
+      await this.ensureDir();
+    } catch (err) {
+      throw this.fail(`the sessions directory cannot be used: ${errCode(err)}`, err);
+    }
+    const names = await readdir(this.opts.sessionsDir);
+    const done: string[] = [];
+    for (const name of names.sort()) {
+      const id = name.endsWith('.jsonl') ? name.slice(0, -'.jsonl'.length) : '';
+      if (!isSessionId(id) || this.sessions.has(id)) continue;
+      try {
+        const r = await finalizeJournal(this.opts.sessionsDir, id, RECOVER_REASON, this.finalizeOpts());
+        this.log.warn({ sessionId: id, entries: r.entryCount, badLines: r.badLines }, 'recovered an orphaned session journal');
+        done.push(id);
+      } catch (err) {
+        this.log.error({ sessionId: id, code: errCode(err) }, 'could not recover a session journal; it is left in place');
+      }
+    }
+    return done;
+  }
+
+  private finalizeOpts(lastActivityAt?: string): Parameters<typeof finalizeJournal>[3] {
+    return {
+      now: this.now,
+      creatorVersion: this.opts.creatorVersion ?? DEFAULT_CREATOR_VERSION,
+      ...(lastActivityAt !== undefined ? { lastActivityAt } : {}),
+    };
+  }
+
+  /** The open session for this identity's key, opened if there is none. */
+  async ensure(identity: Identity): Promise<SessionMeta> {
+    const key = keyOf(identity);
+    for (;;) {
+      if (this.shuttingDown) throw new AirlockError('SHUTTING_DOWN');
+      let entry = this.byKey.get(key);
+      if (!entry) {
+        const p: Promise<OpenSession> = this.openSession(identity, key, () => p);
+        entry = p;
+        this.byKey.set(key, p);
+        p.catch(() => {
+          if (this.byKey.get(key) === p) this.byKey.delete(key);
+        });
+      }
+      const s = await entry;
+      // A close may have started while we waited: it dropped the key, so loop and open anew.
+      if (s.closing) continue;
+      s.lastActivity = this.now();
+      return s.meta;
+    }
+  }
+
+  private async openSession(identity: Identity, key: string, self: () => Promise<OpenSession>): Promise<OpenSession> {
+    const openedAtMs = this.now();
+    const meta: SessionMeta = {
+      id: newSessionId(openedAtMs),
+      key,
+      issuer: identity.issuer,
+      iss: identity.iss,
+      sub: identity.sub,
+      grant: identity.grant,
+      credential: identity.credential,
+      claims: sessionClaims(identity.claims),
+      openedAt: this.iso(openedAtMs),
+    };
+    let writer: JournalWriter;
+    try {
+      await this.ensureDir();
+      writer = await JournalWriter.create(sessionPaths(this.opts.sessionsDir, meta.id).journal, JSON.stringify({ type: 'session', ...meta }));
+    } catch (err) {
+      throw this.fail(`cannot create a session journal: ${errCode(err)}`, err, meta.id);
+    }
+    const s: OpenSession = {
+      meta,
+      writer,
+      keyEntry: self(),
+      lastActivity: openedAtMs,
+      entryCount: 0,
+      summaryDirty: false,
+      inFlight: new Set(),
+      closing: null,
+    };
+    this.sessions.set(meta.id, s);
+    try {
+      await writeSummary(this.opts.sessionsDir, this.summary(s, 'open', null, null), { sync: true });
+    } catch (err) {
+      void this.close(meta.id, 'recording failed').catch(() => undefined);
+      throw this.fail(`cannot write the session summary: ${errCode(err)}`, err, meta.id);
+    }
+    this.startFlushing();
+    this.log.info({ sessionId: meta.id, issuer: meta.issuer, grant: meta.grant, sub: meta.sub }, 'session opened');
+    return s;
+  }
+
+  private summary(s: OpenSession, status: 'open' | 'closed', closedAt: string | null, closeReason: string | null): SessionSummary {
+    return { ...s.meta, status, closedAt, closeReason, entryCount: s.entryCount, lastActivityAt: this.iso(s.lastActivity) };
+  }
+
+  private live(sessionId: string): OpenSession {
+    const s = this.sessions.get(sessionId);
+    if (!s || s.closing) throw new AirlockError('RECORDING_FAILED', `session ${isSessionId(sessionId) ? sessionId : '?'} is not open`);
+    return s;
+  }
+
+  private async append(s: OpenSession, line: string): Promise<void> {
+    try {
+      await s.writer.append(line);
+    } catch (err) {
+      // Close it so that the next request opens a fresh session (the disk may have recovered).
+      void this.close(s.meta.id, 'recording failed').catch(() => undefined);
+      throw this.fail(`cannot append to the session journal: ${errCode(err)}`, err, s.meta.id);
+    }
+  }
+
+  /** Written before the request goes upstream: if this throws, the request must not be forwarded. */
+  async begin(
+    sessionId: string,
+    b: { readonly id: string; readonly startedDateTime: string; readonly method: string; readonly url: string },
+    secrets: readonly Secret[] = [],
+  ): Promise<void> {
+    const s = this.live(sessionId);
+    const line: JournalBeginLine = {
+      type: 'begin',
+      id: b.id,
+      startedDateTime: b.startedDateTime,
+      method: b.method,
+      url: redactUrl(b.url, prepareSecrets(secrets)),
+    };
+    s.inFlight.add(b.id);
+    s.lastActivity = this.now();
+    try {
+      await this.append(s, JSON.stringify(line));
+    } catch (err) {
+      s.inFlight.delete(b.id);
+      throw err;
+    }
+  }
+
+  /** Written before the response reaches the client: if this throws, the client must get an error. */
+  async record(sessionId: string, ex: Exchange, secrets: readonly Secret[]): Promise<void> {
+    const s = this.live(sessionId);
+    let line: string;
+    try {
+      line = JSON.stringify(toJournalExchange(ex, prepareSecrets(secrets), { maxDecodedBytes: this.maxDecodedBytes }));
+    } catch (err) {
+      throw this.fail('cannot encode the exchange', err, sessionId);
+    }
+    s.lastActivity = this.now();
+    await this.append(s, line);
+    s.inFlight.delete(ex.id);
+    s.entryCount++;
+    s.summaryDirty = true;
+  }
+
+  isOpen(id: string): boolean {
+    const s = this.sessions.get(id);
+    return s !== undefined && s.closing === null;
+  }
+
+  /** Closes and finalizes a session; waits for writes already under way. Null if it is not open. */
+  close(id: string, reason: string): Promise<string | null> {
+    const s = this.sessions.get(id);
+    if (!s) return Promise.resolve(null);
+    if (s.closing) return s.closing;
+    if (this.byKey.get(s.meta.key) === s.keyEntry) this.byKey.delete(s.meta.key);
+    s.closing = this.finish(s, reason);
+    return s.closing;
+  }
+
+  private async finish(s: OpenSession, reason: string): Promise<string> {
+    const id = s.meta.id;
+    try {
+      try {
+        await s.writer.close();
+      } catch (err) {
+        // What reached the file is still finalized; a torn last line is skipped.
+        this.log.error({ sessionId: id, code: errCode(err) }, 'closing the session journal failed');
+      }
+      const r = await finalizeJournal(this.opts.sessionsDir, id, reason, this.finalizeOpts(this.iso(s.lastActivity)));
+      this.log.info({ sessionId: id, reason, entries: r.entryCount, badLines: r.badLines }, 'session closed');
+      return r.harPath;
+    } catch (err) {
+      throw this.fail(`cannot finalize session ${id}; the journal is kept for recovery: ${errCode(err)}`, err, id);
+    } finally {
+      this.sessions.delete(id);
+      if (this.sessions.size === 0) this.stopFlushing();
+    }
+  }
+
+  /** Closes every open session (shutdown). Afterwards `ensure` refuses with SHUTTING_DOWN. */
+  async closeAll(reason: string): Promise<void> {
+    this.shuttingDown = true;
+    this.stopIdleSweeper();
+    await Promise.allSettled([...this.byKey.values()]);
+    const results = await Promise.allSettled([...this.sessions.keys()].map((id) => this.close(id, reason)));
+    for (const r of results) {
+      if (r.status === 'rejected') this.log.error({ code: errCode(r.reason) }, 'a session could not be finalized at shutdown');
+    }
+    this.stopFlushing();
+  }
+
+  /** Closes sessions idle for idleTimeoutMs (with nothing in flight, unless stuck for 4x that). */
+  async closeIdle(): Promise<string[]> {
+    const now = this.now();
+    const idle = [...this.sessions.values()].filter((s) => {
+      if (s.closing) return false;
+      const quiet = now - s.lastActivity;
+      return quiet >= this.opts.idleTimeoutMs && (s.inFlight.size === 0 || quiet >= 4 * this.opts.idleTimeoutMs);
+    });
+    const closed: string[] = [];
+    for (const s of idle) {
+      try {
+        await this.close(s.meta.id, 'idle');
+        closed.push(s.meta.id);
+      } catch {
+        // Logged by finish(); the journal stays for recover().
+      }
+    }
+    return closed;
+  }
+
+  startIdleSweeper(): void {
+    if (this.sweepTimer) return;
+    const every = Math.min(Math.max(Math.floor(this.opts.idleTimeoutMs / 4), 250), 30_000);
+    this.sweepTimer = setInterval(() => void this.closeIdle(), every);
+    this.sweepTimer.unref();
+  }
+
+  stopIdleSweeper(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  /** fsync dirty journals (and refresh their summaries) at least once a second. */
+  async flush(): Promise<void> {
+    for (const s of this.sessions.values()) {
+      if (s.closing) continue;
+      try {
+        await s.writer.syncIfDirty();
+      } catch (err) {
+        this.fail('cannot fsync the session journal', err, s.meta.id);
+        void this.close(s.meta.id, 'recording failed').catch(() => undefined);
+        continue;
+      }
+      if (s.summaryDirty && !s.closing) {
+        s.summaryDirty = false;
+        // Queued with the journal's writes so it cannot land after the close's final summary.
+        await s.writer
+          .run(() => writeSummary(this.opts.sessionsDir, this.summary(s, 'open', null, null), { sync: false }))
+          .catch((err: unknown) => {
+            this.log.warn({ sessionId: s.meta.id, code: errCode(err) }, 'could not refresh the session summary');
+          });
+      }
+    }
+  }
+
+  private startFlushing(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.flushTimer.unref();
+  }
+
+  private stopFlushing(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+  }
+}

@@ -1,0 +1,146 @@
+// Writes a whole HAR from journal lines, piece by piece: the journal may hold far more than fits
+// in one string, so neither the journal nor the HAR is ever held in memory whole.
+import { buildHarEntry, buildNoResponseEntry } from './build-har-entry.js';
+import type { HarLogAirlock } from './har-types.js';
+import type { JournalBeginLine } from './journal-types.js';
+import { parseJournalLine } from './read-journal.js';
+import type { SessionMeta } from './types.js';
+
+/** Begins still waiting for their exchange; past this many the oldest are forgotten. */
+const MAX_PENDING_BEGINS = 100_000;
+const FLUSH_AT = 256 * 1024;
+
+export interface StreamHarOptions {
+  readonly sessionId: string;
+  /** From the sidecar; the journal's own first line wins when present. */
+  readonly fallbackMeta: SessionMeta | null;
+  readonly closedAt: string | null;
+  readonly closeReason: string | null;
+  readonly creatorVersion: string;
+  readonly lines: AsyncIterable<string>;
+  readonly write: (chunk: string) => Promise<void>;
+}
+
+export interface StreamHarResult {
+  readonly entryCount: number;
+  readonly meta: SessionMeta | null;
+  /** Lines that were not journal lines (garbage, or a torn line in the middle). */
+  readonly badLines: number;
+}
+
+/** Claims that say when/which token, not who: they would differ between requests of one session. */
+const DROPPED_CLAIMS = new Set(['exp', 'iat', 'nbf', 'jti']);
+
+export function sessionClaims(claims: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(claims).filter(([k]) => !DROPPED_CLAIMS.has(k)));
+}
+
+function logAirlock(id: string, meta: SessionMeta | null, closedAt: string | null, closeReason: string | null): HarLogAirlock {
+  return {
+    session: id,
+    key: meta?.key ?? '',
+    issuer: meta?.issuer ?? '',
+    iss: meta?.iss ?? '',
+    sub: meta?.sub ?? '',
+    grant: meta?.grant ?? '',
+    credential: meta?.credential ?? '',
+    claims: sessionClaims(meta?.claims ?? {}),
+    openedAt: meta?.openedAt ?? '',
+    closedAt,
+    closeReason,
+  };
+}
+
+function metaFromLine(line: SessionMeta): SessionMeta {
+  const o = line as unknown as Record<string, unknown>;
+  const s = (k: string): string => (typeof o[k] === 'string' ? (o[k] as string) : '');
+  const claims = typeof o['claims'] === 'object' && o['claims'] !== null ? (o['claims'] as Record<string, unknown>) : {};
+  return {
+    id: s('id'),
+    key: s('key'),
+    issuer: s('issuer'),
+    iss: s('iss'),
+    sub: s('sub'),
+    grant: s('grant'),
+    credential: s('credential'),
+    claims,
+    openedAt: s('openedAt'),
+  };
+}
+
+export async function streamHar(opts: StreamHarOptions): Promise<StreamHarResult> {
+  let buffered: string[] = [];
+  let bufferedLen = 0;
+  const emit = async (s: string): Promise<void> => {
+    buffered.push(s);
+    bufferedLen += s.length;
+    if (bufferedLen >= FLUSH_AT) await flush();
+  };
+  const flush = async (): Promise<void> => {
+    if (buffered.length === 0) return;
+    const chunk = buffered.join('');
+    buffered = [];
+    bufferedLen = 0;
+    await opts.write(chunk);
+  };
+
+  let meta: SessionMeta | null = null;
+  let headerDone = false;
+  let entryCount = 0;
+  let badLines = 0;
+  const pending = new Map<string, JournalBeginLine>();
+
+  const header = async (): Promise<void> => {
+    if (headerDone) return;
+    headerDone = true;
+    const m = meta ?? opts.fallbackMeta;
+    const head = {
+      version: '1.2',
+      creator: { name: 'airlock', version: opts.creatorVersion },
+      pages: [],
+      _airlock: logAirlock(opts.sessionId, m, opts.closedAt, opts.closeReason),
+    };
+    const json = JSON.stringify({ log: head });
+    // Reopen the log object after its last field to append the entries array.
+    await emit(`${json.slice(0, -2)},"entries":[`);
+  };
+  const entry = async (e: unknown): Promise<void> => {
+    await emit(`${entryCount === 0 ? '\n' : ',\n'}${JSON.stringify(e)}`);
+    entryCount++;
+  };
+
+  for await (const text of opts.lines) {
+    const line = parseJournalLine(text);
+    if (line === null) {
+      badLines++;
+      continue;
+    }
+    if (line.type === 'session') {
+      if (!headerDone && meta === null) meta = metaFromLine(line);
+      continue;
+    }
+    await header();
+    if (line.type === 'begin') {
+      if (pending.size >= MAX_PENDING_BEGINS) {
+        const oldest = pending.keys().next().value;
+        if (oldest !== undefined) pending.delete(oldest);
+      }
+      pending.set(line.id, line);
+      continue;
+    }
+    pending.delete(line.id);
+    let built;
+    try {
+      built = buildHarEntry(line);
+    } catch {
+      badLines++;
+      continue;
+    }
+    await entry(built);
+  }
+  await header();
+  for (const begin of pending.values()) await entry(buildNoResponseEntry(begin));
+  await emit('\n]}}\n');
+  await flush();
+  return { entryCount, meta: meta ?? opts.fallbackMeta, badLines };
+}

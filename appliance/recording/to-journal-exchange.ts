@@ -1,0 +1,46 @@
+import { captureBody, type BodyLimits } from './capture-body.js';
+import { requestHeadersSize, responseHeadersSize } from './headers-size.js';
+import type { JournalExchangeLine } from './journal-types.js';
+import { redactHeaders, redactText, redactUrl, type PreparedSecrets } from './redact.js';
+import type { Exchange } from './types.js';
+
+/** HAR and the size computation want "HTTP/1.1"; accept "1.1" from callers too. */
+export function normalizeHttpVersion(v: string): string {
+  return /^HTTP\//i.test(v) ? v : `HTTP/${v || '1.1'}`;
+}
+
+/** The journal line for one exchange: sizes from the raw form, every string redacted. */
+export function toJournalExchange(ex: Exchange, secrets: PreparedSecrets, limits: BodyLimits): JournalExchangeLine {
+  const rq = ex.request;
+  const rqVersion = normalizeHttpVersion(rq.httpVersion);
+  const rs = ex.response;
+  const rsVersion = rs ? normalizeHttpVersion(rs.httpVersion) : '';
+  return {
+    type: 'exchange',
+    id: ex.id,
+    startedDateTime: ex.startedDateTime,
+    request: {
+      method: rq.method,
+      url: redactUrl(rq.url, secrets),
+      httpVersion: rqVersion,
+      headers: redactHeaders(rq.headers, secrets),
+      headersSize: requestHeadersSize(rq.method, rq.url, rqVersion, rq.headers),
+      body: rq.body ? captureBody(rq.body, rq.headers, secrets, limits) : null,
+    },
+    response: rs
+      ? {
+          status: rs.status,
+          statusText: redactText(rs.statusText, secrets),
+          httpVersion: rsVersion,
+          headers: redactHeaders(rs.headers, secrets),
+          headersSize: responseHeadersSize(rsVersion, rs.status, rs.statusText, rs.headers),
+          body: captureBody(rs.body, rs.headers, secrets, limits),
+        }
+      : null,
+    ...(ex.error !== undefined ? { error: redactText(ex.error, secrets) } : {}),
+    timings: ex.timings,
+    ...(ex.serverIPAddress !== undefined ? { serverIPAddress: ex.serverIPAddress } : {}),
+    ...(ex.connection !== undefined ? { connection: ex.connection } : {}),
+    airlock: ex.airlock,
+  };
+}
