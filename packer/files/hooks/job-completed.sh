@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# ACTIONS_RUNNER_HOOK_JOB_COMPLETED: closes the job's Airlock session so its
+# recording is finalised and its binding cannot be reused by the next job.
+# Always exits 0: a cleanup hook must not turn a green job red.
+set -euo pipefail
+trap 'exit 0' EXIT
+
+airlock=${AIRLOCK_BIN:-/usr/local/bin/airlock}
+
+main() {
+  if [ ! -x "$airlock" ]; then
+    return 0
+  fi
+  if "$airlock" sessions flush --help >/dev/null 2>&1; then
+    "$airlock" sessions flush || echo "::warning::Airlock: 'airlock sessions flush' failed (exit $?)."
+  else
+    echo "Airlock: this build has no 'airlock sessions flush'; the session ends at its idle timeout."
+  fi
+}
+
+main "$@" || echo "::warning::Airlock: job-completed hook failed; continuing."
