@@ -11,10 +11,6 @@ export const ERRORS = {
     status: 403,
     message: 'the identity token was rejected: mint a fresh OIDC token with the audience Airlock expects',
   },
-  TOKEN_CONFLICT: {
-    status: 403,
-    message: 'two different identity tokens were sent in one request: send the token in one place only',
-  },
   NO_GRANT: {
     status: 403,
     message: 'no grant matches this identity: ask an operator to add a grant for its claims (airlock check-config lists them)',

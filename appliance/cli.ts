@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// The airlock command line: parse, call, print. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ConfigError } from './config/load-config.js';
+import { CliError, type CommonArgs } from './commands/context.js';
+import { serveCommand } from './commands/serve.js';
+import { caCertCommand, caInitCommand } from './commands/ca.js';
+import { vaultLsCommand, vaultPutCommand, vaultRmCommand } from './commands/vault.js';
+import { sessionsCloseCommand, sessionsExportCommand, sessionsLsCommand, sessionsShowCommand } from './commands/sessions.js';
+import { checkConfigCommand } from './commands/check-config.js';
+import { VERSION } from './version.js';
+
+function print(text: string | null): void {
+  if (text !== null) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function fail(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`airlock: ${err.message}\n`);
+    process.exit(2);
+  }
+  const e = err as { code?: unknown; message?: unknown; exitCode?: unknown };
+  const code = typeof e.code === 'string' ? e.code : 'ERROR';
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  process.stderr.write(`airlock: ${code}: ${message}\n`);
+  process.exit(err instanceof CliError ? err.exitCode : 1);
+}
+
+function run<A>(fn: (args: A) => Promise<string | null> | string | null) {
+  return async (args: A): Promise<void> => {
+    try {
+      print(await fn(args));
+    } catch (err) {
+      fail(err);
+    }
+  };
+}
+
+const common = <T>(y: Argv<T>) =>
+  y
+    .option('config', { type: 'string', describe: 'config file (default ./airlock.yaml when present, else built-in defaults)' })
+    .option('state-dir', { type: 'string', describe: 'state directory (default ./.airlock; wins over the config file)' });
+
+const json = <T>(y: Argv<T>) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' });
+
+await common(yargs(hideBin(process.argv)))
+  .scriptName('airlock')
+  .version(VERSION)
+  .usage('$0 <command>\n\nIdentity-bound, recorded access from CI jobs and AI agents to the Datadog API.')
+  .command(
+    'serve',
+    'run the proxy',
+    (y) => y.option('listen', { type: 'string', describe: 'HOST:PORT to listen on (default 127.0.0.1:3128)' }),
+    async (args) => {
+      try {
+        await serveCommand(args as CommonArgs);
+      } catch (err) {
+        fail(err);
+      }
+    },
+  )
+  .command('ca', 'manage the interception CA', (y) =>
+    y
+      .command('init', 'create <state>/ca/ca.crt and ca.key (kept when present unless --force)', (yy) => yy.option('force', { type: 'boolean', default: false, describe: 'replace an existing CA' }), run(caInitCommand))
+      .command('cert', 'print the CA certificate (PEM)', (yy) => yy, run(caCertCommand))
+      .demandCommand(1, 'name a ca subcommand: init or cert'),
+  )
+  .command('vault', 'manage vaulted Datadog keys', (y) =>
+    y
+      .command(
+        'put <name>',
+        'store a key pair under NAME (keys come from files or DD_API_KEY/DD_APP_KEY, never argv)',
+        (yy) =>
+          yy
+            .positional('name', { type: 'string', demandOption: true })
+            .option('api-key-file', { type: 'string', describe: 'file holding the Datadog API key' })
+            .option('app-key-file', { type: 'string', describe: 'file holding the Datadog application key' })
+            .option('from-env', { type: 'boolean', describe: 'read DD_API_KEY and DD_APP_KEY' }),
+        run(vaultPutCommand as (a: unknown) => Promise<string>),
+      )
+      .command('ls', 'list entries (name, key fingerprints, times; never a key)', json, run(vaultLsCommand))
+      .command('rm <name>', 'remove an entry', (yy) => yy.positional('name', { type: 'string', demandOption: true }), run(vaultRmCommand as (a: unknown) => Promise<string>))
+      .demandCommand(1, 'name a vault subcommand: put, ls or rm'),
+  )
+  .command('sessions', 'list, inspect, close and export recorded sessions', (y) =>
+    y
+      .command('ls', 'list sessions, newest first', json, run(sessionsLsCommand))
+      .command('show <id>', 'show one session', (yy) => json(yy.positional('id', { type: 'string', demandOption: true })), run(sessionsShowCommand as (a: unknown) => Promise<string>))
+      .command('close <id>', 'close an open session and write its HAR', (yy) => yy.positional('id', { type: 'string', demandOption: true }), run(sessionsCloseCommand as (a: unknown) => Promise<string>))
+      .command(
+        'export <id>',
+        'write the session as HAR (a snapshot when still open)',
+        (yy) => yy.positional('id', { type: 'string', demandOption: true }).option('output', { alias: 'o', type: 'string', describe: 'file to write (default stdout)' }),
+        run(sessionsExportCommand as (a: unknown) => Promise<string | null>),
+      )
+      .demandCommand(1, 'name a sessions subcommand: ls, show, close or export'),
+  )
+  .command('check-config', 'validate the config; prints every problem with its key path', (y) => y, (args) => {
+    try {
+      const r = checkConfigCommand(args as CommonArgs);
+      (r.ok ? process.stdout : process.stderr).write(`${r.text}\n`);
+      process.exit(r.ok ? 0 : 2);
+    } catch (err) {
+      fail(err);
+    }
+  })
+  .demandCommand(1, 'name a command (airlock --help lists them)')
+  .strict()
+  .fail((msg, err, y) => {
+    if (err) fail(err);
+    y.showHelp((s: string) => process.stderr.write(`${s}\n\n`));
+    process.stderr.write(`airlock: ${msg}\n`);
+    process.exit(2);
+  })
+  .help()
+  .parseAsync();

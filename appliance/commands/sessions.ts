@@ -1,0 +1,64 @@
+import { createWriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
+import { listSessions, showSession, exportSession, finalizeJournal } from '../recording/session-files.js';
+import { callControl } from '../control/control-client.js';
+import { load, CliError, sessionsDir, controlSocket, type CommonArgs } from './context.js';
+import { table } from './vault.js';
+import { VERSION } from '../version.js';
+
+export async function sessionsLsCommand(args: CommonArgs & { json?: boolean }): Promise<string> {
+  const { config } = load(args);
+  const list = await listSessions(sessionsDir(config.stateDir));
+  if (args.json) return JSON.stringify(list, null, 2);
+  if (list.length === 0) return 'no sessions yet';
+  return table(
+    ['ID', 'STATUS', 'OPENED', 'ENTRIES', 'GRANT', 'SUB'],
+    list.map((s) => [s.id, s.status, s.openedAt, String(s.entryCount), s.grant, s.sub]),
+  );
+}
+
+export async function sessionsShowCommand(args: CommonArgs & { id: string; json?: boolean }): Promise<string> {
+  const { config } = load(args);
+  const s = await showSession(sessionsDir(config.stateDir), args.id);
+  if (args.json) return JSON.stringify(s, null, 2);
+  const claims = Object.entries(s.claims).map(([k, v]) => `  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return [
+    `id:          ${s.id}`,
+    `status:      ${s.status}${s.closeReason ? ` (${s.closeReason})` : ''}`,
+    `opened:      ${s.openedAt}`,
+    `closed:      ${s.closedAt ?? '-'}`,
+    `last active: ${s.lastActivityAt}`,
+    `entries:     ${s.entries}`,
+    `issuer:      ${s.issuer} (${s.iss})`,
+    `sub:         ${s.sub}`,
+    `grant:       ${s.grant} -> credential ${s.credential}`,
+    'claims:',
+    ...claims,
+  ].join('\n');
+}
+
+export async function sessionsCloseCommand(args: CommonArgs & { id: string }): Promise<string> {
+  const { config } = load(args);
+  const reply = await callControl(controlSocket(config.stateDir), 'POST', `/v1/sessions/${encodeURIComponent(args.id)}/close`);
+  if (reply && reply.status === 200) return `closed ${args.id}: ${String(reply.body['har'])}`;
+  if (reply && reply.status !== 404) throw new CliError('CLOSE_FAILED', String(reply.body['message'] ?? `server answered ${reply.status}`));
+  // No server, or the server does not hold it open: finalize a journal left on disk, if any.
+  const s = await showSession(sessionsDir(config.stateDir), args.id);
+  if (s.status === 'closed') return `${args.id} is already closed`;
+  if (reply) throw new CliError('SESSION_BUSY', `${args.id} is open but not held by the running server; try again`);
+  const r = await finalizeJournal(sessionsDir(config.stateDir), args.id, 'closed by operator', { creatorVersion: VERSION });
+  return `closed ${args.id}: ${r.harPath} (${r.entryCount} entries)`;
+}
+
+export async function sessionsExportCommand(args: CommonArgs & { id: string; output?: string | undefined }): Promise<string | null> {
+  const { config } = load(args);
+  if (!args.output || args.output === '-') {
+    await exportSession(sessionsDir(config.stateDir), args.id, process.stdout);
+    return null;
+  }
+  const out = createWriteStream(args.output, { mode: 0o600 });
+  await exportSession(sessionsDir(config.stateDir), args.id, out);
+  out.end();
+  await finished(out);
+  return `wrote ${args.output}`;
+}

@@ -1,0 +1,36 @@
+import http from 'node:http';
+
+export interface ControlReply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** Calls the running server's control socket; null when no server is listening there. */
+export function callControl(socketPath: string, method: string, path: string, timeoutMs = 15_000): Promise<ControlReply | null> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, method, path, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > 1_048_576) req.destroy(new Error('control reply too large'));
+        else chunks.push(c);
+      });
+      res.on('end', () => {
+        let body: Record<string, unknown> = {};
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        } catch {
+          body = {};
+        }
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('the control socket did not answer in time')));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') resolve(null);
+      else reject(err);
+    });
+    req.end();
+  });
+}

@@ -1,0 +1,19 @@
+// What the proxy needs from the other stages, as narrow interfaces: the proxy turns sockets into
+// facts and carries out decisions; identity, credentials and recording are injected.
+import type { Identity } from '../identity/types.js';
+import type { Exchange, Secret, SessionMeta } from '../recording/types.js';
+
+export interface IdentityPort {
+  /** Verifies a token and matches a grant; throws AirlockError TOKEN_INVALID / NO_GRANT. */
+  resolve(token: string): Promise<Identity>;
+}
+
+export interface SessionsPort {
+  ensure(identity: Identity): Promise<SessionMeta>;
+  begin(sessionId: string, b: { id: string; startedDateTime: string; method: string; url: string }): Promise<void>;
+  record(sessionId: string, ex: Exchange, secrets: readonly Secret[]): Promise<void>;
+}
+
+export interface VaultPort {
+  get(name: string): { readonly apiKey: string; readonly appKey?: string | undefined } | undefined;
+}

@@ -1,0 +1,136 @@
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import { AirlockError, isAirlockError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Config } from '../config/schema.js';
+import { setConnectState, getConnectState } from './connect-state.js';
+import { handleIntercepted, newConnectionId, tlsServername, type PipelineDeps } from './handle-request.js';
+import { isIntercepted, normalizeHost, splitHostPort, type InterceptRules } from './host-match.js';
+import { resolveDestination, type Lookup } from './resolve-destination.js';
+import { refuseConnect, respondError } from './respond-error.js';
+import { tunnel } from './tunnel.js';
+import { forwardPlain } from './forward-plain.js';
+import { originalUrl } from './original-url.js';
+import type { EngineHandlers } from './engine.js';
+
+export interface RouterDeps {
+  readonly config: Config;
+  readonly rules: InterceptRules;
+  readonly pipeline: PipelineDeps;
+  readonly log: Logger;
+  readonly idleMs: number;
+  readonly lookup?: Lookup;
+  /** Requests addressed to Airlock itself (not proxied): its small HTTP API. */
+  readonly local: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** The listener's own address, to tell requests for Airlock from requests through it. */
+  readonly self: () => { host: string; port: number };
+  /** Counts in-flight exchanges so shutdown can wait for them. */
+  readonly track: <T>(p: Promise<T>) => Promise<T>;
+}
+
+export function createRouter(deps: RouterDeps): Omit<EngineHandlers, 'secureContextFor'> {
+  const { config, rules, log } = deps;
+
+  async function onConnect(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<boolean> {
+    const id = newConnectionId();
+    const target = splitHostPort(req.url ?? '', 443);
+    const clog = log.child({ conn: id, target: target ? `${target.host}:${target.port}` : 'invalid' });
+    if (!target) {
+      refuseConnect(socket, new AirlockError('BAD_REQUEST', 'CONNECT needs HOST:PORT'));
+      return false;
+    }
+    const intercepted = isIntercepted(rules, target.host);
+    try {
+      if (intercepted) {
+        if (target.port !== 443) {
+          throw new AirlockError('PASSTHROUGH_DENIED', `intercepted hosts are reached on port 443 only, not ${target.port}`);
+        }
+        const destination = await resolveDestination(target.host, 443, config.upstream, deps.lookup);
+        setConnectState(req, {
+          id,
+          host: target.host,
+          port: target.port,
+          destination,
+          proxyAuthorization: req.headers['proxy-authorization'],
+          log: clog,
+        });
+        clog.debug('intercepting');
+        return true;
+      }
+      if (config.passthrough === 'deny') throw new AirlockError('PASSTHROUGH_DENIED', target.host);
+      const destination = await resolveDestination(target.host, target.port, config.upstream, deps.lookup);
+      clog.info({ decision: 'tunnel' }, 'passthrough tunnel');
+      tunnel(socket, head, destination, deps.idleMs, clog);
+      return false;
+    } catch (err) {
+      const code = isAirlockError(err) ? err.code : 'INTERNAL';
+      if (!isAirlockError(err)) clog.error({ err }, 'CONNECT failed');
+      const status = refuseConnect(socket, err);
+      clog.info({ decision: 'refused', code, status }, 'CONNECT refused');
+      return false;
+    }
+  }
+
+  function onRequest(req: http.IncomingMessage, res: http.ServerResponse, connectReq: http.IncomingMessage | undefined): void {
+    const work = route(req, res, connectReq).catch((err: unknown) => {
+      log.error({ err }, 'request handler failed');
+      respondError(res, new AirlockError('INTERNAL'));
+    });
+    void deps.track(work);
+  }
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse, connectReq: http.IncomingMessage | undefined): Promise<void> {
+    if (connectReq) {
+      const state = getConnectState(connectReq);
+      if (!state) {
+        // Only sockets that came through our CONNECT reach the TLS server; anything else is refused.
+        res.destroy();
+        return;
+      }
+      const sni = tlsServername(req);
+      const host = splitHostPort(req.headers.host ?? '', 443);
+      if (!sni || normalizeHost(sni) !== state.host || !host || host.host !== state.host || host.port !== state.port) {
+        req.resume();
+        const status = respondError(res, new AirlockError('HOST_MISMATCH', `connected to ${state.host}`));
+        state.log.info({ decision: 'refused', code: 'HOST_MISMATCH', status }, 'request');
+        return;
+      }
+      await handleIntercepted(deps.pipeline, { destination: state.destination, hostHeader: req.headers.host ?? state.host, proxyAuthorization: state.proxyAuthorization, log: state.log }, req, res);
+      return;
+    }
+
+    // Plain HTTP on the listener: absolute-form requests through the proxy, or Airlock's own API.
+    const rawUrl = originalUrl(req);
+    const absolute = /^http:\/\//i.test(rawUrl);
+    const hostValue = absolute ? new URL(rawUrl).host : (req.headers.host ?? '');
+    const target = splitHostPort(hostValue, 80);
+    const self = deps.self();
+    if (!absolute || !target || (isSelf(target.host, self.host) && target.port === self.port)) {
+      deps.local(req, res);
+      return;
+    }
+    const rlog = log.child({ conn: newConnectionId(), target: `${target.host}:${target.port}` });
+    try {
+      if (isIntercepted(rules, target.host)) {
+        // Datadog is HTTPS only: a plain request for an intercepted host goes upstream over TLS.
+        const destination = await resolveDestination(target.host, 443, config.upstream, deps.lookup);
+        await handleIntercepted(deps.pipeline, { destination, hostHeader: target.host, proxyAuthorization: req.headers['proxy-authorization'], log: rlog }, req, res);
+        return;
+      }
+      if (config.passthrough === 'deny') throw new AirlockError('PASSTHROUGH_DENIED', target.host);
+      const destination = await resolveDestination(target.host, target.port, config.upstream, deps.lookup);
+      await forwardPlain(req, res, destination, deps.pipeline.upstreamTimeoutMs, rlog);
+    } catch (err) {
+      req.resume();
+      const status = respondError(res, err);
+      rlog.info({ decision: 'refused', code: isAirlockError(err) ? err.code : 'INTERNAL', status }, 'request');
+    }
+  }
+
+  return { onConnect, onRequest };
+}
+
+function isSelf(host: string, listenHost: string): boolean {
+  const h = normalizeHost(host);
+  return h === normalizeHost(listenHost) || h === 'localhost' || h === '127.0.0.1' || h === '::1';
+}

@@ -1,0 +1,173 @@
+import https from 'node:https';
+import http from 'node:http';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Config } from './config/schema.js';
+import type { Logger } from './log.js';
+import { loadOrCreateCa } from '../certs/ca-store.js';
+import { caPermits } from '../certs/ca-permits.js';
+import { LeafIssuer } from '../certs/leaf-issuer.js';
+import { IdentityResolver } from './identity/resolve-identity.js';
+import { fetchJson } from './identity/fetch-json.js';
+import { VaultReader } from './credentials/vault-reader.js';
+import { SessionStore } from './recording/session-store.js';
+import { Engine } from './proxy/engine.js';
+import { createRouter } from './proxy/router.js';
+import { interceptRules, permittedDomains } from './proxy/host-match.js';
+import type { Lookup } from './proxy/resolve-destination.js';
+import { handleLocal } from './local-api.js';
+import { startControlServer, type ControlServer } from './control/control-server.js';
+import { VERSION } from './version.js';
+
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface ServerDeps {
+  readonly log: Logger;
+  /** Epoch ms with sub-ms precision; injected by tests. */
+  readonly now?: () => number;
+  readonly lookup?: Lookup;
+}
+
+export interface RunningServer {
+  readonly host: string;
+  readonly port: number;
+  readonly caCertPem: string;
+  /** Stops accepting, lets in-flight exchanges finish (10 s at most), finalizes every session. */
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const defaultNow = (): number => performance.timeOrigin + performance.now();
+
+export async function startServer(config: Config, deps: ServerDeps): Promise<RunningServer> {
+  const { log } = deps;
+  const now = deps.now ?? defaultNow;
+  const domains = permittedDomains(config.intercept);
+  const { ca, created } = await loadOrCreateCa(join(config.stateDir, 'ca'), {
+    permittedDomains: domains,
+    validityMs: config.ca.validity,
+  });
+  if (created) log.info({ caFile: join(config.stateDir, 'ca', 'ca.crt') }, 'created a new Airlock CA: clients must trust ca.crt');
+  const refused = domains.filter((d) => !caPermits(ca.certPem, d));
+  if (refused.length > 0) {
+    throw new StartupError(
+      'CA_CONSTRAINTS',
+      `the CA's name constraints do not cover ${refused.join(', ')}: run \`airlock ca init --force\` and give clients the new ca.crt`,
+    );
+  }
+  const leaves = new LeafIssuer(ca);
+
+  const extraCa = config.upstream.caFile ? readFileSync(config.upstream.caFile, 'utf8') : null;
+  const agent = new https.Agent({
+    keepAlive: true,
+    keepAliveMsecs: 1000,
+    maxSockets: 256,
+    maxFreeSockets: 64,
+    timeout: 60_000,
+    scheduling: 'lifo',
+    // System roots plus the operator's extra CA; verification is never switched off.
+    ca: extraCa ? [...tls.rootCertificates, extraCa] : [...tls.rootCertificates],
+    rejectUnauthorized: true,
+  });
+
+  const vault = new VaultReader(config.stateDir, { log: log.child({ stage: 'vault' }) });
+  await vault.start();
+  const sessions = new SessionStore({
+    sessionsDir: join(config.stateDir, 'sessions'),
+    maxBodyBytes: config.recording.maxBodyBytes,
+    idleTimeoutMs: config.sessions.idleTimeout,
+    log: log.child({ stage: 'recording' }),
+    now: () => Math.floor(now()),
+    creatorVersion: VERSION,
+  });
+  const recovered = await sessions.recover();
+  if (recovered.length > 0) log.info({ sessions: recovered }, 'finalized sessions left open by a previous run');
+  sessions.startIdleSweeper();
+  const identity = new IdentityResolver(config.identity, {
+    fetchJson,
+    now: () => Math.floor(now()),
+    log: log.child({ stage: 'identity' }),
+  });
+
+  const inflight = new Set<Promise<unknown>>();
+  let address = { host: config.listen.host, port: config.listen.port };
+  const idleMs = 60_000;
+  const router = createRouter({
+    config,
+    rules: interceptRules(config.intercept),
+    log,
+    idleMs,
+    ...(deps.lookup ? { lookup: deps.lookup } : {}),
+    pipeline: {
+      identity,
+      sessions,
+      vault,
+      agent,
+      maxBodyBytes: config.recording.maxBodyBytes,
+      upstreamTimeoutMs: 60_000,
+      now,
+    },
+    local: (req, res) => handleLocal(req, res),
+    self: () => address,
+    track: (p) => {
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+      return p;
+    },
+  });
+  const engine = new Engine({
+    host: config.listen.host,
+    port: config.listen.port,
+    log,
+    timeouts: { headersMs: 10_000, idleMs, requestMs: 300_000 },
+    handlers: { ...router, secureContextFor: (name) => leaves.secureContextFor(name) },
+  });
+  address = await engine.start();
+
+  let control: ControlServer | undefined;
+  try {
+    control = await startControlServer(join(config.stateDir, 'control.sock'), { sessions, log: log.child({ stage: 'control' }) });
+  } catch (err) {
+    log.warn({ err: { message: (err as Error).message } }, 'control socket unavailable: `airlock sessions close` will not reach this server');
+  }
+
+  log.info({ host: address.host, port: address.port, stateDir: config.stateDir }, `airlock listening on ${formatHostPort(address)}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    host: address.host,
+    port: address.port,
+    caCertPem: ca.certPem,
+    close() {
+      closing ??= (async () => {
+        log.info({ inflight: inflight.size }, 'shutting down: no new connections; waiting for in-flight exchanges');
+        const stopped = engine.stopAccepting();
+        const grace = new Promise<void>((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
+        await Promise.race([Promise.allSettled([...inflight]), grace]);
+        engine.destroyAll();
+        await Promise.race([stopped, grace]);
+        await control?.close();
+        await sessions.closeAll('shutdown');
+        vault.stop();
+        agent.destroy();
+        log.info('airlock stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+export function formatHostPort(a: { host: string; port: number }): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export type { http };
