@@ -94,6 +94,10 @@ export class Engine extends MitmProxy {
     });
     this.httpServer = httpServer;
     this.httpHost = this.opts.host;
+    // listen() would set these (and generate a CA on disk); the library's code paths read them.
+    this.options = { host: this.opts.host, port: this.opts.port, keepAlive: true };
+    this.keepAlive = true;
+    this.timeout = timeouts.idleMs;
 
     this.onConnect((req, rawSocket, head, callback) => {
       const socket = rawSocket as Socket;
@@ -149,7 +153,13 @@ export class Engine extends MitmProxy {
 
   override _onHttpServerRequest(isSSL: boolean, req: http.IncomingMessage, res: http.ServerResponse): void {
     rememberOriginalUrl(req);
-    super._onHttpServerRequest(isSSL, req, res);
+    try {
+      super._onHttpServerRequest(isSSL, req, res);
+    } catch (err) {
+      // A library fault on one request must not take the process down with it.
+      this.opts.log.error({ err }, 'proxy engine failed on a request');
+      if (!res.headersSent) res.destroy();
+    }
   }
 
   override _onError(kind: string, ctx: IContext | null, err: Error): void {
