@@ -83,7 +83,8 @@ function truncationNote(what: string, body: JournalBody): string {
 export function buildHarEntry(line: JournalExchangeLine): HarEntry {
   const rq = line.request;
   const rs = line.response;
-  const url = str(rq?.url);
+  // A journal line with an unparseable URL (damaged file) must not make the whole HAR invalid.
+  const url = URL.canParse(str(rq?.url)) ? str(rq?.url) : 'http://unparseable-url.invalid/';
   const { timings, time } = timingsOf(line.timings);
   const comments: string[] = [];
   const airlock: HarEntryAirlock = {

@@ -51,16 +51,16 @@ function replaceAll(text: string, needle: string, replacement: string): string {
   return text.includes(needle) ? text.split(needle).join(replacement) : text;
 }
 
-/** Rules 2 and 3 on free text. */
-export function redactText(text: string, secrets: PreparedSecrets): string {
+/** Rules 2 and 3 on free text; `wrap` encodes the placeholder where plain brackets are not allowed. */
+export function redactText(text: string, secrets: PreparedSecrets, wrap: (p: string) => string = (p) => p): string {
   let out = text;
   for (const s of secrets.list) {
-    const p = placeholder(s.label);
+    const p = wrap(placeholder(s.label));
     out = replaceAll(out, s.value, p);
     const encoded = encodeURIComponent(s.value);
     if (encoded !== s.value) out = replaceAll(out, encoded, p);
   }
-  return out.replace(JWT_IN_TEXT, (_m, h: string, p: string) => `${h}.${p}.${placeholder('signature')}`);
+  return out.replace(JWT_IN_TEXT, (_m, h: string, p: string) => `${h}.${p}.${wrap(placeholder('signature'))}`);
 }
 
 /**
@@ -127,7 +127,7 @@ function decodeComponent(s: string): string {
 }
 
 /** Rule 4 on an application/x-www-form-urlencoded string (a query or a form body). */
-export function redactQueryString(qs: string): string {
+export function redactQueryString(qs: string, wrap: (p: string) => string = (p) => p.replace(/ /g, '%20')): string {
   if (qs === '') return qs;
   return qs
     .split('&')
@@ -136,16 +136,19 @@ export function redactQueryString(qs: string): string {
       const rawName = eq < 0 ? part : part.slice(0, eq);
       const name = decodeComponent(rawName).toLowerCase();
       if (!SENSITIVE_QUERY.has(name) || eq < 0) return part;
-      // Only the space is encoded: brackets and colons are legal in a query and stay readable.
-      return `${rawName}=${placeholder(`query ${name}`).replace(/ /g, '%20')}`;
+      return `${rawName}=${wrap(placeholder(`query ${name}`))}`;
     })
     .join('&');
 }
 
-/** Rules 4, 2 and 3 on a URL; the fragment is dropped (HAR URLs carry none). */
+/**
+ * Rules 4, 2 and 3 on a URL; the fragment is dropped (HAR URLs carry none). Placeholders are
+ * percent-encoded because brackets are not legal in a URI path or query (RFC 3986); the HAR's
+ * queryString list shows them decoded.
+ */
 export function redactUrl(url: string, secrets: PreparedSecrets): string {
   const noFragment = url.split('#', 1)[0] ?? '';
   const q = noFragment.indexOf('?');
-  const withQuery = q < 0 ? noFragment : noFragment.slice(0, q + 1) + redactQueryString(noFragment.slice(q + 1));
-  return redactText(withQuery, secrets);
+  const withQuery = q < 0 ? noFragment : noFragment.slice(0, q + 1) + redactQueryString(noFragment.slice(q + 1), encodeURIComponent);
+  return redactText(withQuery, secrets, encodeURIComponent);
 }

@@ -1,0 +1,151 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
+import { captureBody } from '../../../appliance/recording/capture-body.js';
+import {
+  prepareSecrets,
+  redactHeaders,
+  redactText,
+  redactTruncatedTail,
+  redactUrl,
+} from '../../../appliance/recording/redact.js';
+import { toJournalExchange } from '../../../appliance/recording/to-journal-exchange.js';
+import { AGENT_KEY, APP_KEY, body, exchange, SECRETS, secretValuesIn, TOKEN, TOKEN_SIGNATURE, VAULT_KEY } from './exchange-fixtures.js';
+
+const secrets = prepareSecrets(SECRETS);
+const limits = { maxDecodedBytes: 1024 * 1024 };
+
+test('credential headers are redacted by name, case-insensitively, every occurrence', () => {
+  const out = redactHeaders(
+    [
+      ['Cookie', 'a=1'],
+      ['cookie', 'b=2'],
+      ['Set-Cookie', 'sid=xyz; HttpOnly'],
+      ['X-Api-Key', 'whatever-value'],
+      ['PROXY-AUTHORIZATION', 'Basic dXNlcjpwYXNz'],
+      ['DD-APPLICATION-KEY', 'not-a-known-secret'],
+      ['Accept', 'application/json'],
+    ],
+    secrets,
+  );
+  assert.deepEqual(out, [
+    ['Cookie', '[redacted:cookie]'],
+    ['cookie', '[redacted:cookie]'],
+    ['Set-Cookie', '[redacted:set-cookie]'],
+    ['X-Api-Key', '[redacted:x-api-key]'],
+    ['PROXY-AUTHORIZATION', '[redacted:proxy-authorization]'],
+    ['DD-APPLICATION-KEY', '[redacted:dd-application-key]'],
+    ['Accept', 'application/json'],
+  ]);
+});
+
+test('a credential header holding a known secret is labelled with that secret, also after a Bearer scheme', () => {
+  const out = redactHeaders(
+    [
+      ['DD-API-KEY', VAULT_KEY],
+      ['Authorization', `Bearer ${TOKEN}`],
+      ['dd-application-key', ` ${APP_KEY} `],
+    ],
+    secrets,
+  );
+  assert.deepEqual(out, [
+    ['DD-API-KEY', '[redacted:vault:ci-metrics]'],
+    ['Authorization', '[redacted:token]'],
+    ['dd-application-key', '[redacted:vault:ci-metrics app key]'],
+  ]);
+});
+
+test('a secret value anywhere in other headers and text is replaced by its label', () => {
+  assert.deepEqual(redactHeaders([['X-Debug', `key=${AGENT_KEY};`]], secrets), [['X-Debug', 'key=[redacted:agent dd-api-key];']]);
+  assert.equal(redactText(`{"echo":"${VAULT_KEY}","again":"${VAULT_KEY}"}`, secrets), '{"echo":"[redacted:vault:ci-metrics]","again":"[redacted:vault:ci-metrics]"}');
+});
+
+test('secret values shorter than 8 characters are ignored so ordinary text survives', () => {
+  const s = prepareSecrets([{ value: 'abc', label: 'short' }, { value: '1234567', label: 'seven' }]);
+  assert.equal(redactText('abc 1234567 abcdef', s), 'abc 1234567 abcdef');
+});
+
+test('an unknown JWT keeps its header and payload and loses its signature', () => {
+  const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo';
+  assert.equal(redactText(`token=${jwt} end`, prepareSecrets([])), 'token=eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.[redacted:signature] end');
+  assert.deepEqual(redactHeaders([['X-Token', jwt]], prepareSecrets([])), [['X-Token', 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.[redacted:signature]']]);
+});
+
+test('Datadog key query parameters are redacted with an encoded placeholder and other parameters are kept', () => {
+  const url = redactUrl('https://api.datadoghq.com/api/v1/series?api_key=k1&from=1&Application_Key=k2&dd-api-key=k3&dd-application-key=k4#x', prepareSecrets([]));
+  assert.equal(
+    url,
+    'https://api.datadoghq.com/api/v1/series?api_key=%5Bredacted%3Aquery%20api_key%5D&from=1' +
+      '&Application_Key=%5Bredacted%3Aquery%20application_key%5D&dd-api-key=%5Bredacted%3Aquery%20dd-api-key%5D' +
+      '&dd-application-key=%5Bredacted%3Aquery%20dd-application-key%5D',
+  );
+  assert.equal(new URL(url).searchParams.get('api_key'), '[redacted:query api_key]');
+});
+
+test('a secret or a JWT in the URL path is redacted too', () => {
+  const url = redactUrl(`https://h.example/v1/input/${VAULT_KEY}?t=${TOKEN}`, secrets);
+  assert.deepEqual(secretValuesIn(url), []);
+  assert.equal(url, 'https://h.example/v1/input/%5Bredacted%3Avault%3Aci-metrics%5D?t=%5Bredacted%3Atoken%5D');
+});
+
+test('a form body has its key parameters redacted', () => {
+  const b = captureBody(body('api_key=abc123&x=1'), [['Content-Type', 'application/x-www-form-urlencoded']], secrets, limits);
+  assert.equal(b.text, 'api_key=[redacted:query%20api_key]&x=1');
+});
+
+test('a gzip body is stored decoded and redacted instead of its encoded bytes, with a decoded flag', () => {
+  const gz = zlib.gzipSync(Buffer.from(`{"apiKey":"${VAULT_KEY}","token":"${TOKEN}"}`));
+  const b = captureBody(body(gz), [['Content-Encoding', 'gzip']], secrets, limits);
+  assert.equal(b.text, '{"apiKey":"[redacted:vault:ci-metrics]","token":"[redacted:token]"}');
+  assert.equal(b.decoded, true);
+  assert.equal(b.base64, undefined);
+  assert.equal(b.wireSize, gz.length);
+});
+
+test('a truncated gzip body is decoded as far as it goes and redacted', () => {
+  const gz = zlib.gzipSync(Buffer.from(`${VAULT_KEY} `.repeat(2000)));
+  const cut = gz.subarray(0, Math.floor(gz.length / 2));
+  const b = captureBody(body(cut, { size: gz.length, truncated: true }), [['Content-Encoding', 'gzip']], secrets, limits);
+  assert.equal(b.decoded, true);
+  assert.match(b.note ?? '', /decoded prefix/);
+  assert.ok((b.text ?? '').startsWith('[redacted:vault:ci-metrics] '));
+  assert.deepEqual(secretValuesIn(b.text ?? ''), []);
+});
+
+test('secret bytes inside a binary body are replaced', () => {
+  const bin = Buffer.concat([Buffer.from([0, 1, 2]), Buffer.from(AGENT_KEY), Buffer.from([255, 0])]);
+  const b = captureBody(body(bin), [], secrets, limits);
+  const stored = Buffer.from(b.base64 ?? '', 'base64');
+  assert.equal(stored.includes(Buffer.from(AGENT_KEY)), false);
+  assert.ok(stored.includes(Buffer.from('[redacted:agent dd-api-key]')));
+});
+
+test('a body cut at the cap in the middle of a secret loses that secret prefix too', () => {
+  assert.equal(redactTruncatedTail(`hello ${VAULT_KEY.slice(0, 20)}`, secrets), 'hello [redacted:vault:ci-metrics]');
+  assert.equal(redactTruncatedTail('hello 012', secrets), 'hello 012', 'three characters are not a secret prefix');
+});
+
+test('a whole exchange with secrets in every place leaves none of them in its journal line', () => {
+  const ex = exchange({
+    url: `https://api.datadoghq.com/api/v2/series?api_key=${AGENT_KEY}&sig=${TOKEN}`,
+    reqHeaders: [
+      ['DD-API-KEY', VAULT_KEY],
+      ['Proxy-Authorization', `Bearer ${TOKEN}`],
+      ['X-Echo', AGENT_KEY],
+      ['DD-APPLICATION-KEY', APP_KEY],
+    ],
+    reqBody: body(`{"key":"${VAULT_KEY}","jwt":"${TOKEN}"}`),
+    response: {
+      status: 403,
+      statusText: `Forbidden ${AGENT_KEY}`,
+      httpVersion: 'HTTP/1.1',
+      headers: [['Set-Cookie', `s=${TOKEN}`], ['Content-Encoding', 'gzip']],
+      body: body(zlib.gzipSync(Buffer.from(`{"errors":["bad key ${AGENT_KEY}"]}`))),
+    },
+    error: `upstream said ${APP_KEY}`,
+  });
+  const line = JSON.stringify(toJournalExchange(ex, secrets, limits));
+  assert.deepEqual(secretValuesIn(line), []);
+  assert.ok(line.includes('[redacted:agent dd-api-key]'));
+  assert.ok(!line.includes(TOKEN_SIGNATURE));
+});
