@@ -1,8 +1,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { JournalLine } from './journal-types.js';
 
-/** Over V8's practical string limit a line cannot be parsed anyway; it is skipped, not buffered. */
-export const MAX_JOURNAL_LINE_BYTES = 256 * 1024 * 1024;
+/** V8's string length limit (2^29 - 24): a longer line cannot be parsed; it is skipped, not buffered. */
+export const MAX_JOURNAL_LINE_BYTES = 2 ** 29 - 64;
 
 export interface ReadJournalOptions {
   /** Read only bytes [0, endAt): a snapshot of a journal that is still being written. */
@@ -38,8 +38,13 @@ export async function* readJournalLines(
       if (overlong || partBytes + piece.length > max) {
         stats.skipped++;
       } else {
-        const line = (parts.length > 0 ? Buffer.concat([...parts, piece]) : piece).toString('utf8');
-        if (line.trim() !== '') yield line;
+        let line: string | null = null;
+        try {
+          line = (parts.length > 0 ? Buffer.concat([...parts, piece]) : piece).toString('utf8');
+        } catch {
+          stats.skipped++;
+        }
+        if (line !== null && line.trim() !== '') yield line;
       }
       parts = [];
       partBytes = 0;

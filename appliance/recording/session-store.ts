@@ -1,19 +1,21 @@
 // The live side of recording: open sessions, their journals, idle closing and finalizing.
 // Every write that fails throws RECORDING_FAILED, and the proxy then refuses to go on (fail closed).
-import { chmod, mkdir, readdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { AirlockError } from '../errors.js';
 import type { Identity } from '../identity/types.js';
 import type { Logger } from '../log.js';
 import { errCode, DIR_MODE } from './file-io.js';
-import { DEFAULT_CREATOR_VERSION, finalizeJournal } from './finalize-journal.js';
+import { DEFAULT_CREATOR_VERSION, finalizeJournal, type FinalizeOptions } from './finalize-journal.js';
 import { JournalWriter } from './journal-writer.js';
 import type { JournalBeginLine, SessionSummary } from './journal-types.js';
 import { writeSummary } from './meta-file.js';
 import { prepareSecrets, redactUrl } from './redact.js';
+import { isIdle } from './is-idle.js';
+import { recoverJournals } from './recover-journals.js';
 import { isSessionId, newSessionId } from './session-id.js';
 import { keyOf } from './session-key.js';
 import { sessionPaths } from './session-paths.js';
-import { sessionClaims } from './stream-har.js';
+import { sessionMetaOf } from './session-meta.js';
 import { toJournalExchange } from './to-journal-exchange.js';
 import type { Exchange, Secret, SessionMeta } from './types.js';
 
@@ -39,7 +41,6 @@ interface OpenSession {
 }
 
 const FLUSH_INTERVAL_MS = 1000;
-const RECOVER_REASON = 'recovered after an unclean stop';
 
 export class SessionStore {
   private readonly opts: SessionStoreOptions;
@@ -88,23 +89,10 @@ export class SessionStore {
     } catch (err) {
       throw this.fail(`the sessions directory cannot be used: ${errCode(err)}`, err);
     }
-    const names = await readdir(this.opts.sessionsDir);
-    const done: string[] = [];
-    for (const name of names.sort()) {
-      const id = name.endsWith('.jsonl') ? name.slice(0, -'.jsonl'.length) : '';
-      if (!isSessionId(id) || this.sessions.has(id)) continue;
-      try {
-        const r = await finalizeJournal(this.opts.sessionsDir, id, RECOVER_REASON, this.finalizeOpts());
-        this.log.warn({ sessionId: id, entries: r.entryCount, badLines: r.badLines }, 'recovered an orphaned session journal');
-        done.push(id);
-      } catch (err) {
-        this.log.error({ sessionId: id, code: errCode(err) }, 'could not recover a session journal; it is left in place');
-      }
-    }
-    return done;
+    return recoverJournals(this.opts.sessionsDir, (id) => this.sessions.has(id), this.finalizeOpts(), this.log);
   }
 
-  private finalizeOpts(lastActivityAt?: string): Parameters<typeof finalizeJournal>[3] {
+  private finalizeOpts(lastActivityAt?: string): FinalizeOptions {
     return {
       now: this.now,
       creatorVersion: this.opts.creatorVersion ?? DEFAULT_CREATOR_VERSION,
@@ -136,17 +124,7 @@ export class SessionStore {
 
   private async openSession(identity: Identity, key: string, self: () => Promise<OpenSession>): Promise<OpenSession> {
     const openedAtMs = this.now();
-    const meta: SessionMeta = {
-      id: newSessionId(openedAtMs),
-      key,
-      issuer: identity.issuer,
-      iss: identity.iss,
-      sub: identity.sub,
-      grant: identity.grant,
-      credential: identity.credential,
-      claims: sessionClaims(identity.claims),
-      openedAt: this.iso(openedAtMs),
-    };
+    const meta = sessionMetaOf(identity, key, newSessionId(openedAtMs), this.iso(openedAtMs));
     let writer: JournalWriter;
     try {
       await this.ensureDir();
@@ -286,11 +264,9 @@ export class SessionStore {
   /** Closes sessions idle for idleTimeoutMs (with nothing in flight, unless stuck for 4x that). */
   async closeIdle(): Promise<string[]> {
     const now = this.now();
-    const idle = [...this.sessions.values()].filter((s) => {
-      if (s.closing) return false;
-      const quiet = now - s.lastActivity;
-      return quiet >= this.opts.idleTimeoutMs && (s.inFlight.size === 0 || quiet >= 4 * this.opts.idleTimeoutMs);
-    });
+    const idle = [...this.sessions.values()].filter(
+      (s) => !s.closing && isIdle({ now, lastActivity: s.lastActivity, inFlight: s.inFlight.size, idleTimeoutMs: this.opts.idleTimeoutMs }),
+    );
     const closed: string[] = [];
     for (const s of idle) {
       try {
