@@ -77,7 +77,12 @@ function writeTo(out: NodeJS.WritableStream): (chunk: string | Buffer) => Promis
  * Writes the session's HAR to `out` (which is not ended): the final file for a closed session,
  * a snapshot built from the journal as it is now for an open one.
  */
-export async function exportSession(sessionsDir: string, id: string, out: NodeJS.WritableStream): Promise<void> {
+export async function exportSession(
+  sessionsDir: string,
+  id: string,
+  out: NodeJS.WritableStream,
+  opts: { readonly creatorVersion?: string } = {},
+): Promise<void> {
   const { kind, fh } = await openSession(sessionsDir, id);
   const write = writeTo(out);
   try {
@@ -93,7 +98,7 @@ export async function exportSession(sessionsDir: string, id: string, out: NodeJS
       fallbackMeta: await readSummary(sessionsDir, id),
       closedAt: null,
       closeReason: null,
-      creatorVersion: DEFAULT_CREATOR_VERSION,
+      creatorVersion: opts.creatorVersion ?? DEFAULT_CREATOR_VERSION,
       lines: readJournalLines(fh, { endAt: size }),
       write,
     });
