@@ -53,11 +53,11 @@ export async function sessionsCloseCommand(args: CommonArgs & { id: string }): P
 export async function sessionsExportCommand(args: CommonArgs & { id: string; output?: string | undefined }): Promise<string | null> {
   const { config } = load(args);
   if (!args.output || args.output === '-') {
-    await exportSession(sessionsDir(config.stateDir), args.id, process.stdout);
+    await exportSession(sessionsDir(config.stateDir), args.id, process.stdout, { creatorVersion: VERSION });
     return null;
   }
   const out = createWriteStream(args.output, { mode: 0o600 });
-  await exportSession(sessionsDir(config.stateDir), args.id, out);
+  await exportSession(sessionsDir(config.stateDir), args.id, out, { creatorVersion: VERSION });
   out.end();
   await finished(out);
   return `wrote ${args.output}`;

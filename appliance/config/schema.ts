@@ -75,7 +75,7 @@ export const configSchema = z
       .prefault({}),
     sessions: z.strictObject({ idleTimeout: duration.default(15 * 60_000) }).prefault({}),
     recording: z
-      .strictObject({ maxBodyBytes: z.number().int().min(0).max(256 * 1024 * 1024).default(1_048_576) })
+      .strictObject({ maxBodyBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1_048_576) })
       .prefault({}),
     ca: z.strictObject({ validity: duration.default(365 * 24 * 3_600_000) }).prefault({}),
   })

@@ -146,7 +146,7 @@ export async function handleIntercepted(
 
   try {
     // Fail closed: if the exchange cannot be journalled, nothing is sent upstream.
-    await deps.sessions.begin(session.id, { id: exchangeId, startedDateTime, method, url });
+    await deps.sessions.begin(session.id, { id: exchangeId, startedDateTime, method, url }, secrets);
   } catch (err) {
     drain(req);
     line.code = codeOf(err);

@@ -10,7 +10,7 @@ export interface IdentityPort {
 
 export interface SessionsPort {
   ensure(identity: Identity): Promise<SessionMeta>;
-  begin(sessionId: string, b: { id: string; startedDateTime: string; method: string; url: string }): Promise<void>;
+  begin(sessionId: string, b: { id: string; startedDateTime: string; method: string; url: string }, secrets?: readonly Secret[]): Promise<void>;
   record(sessionId: string, ex: Exchange, secrets: readonly Secret[]): Promise<void>;
 }
 
