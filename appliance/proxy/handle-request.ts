@@ -51,6 +51,7 @@ interface Canonical {
   durationMs?: number;
   decision: string;
   code?: string;
+  reason?: string;
 }
 
 /**
@@ -95,6 +96,8 @@ export async function handleIntercepted(
   } catch (err) {
     drain(req);
     line.code = codeOf(err);
+    // The detail is what the client is told (never a secret): the operator sees the same reason.
+    if (isAirlockError(err) && err.detail) line.reason = err.detail;
     if (!isAirlockError(err)) log.error({ err }, 'identity stage failed');
     line.status = respondError(res, err);
     return;
