@@ -11,6 +11,20 @@ export const ERRORS = {
     status: 403,
     message: 'the identity token was rejected: mint a fresh OIDC token with the audience Airlock expects',
   },
+  TOKEN_EXPIRED: {
+    // 403 like TOKEN_INVALID, not 407: the token usually rides inside the tunnel (DD-API-KEY),
+    // where a 407 means nothing to the client, and curl turns a 407 into an opaque CONNECT failure.
+    status: 403,
+    message: 'the Airlock session token has expired: run `airlock login` again with a fresh OIDC token',
+  },
+  BIND_CONFLICT: {
+    status: 409,
+    message: 'another job holds the ambient binding on this host: it ends at that job\'s logout or expiry',
+  },
+  SESSION_LIMIT: {
+    status: 503,
+    message: 'Airlock holds too many live session tokens: retry later or shorten identity.sessionTtl',
+  },
   NO_GRANT: {
     status: 403,
     message: 'no grant matches this identity: ask an operator to add a grant for its claims (airlock check-config lists them)',
@@ -55,6 +69,26 @@ export const ERRORS = {
     status: 503,
     message: 'Airlock is shutting down: retry in a moment',
   },
+  POLICY_DENIED: {
+    status: 403,
+    message: 'the grant\'s policy does not allow this request; it was not forwarded (airlock policy test shows which rule decides)',
+  },
+  APPROVAL_DENIED: {
+    status: 403,
+    message: 'a person reviewed this held request and denied it; it was not forwarded',
+  },
+  APPROVAL_TIMEOUT: {
+    status: 403,
+    message: 'this request needed a person\'s approval and none came before approvals.timeout; it was not forwarded',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    message: 'this session sent more requests than its policy\'s rateLimit allows: retry after the Retry-After seconds',
+  },
+  MASKING_UNAVAILABLE: {
+    status: 502,
+    message: 'the response could not be masked, so it is withheld rather than passed on unmasked',
+  },
   INTERNAL: {
     status: 500,
     message: 'Airlock hit an internal error: the request was not forwarded; an operator can find the cause in the logs',
@@ -69,12 +103,16 @@ export class AirlockError extends Error {
   /** Extra words for the client, appended to the table's message; never a secret. */
   readonly detail: string | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+  /** Extra response headers (Retry-After); never a secret. */
+  readonly headers: Readonly<Record<string, string>> | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
     super(detail ? `${ERRORS[code].message} (${detail})` : ERRORS[code].message, options);
     this.name = 'AirlockError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.detail = detail;
+    this.headers = options?.headers;
   }
 }
 
@@ -97,6 +135,7 @@ export function toErrorResponse(err: unknown): ErrorResponse {
     'cache-control': 'no-store',
   };
   if (e.code === 'TOKEN_MISSING') headers['proxy-authenticate'] = 'Bearer realm="airlock"';
+  if (e.headers) for (const [k, v] of Object.entries(e.headers)) headers[k.toLowerCase()] ??= v;
   const body = JSON.stringify({ errors: [`airlock: ${e.message}`] });
   headers['content-length'] = String(Buffer.byteLength(body));
   return { status: e.status, headers, body };

@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import ms from 'ms';
+import { approvalsSchema, maskingSchema, policySchema } from '../policy/policy-schema.js';
+import { PRESETS } from './issuer-presets.js';
+import { resolveIssuer } from './resolve-issuer.js';
+import { ruleProblem } from '../identity/claim-rules.js';
 
 // The YAML file's shape. Unknown keys are errors (strictObject) so a typo never silently
 // weakens a rule. Durations are written as "15m", "6h", "30d" and become milliseconds.
@@ -30,24 +34,48 @@ const hostname = z
   .min(1)
   .transform((h) => h.toLowerCase().replace(/\.$/, ''));
 
-const issuer = z.strictObject({
-  name: z.string().min(1),
-  issuer: z.url(),
-  audience: z.string().min(1),
-  jwksUri: z.url().nullable().default(null),
-  algorithms: z
-    .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
-    .min(1)
-    .default(['RS256']),
-});
+const issuer = z
+  .strictObject({
+    name: z.string().min(1),
+    /** A known CI issuer (see issuer-presets.ts); the alternative to writing `issuer`. */
+    preset: z.enum(PRESETS).optional(),
+    issuer: z.url().optional(),
+    host: z.string().min(1).optional(),
+    enterprise: z.string().min(1).optional(),
+    url: z.url().optional(),
+    orgId: z.string().min(1).optional(),
+    audience: z.string().min(1),
+    jwksUri: z.url().nullable().default(null),
+    algorithms: z
+      .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+      .min(1)
+      .default(['RS256']),
+  })
+  .transform((v, ctx) => {
+    const resolved = resolveIssuer(v);
+    if (!resolved.ok) {
+      ctx.addIssue({ code: 'custom', path: [resolved.key], message: resolved.message });
+      return z.NEVER;
+    }
+    return { name: v.name, issuer: resolved.issuer, kind: resolved.kind, preset: v.preset ?? null, audience: v.audience, jwksUri: v.jwksUri, algorithms: v.algorithms };
+  });
 
 const claimValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+// One rule, or a list meaning any of them; a bad `regex:` is a config error, not a request-time surprise.
+const claimRule = z.union([claimValue, z.array(claimValue).min(1)]).superRefine((v, ctx) => {
+  for (const rule of Array.isArray(v) ? v : [v]) {
+    const bad = ruleProblem(rule);
+    if (bad) ctx.addIssue({ code: 'custom', message: bad });
+  }
+});
 
 const grant = z.strictObject({
   name: z.string().min(1),
   issuer: z.string().min(1),
-  claims: z.record(z.string(), claimValue).default({}),
+  claims: z.record(z.string(), claimRule).default({}),
   credential: z.string().min(1),
+  /** A name under `policies:`; without one, everything but key management is allowed (as before policies). */
+  policy: z.string().min(1).optional(),
 });
 
 export const configSchema = z
@@ -71,6 +99,10 @@ export const configSchema = z
       .strictObject({
         issuers: z.array(issuer).default([]),
         grants: z.array(grant).default([]),
+        /** Lifetime of a session token from `airlock login` (6 h: the longest GitHub-hosted job). */
+        sessionTtl: duration.default(6 * 3_600_000),
+        /** Lets `airlock login --bind` attribute token-less requests to one job (one-job-at-a-time runners only). */
+        ambient: z.boolean().default(false),
       })
       .prefault({}),
     sessions: z.strictObject({ idleTimeout: duration.default(15 * 60_000) }).prefault({}),
@@ -78,6 +110,12 @@ export const configSchema = z
       .strictObject({ maxBodyBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1_048_576) })
       .prefault({}),
     ca: z.strictObject({ validity: duration.default(365 * 24 * 3_600_000) }).prefault({}),
+    // Raw TLS accepted here is treated as a CONNECT to its SNI (the nftables nat rule redirects
+    // the runner user's outbound 443 to it, for clients that never use a proxy).
+    transparent: z.strictObject({ listen: hostPort.nullable().default(null) }).prefault({}),
+    policies: z.record(z.string().min(1), policySchema).default({}),
+    approvals: approvalsSchema,
+    masking: maskingSchema,
   })
   .superRefine((cfg, ctx) => {
     const issuerNames = new Set<string>();
@@ -100,6 +138,13 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['identity', 'grants', i, 'name'], message: `duplicate grant name ${g.name}` });
       }
       grantNames.add(g.name);
+      if (g.policy !== undefined && !Object.hasOwn(cfg.policies, g.policy)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['identity', 'grants', i, 'policy'],
+          message: `unknown policy ${JSON.stringify(g.policy)}: name one of the keys under policies:`,
+        });
+      }
     });
   });
 

@@ -1,5 +1,6 @@
 import { AirlockError } from '../errors.js';
 import { looksLikeJwt } from './looks-like-jwt.js';
+import { looksLikeSessionToken } from './session-token.js';
 
 export interface FoundToken {
   readonly token: string;
@@ -35,14 +36,19 @@ export function tokenFromProxyAuthorization(value: string): string | null {
   return user !== '' ? user : null;
 }
 
+/** A JWT or an `alk_` session token from `airlock login`: the two shapes an identity token has. */
+function isIdentityToken(v: string): boolean {
+  return looksLikeJwt(v) || looksLikeSessionToken(v);
+}
+
 // Inside the intercepted request these headers normally hold Datadog keys; they carry a token
-// only when the value is JWT-shaped (an agent's own key is stripped later, not treated as one).
+// only when the value has a token's shape (an agent's own key is stripped later, not treated as one).
 function tokenFromInnerHeader(name: string, value: string): string | null {
   const v = value.trim();
-  if (name === 'dd-api-key' || name === 'dd-application-key') return looksLikeJwt(v) ? v : null;
+  if (name === 'dd-api-key' || name === 'dd-application-key') return isIdentityToken(v) ? v : null;
   if (name === 'authorization') {
     const m = /^bearer\s+(\S+)$/i.exec(v);
-    return m && looksLikeJwt(m[1]!) ? m[1]! : null;
+    return m && isIdentityToken(m[1]!) ? m[1]! : null;
   }
   if (name === 'proxy-authorization') return tokenFromProxyAuthorization(v);
   return null;

@@ -1,50 +1,51 @@
 import type { GrantConfig } from '../config/schema.js';
+import { claimMatches } from './claim-rules.js';
 
-const GLOB_PREFIX = 'glob:';
+export { claimMatches, globToRegExp } from './claim-rules.js';
 
-/**
- * `*` matches any run of characters except `/`, so `repo:acme/*` cannot reach into
- * `repo:acme/app/../other` style values and `refs/heads/*` stays one path segment deep.
- * Consecutive stars collapse so a pattern cannot build a catastrophic backtracking regex.
- */
-export function globToRegExp(pattern: string): RegExp {
-  const body = pattern
-    .replace(/\*+/g, '*')
-    .split('*')
-    .map((lit) => lit.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
-    .join('[^/]*');
-  return new RegExp(`^${body}$`, 'u');
+/** Why one grant did not match, for the operator (whoami) and the job (login's answer). */
+export interface GrantMiss {
+  readonly grant: string;
+  /** `issuer` when the grant is for another issuer; else the first claim that failed. */
+  readonly claim: string;
+  /** The token's value of that claim; undefined when the token lacks it. */
+  readonly actual: unknown;
+  /** The grant's rule for it (operator-facing only: never sent to a job). */
+  readonly expected: string | readonly string[];
 }
 
-/** Only scalar claims compare; an array or object claim never matches (fail closed). */
-function claimAsString(v: unknown): string | null {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+/** The first claim of a grant that the token fails, or null when the grant matches. */
+export function firstMiss(g: GrantConfig, issuerName: string, claims: Readonly<Record<string, unknown>>): GrantMiss | null {
+  if (g.issuer !== issuerName) return { grant: g.name, claim: 'issuer', actual: issuerName, expected: g.issuer };
+  for (const [name, expected] of Object.entries(g.claims)) {
+    // A claim the grant names but the token lacks is a mismatch (fail closed).
+    if (!Object.hasOwn(claims, name) || !claimMatches(expected, claims[name])) {
+      return { grant: g.name, claim: name, actual: Object.hasOwn(claims, name) ? claims[name] : undefined, expected };
+    }
+  }
   return null;
 }
 
-export function claimMatches(expected: string, actual: unknown): boolean {
-  const s = claimAsString(actual);
-  if (s === null) return false;
-  if (expected.startsWith(GLOB_PREFIX)) return globToRegExp(expected.slice(GLOB_PREFIX.length)).test(s);
-  return s === expected;
-}
-
-/**
- * The first grant (in config order) whose issuer is `issuerName` and whose every claim
- * matches wins. A claim the grant names but the token lacks is a mismatch.
- */
+/** The first grant (in config order) whose issuer is `issuerName` and whose every claim matches. */
 export function matchGrant(
   grants: readonly GrantConfig[],
   issuerName: string,
   claims: Readonly<Record<string, unknown>>,
 ): GrantConfig | null {
+  return grants.find((g) => firstMiss(g, issuerName, claims) === null) ?? null;
+}
+
+/** Every grant's verdict: the match, or per grant the first claim that failed. */
+export function explainGrants(
+  grants: readonly GrantConfig[],
+  issuerName: string,
+  claims: Readonly<Record<string, unknown>>,
+): { matched: string | null; misses: GrantMiss[] } {
+  const misses: GrantMiss[] = [];
   for (const g of grants) {
-    if (g.issuer !== issuerName) continue;
-    const ok = Object.entries(g.claims).every(
-      ([name, expected]) => Object.hasOwn(claims, name) && claimMatches(expected, claims[name]),
-    );
-    if (ok) return g;
+    const miss = firstMiss(g, issuerName, claims);
+    if (!miss) return { matched: g.name, misses };
+    misses.push(miss);
   }
-  return null;
+  return { matched: null, misses };
 }

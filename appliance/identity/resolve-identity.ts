@@ -6,12 +6,15 @@ import type { fetchJson } from './fetch-json.js';
 import { JwksCache } from './jwks-cache.js';
 import { matchGrant } from './match-grant.js';
 import type { Identity } from './types.js';
-import { TokenVerifier } from './verify-token.js';
+import { TokenVerifier, type VerifiedToken } from './verify-token.js';
 
 export { looksLikeJwt } from './looks-like-jwt.js';
 
 /** Most verified tokens remembered; a CI fleet reuses each token for minutes, so this is plenty. */
 export const IDENTITY_CACHE_MAX = 10_000;
+
+/** What the resolver reads of the identity config: who may sign, and who gets what. */
+export type IdentityRules = Pick<Config['identity'], 'issuers' | 'grants'>;
 
 export interface IdentityResolverDeps {
   readonly fetchJson: typeof fetchJson;
@@ -30,16 +33,21 @@ function quote(s: string): string {
  * failures are not, so a fixed config or a recovered issuer takes effect at once.
  */
 export class IdentityResolver {
-  readonly #config: Config['identity'];
+  readonly #config: IdentityRules;
   readonly #now: () => number;
   readonly #verifier: TokenVerifier;
   readonly #cache = new Map<string, Identity>();
 
-  constructor(config: Config['identity'], deps: IdentityResolverDeps) {
+  constructor(config: IdentityRules, deps: IdentityResolverDeps) {
     this.#config = config;
     this.#now = deps.now;
     const keys = new JwksCache({ fetchJson: deps.fetchJson, now: deps.now, log: deps.log });
     this.#verifier = new TokenVerifier(config.issuers, { keys, now: deps.now });
+  }
+
+  /** Verification alone (no grant, no cache): `airlock login` matches grants itself to explain a miss. */
+  verify(token: string): Promise<VerifiedToken> {
+    return this.#verifier.verify(token);
   }
 
   async resolve(token: string): Promise<Identity> {

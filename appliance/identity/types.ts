@@ -13,4 +13,6 @@ export interface Identity {
   readonly credential: string;
   /** When the token expires, epoch ms. */
   readonly expiresAt: number;
+  /** How the request proved it: the CI JWT itself, a session token from `airlock login`, or the host's ambient binding. */
+  readonly auth?: 'jwt' | 'session-token' | 'ambient';
 }

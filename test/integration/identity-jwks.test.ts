@@ -4,19 +4,18 @@ import http from 'node:http';
 import https from 'node:https';
 import forge from 'node-forge';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../../appliance/config/schema.js';
 import { isAirlockError } from '../../appliance/errors.js';
 import { createLogger } from '../../appliance/log.js';
 import { fetchJson, FetchJsonError } from '../../appliance/identity/fetch-json.js';
 import { JWKS_COOLDOWN_MS, JWKS_MAX_AGE_MS } from '../../appliance/identity/jwks-cache.js';
-import { IdentityResolver } from '../../appliance/identity/resolve-identity.js';
+import { IdentityResolver, type IdentityRules } from '../../appliance/identity/resolve-identity.js';
 import { startIssuer, type Issuer } from '../fixtures/oidc-issuer.js';
 
 const log = createLogger({ level: 'silent' });
 
 function resolverFor(issuer: Issuer, offset: { ms: number }): IdentityResolver {
-  const config: Config['identity'] = {
-    issuers: [{ name: 'gh', issuer: issuer.url, audience: 'airlock', jwksUri: null, algorithms: ['RS256'] }],
+  const config: IdentityRules = {
+    issuers: [{ name: 'gh', issuer: issuer.url, kind: 'generic', preset: null, audience: 'airlock', jwksUri: null, algorithms: ['RS256'] }],
     grants: [{ name: 'app', issuer: 'gh', claims: { repository_id: '123456' }, credential: 'dd' }],
   };
   return new IdentityResolver(config, { fetchJson, now: () => Date.now() + offset.ms, log });

@@ -24,7 +24,7 @@ export async function newKey(kid: string = randomUUID()): Promise<Key> {
 }
 
 export function issuerConfig(over: Partial<IssuerConfig> = {}): IssuerConfig {
-  return { name: 'gh', issuer: ISS, audience: 'airlock', jwksUri: null, algorithms: ['RS256'], ...over };
+  return { name: 'gh', issuer: ISS, kind: 'generic', preset: null, audience: 'airlock', jwksUri: null, algorithms: ['RS256'], ...over };
 }
 
 export class Clock {

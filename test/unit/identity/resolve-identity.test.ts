@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Config } from '../../../appliance/config/schema.js';
 import { isAirlockError } from '../../../appliance/errors.js';
 import { JWKS_MAX_AGE_MS } from '../../../appliance/identity/jwks-cache.js';
-import { IdentityResolver } from '../../../appliance/identity/resolve-identity.js';
+import { IdentityResolver, type IdentityRules } from '../../../appliance/identity/resolve-identity.js';
 import { Clock, FakeIssuer, ISS, captureLog, issuerConfig } from './fake-issuer.js';
 
-const identityConfig: Config['identity'] = {
+const identityConfig: IdentityRules = {
   issuers: [issuerConfig()],
   grants: [
     { name: 'main-only', issuer: 'gh', claims: { repository_id: '123456', ref: 'refs/heads/main' }, credential: 'dd-prod' },
