@@ -2,6 +2,7 @@ import https from 'node:https';
 import http from 'node:http';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Config } from './config/schema.js';
@@ -15,6 +16,7 @@ import { VaultReader } from './credentials/vault-reader.js';
 import { SessionStore } from './recording/session-store.js';
 import { Engine } from './proxy/engine.js';
 import { createRouter } from './proxy/router.js';
+import { startTransparentListener } from './proxy/transparent.js';
 import { interceptRules, permittedDomains } from './proxy/host-match.js';
 import type { Lookup } from './proxy/resolve-destination.js';
 import { handleLocal } from './local-api.js';
@@ -118,6 +120,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     },
     local: (req, res) => handleLocal(req, res),
     self: () => address,
+    adoptTls: (socket, head, connectReq) => engine.adoptTls(socket, head, connectReq),
     track: (p) => {
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
@@ -132,6 +135,13 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     handlers: { ...router, secureContextFor: (name) => leaves.secureContextFor(name) },
   });
   address = await engine.start();
+  const transparent = config.transparent.listen
+    ? await startTransparentListener({ ...config.transparent.listen, log: log.child({ listener: 'transparent' }), idleMs, onHello: router.onTransparent })
+    : undefined;
+  if (transparent) {
+    const t = transparent.address() as AddressInfo;
+    log.info({ host: t.address, port: t.port }, `transparent TLS listener on ${formatHostPort({ host: t.address, port: t.port })}`);
+  }
 
   let control: ControlServer | undefined;
   try {
@@ -150,6 +160,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     close() {
       closing ??= (async () => {
         log.info({ inflight: inflight.size }, 'shutting down: no new connections; waiting for in-flight exchanges');
+        transparent?.close();
         const stopped = engine.stopAccepting();
         const grace = new Promise<void>((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
         await Promise.race([Promise.allSettled([...inflight]), grace]);

@@ -136,10 +136,17 @@ export class Engine extends MitmProxy {
   // to the in-process TLS server instead. The library's connectRequests map still ties each
   // TLS request back to the CONNECT that opened it (ctx.connectRequest).
   override _onHttpServerConnectData(req: http.IncomingMessage, rawSocket: Duplex, head: Buffer): void {
-    const socket = rawSocket as Socket;
+    this.adoptTls(rawSocket as Socket, head, req);
+  }
+
+  /**
+   * Hands a client socket whose next bytes are a TLS ClientHello to the in-process TLS server,
+   * tied to the CONNECT (or, for the transparent listener, the synthetic CONNECT) that admitted it.
+   */
+  adoptTls(socket: Socket, head: Buffer, connectReq: http.IncomingMessage): void {
     socket.pause();
     const key = `${socket.remotePort}:${socket.localPort}`;
-    this.connectRequests[key] = req;
+    this.connectRequests[key] = connectReq;
     socket.once('close', () => {
       delete this.connectRequests[key];
     });

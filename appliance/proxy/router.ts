@@ -26,9 +26,16 @@ export interface RouterDeps {
   readonly self: () => { host: string; port: number };
   /** Counts in-flight exchanges so shutdown can wait for them. */
   readonly track: <T>(p: Promise<T>) => Promise<T>;
+  /** Hands an admitted TLS socket to the engine (see Engine.adoptTls). */
+  readonly adoptTls: (socket: Socket, head: Buffer, connectReq: http.IncomingMessage) => void;
 }
 
-export function createRouter(deps: RouterDeps): Omit<EngineHandlers, 'secureContextFor'> {
+export interface Router extends Omit<EngineHandlers, 'secureContextFor'> {
+  /** A transparently redirected TLS connection, treated as a CONNECT to SNI:443. */
+  onTransparent(socket: Socket, head: Buffer, servername: string): void;
+}
+
+export function createRouter(deps: RouterDeps): Router {
   const { config, rules, log } = deps;
 
   async function onConnect(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<boolean> {
@@ -69,6 +76,29 @@ export function createRouter(deps: RouterDeps): Omit<EngineHandlers, 'secureCont
       clog.info({ decision: 'refused', code, status }, 'CONNECT refused');
       return false;
     }
+  }
+
+  function onTransparent(socket: Socket, head: Buffer, servername: string): void {
+    const host = normalizeHost(servername);
+    const clog = log.child({ conn: newConnectionId(), target: `${host}:443`, transparent: true });
+    const work = (async () => {
+      if (isIntercepted(rules, host)) {
+        const destination = await resolveDestination(host, 443, config.upstream, deps.lookup);
+        // No CONNECT exists: a stand-in carries the target so requests are checked against it.
+        const connectReq = { url: `${host}:443`, headers: {} } as http.IncomingMessage;
+        setConnectState(connectReq, { id: newConnectionId(), host, port: 443, destination, proxyAuthorization: undefined, log: clog });
+        deps.adoptTls(socket, head, connectReq);
+        return;
+      }
+      if (config.passthrough === 'deny') throw new AirlockError('PASSTHROUGH_DENIED', host);
+      const destination = await resolveDestination(host, 443, config.upstream, deps.lookup);
+      clog.info({ decision: 'tunnel' }, 'passthrough tunnel');
+      tunnel(socket, head, destination, deps.idleMs, clog, { announce: false });
+    })();
+    work.catch((err: unknown) => {
+      clog.info({ decision: 'refused', code: isAirlockError(err) ? err.code : 'INTERNAL' }, 'transparent connection refused');
+      socket.destroy();
+    });
   }
 
   function onRequest(req: http.IncomingMessage, res: http.ServerResponse, connectReq: http.IncomingMessage | undefined): void {
@@ -127,7 +157,7 @@ export function createRouter(deps: RouterDeps): Omit<EngineHandlers, 'secureCont
     }
   }
 
-  return { onConnect, onRequest };
+  return { onConnect, onRequest, onTransparent };
 }
 
 function isSelf(host: string, listenHost: string): boolean {

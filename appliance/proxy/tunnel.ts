@@ -5,19 +5,22 @@ import { AirlockError } from '../errors.js';
 import { refuseConnect } from './respond-error.js';
 
 /** A blind TCP tunnel for a CONNECT to a host Airlock does not intercept. */
-export function tunnel(client: Socket, head: Buffer, dest: Destination, idleMs: number, log: Logger): void {
+export function tunnel(client: Socket, head: Buffer, dest: Destination, idleMs: number, log: Logger, opts: { announce?: boolean } = {}): void {
+  // A CONNECT is answered with 200 first; a transparently redirected socket expects nothing.
+  const announce = opts.announce ?? true;
   const upstream = net.connect({ host: dest.address, port: dest.port, family: dest.family });
   upstream.setTimeout(idleMs, () => upstream.destroy());
   const onEarlyError = (err: NodeJS.ErrnoException): void => {
     log.info({ host: dest.host, code: err.code }, 'tunnel upstream unreachable');
-    refuseConnect(client, new AirlockError('UPSTREAM_UNREACHABLE', `${dest.host}: ${err.code ?? 'connect failed'}`));
+    if (announce) refuseConnect(client, new AirlockError('UPSTREAM_UNREACHABLE', `${dest.host}: ${err.code ?? 'connect failed'}`));
+    else client.destroy();
   };
   upstream.once('error', onEarlyError);
   upstream.once('connect', () => {
     upstream.off('error', onEarlyError);
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
-    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (announce) client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) upstream.write(head);
     client.pipe(upstream);
     upstream.pipe(client);
