@@ -13,13 +13,17 @@ import { LeafIssuer } from '../certs/leaf-issuer.js';
 import { IdentityResolver } from './identity/resolve-identity.js';
 import { fetchJson } from './identity/fetch-json.js';
 import { VaultReader } from './credentials/vault-reader.js';
+import { importVaultSeed } from './credentials/import-seed.js';
 import { SessionStore } from './recording/session-store.js';
 import { Engine } from './proxy/engine.js';
 import { createRouter } from './proxy/router.js';
 import { startTransparentListener } from './proxy/transparent.js';
 import { interceptRules, permittedDomains } from './proxy/host-match.js';
 import type { Lookup } from './proxy/resolve-destination.js';
-import { handleLocal } from './local-api.js';
+import { createLocalApi } from './local-api.js';
+import { SessionTokens } from './identity/session-tokens.js';
+import { SessionIdentity } from './identity/session-identity.js';
+import { loginRoutes } from './identity/login-api.js';
 import { startControlServer, type ControlServer } from './control/control-server.js';
 import { VERSION } from './version.js';
 
@@ -30,6 +34,8 @@ export interface ServerDeps {
   /** Epoch ms with sub-ms precision; injected by tests. */
   readonly now?: () => number;
   readonly lookup?: Lookup;
+  /** Where CREDENTIALS_DIRECTORY (systemd's LoadCredential=) is read from; process.env by default. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningServer {
@@ -81,6 +87,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     rejectUnauthorized: true,
   });
 
+  await importVaultSeed(config.stateDir, deps.env ?? process.env, log);
   const vault = new VaultReader(config.stateDir, { log: log.child({ stage: 'vault' }) });
   await vault.start();
   const sessions = new SessionStore({
@@ -94,11 +101,26 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const recovered = await sessions.recover();
   if (recovered.length > 0) log.info({ sessions: recovered }, 'finalized sessions left open by a previous run');
   sessions.startIdleSweeper();
-  const identity = new IdentityResolver(config.identity, {
+  const jwtResolver = new IdentityResolver(config.identity, {
     fetchJson,
     now: () => Math.floor(now()),
     log: log.child({ stage: 'identity' }),
   });
+  // Session tokens from `airlock login` survive a restart (see identity/login-state-file.ts).
+  const sessionTokens = new SessionTokens({
+    file: join(config.stateDir, 'login-sessions.json'),
+    ttlMs: config.identity.sessionTtl,
+    now: () => Math.floor(now()),
+    log: log.child({ stage: 'login' }),
+  });
+  await sessionTokens.load();
+  const identity = new SessionIdentity(jwtResolver, sessionTokens, config.identity, { ambient: config.identity.ambient });
+  const localApi = createLocalApi(
+    loginRoutes(
+      { verifier: jwtResolver, tokens: sessionTokens, rules: config.identity, ambient: config.identity.ambient, sessions, log: log.child({ stage: 'login' }) },
+      () => ca.certPem,
+    ),
+  );
 
   const inflight = new Set<Promise<unknown>>();
   let address = { host: config.listen.host, port: config.listen.port };
@@ -118,7 +140,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       upstreamTimeoutMs: 60_000,
       now,
     },
-    local: (req, res) => handleLocal(req, res),
+    local: localApi,
     self: () => address,
     adoptTls: (socket, head, connectReq) => engine.adoptTls(socket, head, connectReq),
     track: (p) => {
