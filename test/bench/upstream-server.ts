@@ -1,0 +1,69 @@
+// The bench's upstream, run as its own process: HTTPS on 127.0.0.1 shaped like Datadog (its
+// auth rule and small JSON answers) and a large-body endpoint. Lighter than the test fixture:
+// it keeps nothing of what it receives. Prints {"port":N,"caPem":"..."} once listening.
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createCa } from '../../certs/create-ca.js';
+import { LeafIssuer } from '../../certs/leaf-issuer.js';
+
+const apiKey = process.env['BENCH_API_KEY'] ?? '';
+const ca = createCa({ permittedDomains: ['datadoghq.com'], validityMs: 24 * 3_600_000, commonName: 'Airlock Bench Upstream CA' });
+const leaves = new LeafIssuer(ca);
+const VALID = Buffer.from('{"valid":true}');
+const FORBIDDEN = Buffer.from('{"errors":["Forbidden"]}');
+const NOT_FOUND = Buffer.from('{"errors":["Not found"]}');
+const block = Buffer.alloc(64 * 1024, 0x61);
+// Counted for the report: a proxy that does not keep its upstream connections alive shows here.
+let tlsConnections = 0;
+let requests = 0;
+
+const server = https.createServer(
+  {
+    SNICallback: (name, cb) => {
+      try {
+        cb(null, leaves.secureContextFor(name));
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  },
+  (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const send = (status: number, body: Buffer): void => {
+        res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length });
+        res.end(body);
+      };
+      if (req.url === '/__stats') return send(200, Buffer.from(JSON.stringify({ tlsConnections, requests })));
+      requests++;
+      if (req.headers['dd-api-key'] !== apiKey) return send(403, FORBIDDEN);
+      const url = req.url ?? '/';
+      if (url === '/api/v1/validate') return send(200, VALID);
+      if (url.startsWith('/big?bytes=')) {
+        const n = Math.min(Number(url.slice('/big?bytes='.length)) || 0, 1024 * 1024 * 1024);
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
+        let left = n;
+        const pump = (): void => {
+          while (left > 0) {
+            const part = left >= block.length ? block : block.subarray(0, left);
+            left -= part.length;
+            if (!res.write(part)) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          res.end();
+        };
+        return pump();
+      }
+      return send(404, NOT_FOUND);
+    });
+  },
+);
+server.on('secureConnection', () => tlsConnections++);
+server.keepAliveTimeout = 120_000;
+server.headersTimeout = 130_000;
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port, caPem: ca.certPem })}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));
