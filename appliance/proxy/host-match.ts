@@ -41,7 +41,8 @@ export function permittedDomains(intercept: Config['intercept']): string[] {
 
 /** Splits "host:port" / "[v6]:port" as found in a CONNECT target or Host header. */
 export function splitHostPort(value: string, defaultPort: number): { host: string; port: number } | null {
-  const m = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(value.trim());
+  // Only characters a hostname or an IP literal can hold: anything else is a malformed target.
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(value.trim());
   if (!m) return null;
   const port = m[2] === undefined ? defaultPort : Number(m[2]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return null;
