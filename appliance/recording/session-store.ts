@@ -9,11 +9,13 @@ import { DEFAULT_CREATOR_VERSION, finalizeJournal, type FinalizeOptions } from '
 import { JournalWriter } from './journal-writer.js';
 import type { JournalBeginLine, SessionSummary } from './journal-types.js';
 import { writeSummary } from './meta-file.js';
+import { CHAIN_ALG, newChainOrigin } from './chain.js';
+import { appendIndex } from './session-index.js';
 import { prepareSecrets, redactUrl } from './redact.js';
 import { isIdle } from './is-idle.js';
 import { recoverJournals } from './recover-journals.js';
 import { isSessionId, newSessionId } from './session-id.js';
-import { keyOf } from './session-key.js';
+import { sessionKey as keyOf } from '../identity/session-key.js';
 import { sessionPaths } from './session-paths.js';
 import { sessionMetaOf } from './session-meta.js';
 import { toJournalExchange } from './to-journal-exchange.js';
@@ -26,6 +28,8 @@ export interface SessionStoreOptions {
   readonly log: Logger;
   readonly now?: () => number;
   readonly creatorVersion?: string;
+  /** See FinalizeOptions.seal: signs the HAR and queues its upload. */
+  readonly seal?: (id: string, harPath: string) => Promise<void>;
 }
 
 interface OpenSession {
@@ -97,17 +101,18 @@ export class SessionStore {
       now: this.now,
       creatorVersion: this.opts.creatorVersion ?? DEFAULT_CREATOR_VERSION,
       ...(lastActivityAt !== undefined ? { lastActivityAt } : {}),
+      ...(this.opts.seal ? { seal: this.opts.seal } : {}),
     };
   }
 
   /** The open session for this identity's key, opened if there is none. */
-  async ensure(identity: Identity): Promise<SessionMeta> {
+  async ensure(identity: Identity, extra: { readonly replayOf?: string } = {}): Promise<SessionMeta> {
     const key = keyOf(identity);
     for (;;) {
       if (this.shuttingDown) throw new AirlockError('SHUTTING_DOWN');
       let entry = this.byKey.get(key);
       if (!entry) {
-        const p: Promise<OpenSession> = this.openSession(identity, key, () => p);
+        const p: Promise<OpenSession> = this.openSession(identity, key, () => p, extra.replayOf);
         entry = p;
         this.byKey.set(key, p);
         p.catch(() => {
@@ -122,13 +127,15 @@ export class SessionStore {
     }
   }
 
-  private async openSession(identity: Identity, key: string, self: () => Promise<OpenSession>): Promise<OpenSession> {
+  private async openSession(identity: Identity, key: string, self: () => Promise<OpenSession>, replayOf?: string): Promise<OpenSession> {
     const openedAtMs = this.now();
-    const meta = sessionMetaOf(identity, key, newSessionId(openedAtMs), this.iso(openedAtMs));
+    const base = sessionMetaOf(identity, key, newSessionId(openedAtMs), this.iso(openedAtMs));
+    const meta: SessionMeta = replayOf !== undefined ? { ...base, replayOf } : base;
     let writer: JournalWriter;
     try {
       await this.ensureDir();
-      writer = await JournalWriter.create(sessionPaths(this.opts.sessionsDir, meta.id).journal, JSON.stringify({ type: 'session', ...meta }));
+      const first = { type: 'session', ...meta, chain: { alg: CHAIN_ALG, origin: newChainOrigin() } };
+      writer = await JournalWriter.create(sessionPaths(this.opts.sessionsDir, meta.id).journal, JSON.stringify(first));
     } catch (err) {
       throw this.fail(`cannot create a session journal: ${errCode(err)}`, err, meta.id);
     }
@@ -145,6 +152,7 @@ export class SessionStore {
     this.sessions.set(meta.id, s);
     try {
       await writeSummary(this.opts.sessionsDir, this.summary(s, 'open', null, null), { sync: true });
+      await appendIndex(this.opts.sessionsDir, this.summary(s, 'open', null, null));
     } catch (err) {
       void this.close(meta.id, 'recording failed').catch(() => undefined);
       throw this.fail(`cannot write the session summary: ${errCode(err)}`, err, meta.id);
@@ -177,7 +185,7 @@ export class SessionStore {
   /** Written before the request goes upstream: if this throws, the request must not be forwarded. */
   async begin(
     sessionId: string,
-    b: { readonly id: string; readonly startedDateTime: string; readonly method: string; readonly url: string },
+    b: { readonly id: string; readonly startedDateTime: string; readonly method: string; readonly url: string; readonly note?: string },
     secrets: readonly Secret[] = [],
   ): Promise<void> {
     const s = this.live(sessionId);
@@ -187,6 +195,7 @@ export class SessionStore {
       startedDateTime: b.startedDateTime,
       method: b.method,
       url: redactUrl(b.url, prepareSecrets(secrets)),
+      ...(b.note !== undefined ? { note: b.note } : {}),
     };
     s.inFlight.add(b.id);
     s.lastActivity = this.now();
@@ -212,6 +221,18 @@ export class SessionStore {
     s.inFlight.delete(ex.id);
     s.entryCount++;
     s.summaryDirty = true;
+  }
+
+  /** The id of the open session for this key, or null: `airlock logout` closes the job's session by it. */
+  async openIdForKey(key: string): Promise<string | null> {
+    const entry = this.byKey.get(key);
+    if (!entry) return null;
+    try {
+      const s = await entry;
+      return s.closing ? null : s.meta.id;
+    } catch {
+      return null;
+    }
   }
 
   isOpen(id: string): boolean {
