@@ -9,6 +9,11 @@ import { caCertCommand, caInitCommand } from './commands/ca.js';
 import { vaultLsCommand, vaultPutCommand, vaultRmCommand } from './commands/vault.js';
 import { sessionsCloseCommand, sessionsExportCommand, sessionsLsCommand, sessionsShowCommand } from './commands/sessions.js';
 import { checkConfigCommand } from './commands/check-config.js';
+import { loginCommand, type LoginArgs } from './commands/login.js';
+import { logoutCommand, type LogoutArgs } from './commands/logout.js';
+import { whoamiCommand, type WhoamiArgs } from './commands/whoami.js';
+import { approvalsApproveCommand, approvalsDenyCommand, approvalsLsCommand } from './commands/approvals.js';
+import { policySuggestCommand, policyTestCommand } from './commands/policy.js';
 import { VERSION } from './version.js';
 
 function print(text: string | null): void {
@@ -96,9 +101,84 @@ await common(yargs(hideBin(process.argv)))
       )
       .demandCommand(1, 'name a sessions subcommand: ls, show, close or export'),
   )
-  .command('check-config', 'validate the config; prints every problem with its key path', (y) => y, (args) => {
+  .command('approvals', 'list and decide requests held for approval (through the running server)', (y) =>
+    y
+      .command('ls', 'requests waiting: id, identity, request, body preview, age', json, run(approvalsLsCommand))
+      .command(
+        'approve <id>',
+        'forward a held request',
+        (yy) => yy.positional('id', { type: 'string', demandOption: true }).option('note', { type: 'string', describe: 'recorded with the approval' }),
+        run(approvalsApproveCommand as (a: unknown) => Promise<string>),
+      )
+      .command(
+        'deny <id>',
+        'refuse a held request (403 APPROVAL_DENIED)',
+        (yy) => yy.positional('id', { type: 'string', demandOption: true }).option('reason', { type: 'string', describe: 'told to the client and recorded' }),
+        run(approvalsDenyCommand as (a: unknown) => Promise<string>),
+      )
+      .demandCommand(1, 'name an approvals subcommand: ls, approve or deny'),
+  )
+  .command('policy', 'suggest and test endpoint policies', (y) =>
+    y
+      .command(
+        'suggest <id>',
+        'print a rule list allowing exactly what a recorded session did',
+        (yy) => yy.positional('id', { type: 'string', demandOption: true }).option('name', { type: 'string', describe: 'policy name in the output' }),
+        run(policySuggestCommand as (a: unknown) => Promise<string>),
+      )
+      .command(
+        'test <request>',
+        'print the decision for "METHOD PATH" under a grant\'s policy, and the rule that made it',
+        (yy) =>
+          json(
+            yy
+              .positional('request', { type: 'string', demandOption: true, describe: '"METHOD PATH" or "METHOD HOST/PATH"' })
+              .option('grant', { type: 'string', demandOption: true, describe: 'grant name' })
+              .option('body', { type: 'string', describe: 'JSON request body, for when: conditions' }),
+          ),
+        run(policyTestCommand as (a: unknown) => string),
+      )
+      .demandCommand(1, 'name a policy subcommand: suggest or test'),
+  )
+  .command(
+    'login',
+    'exchange the job\'s CI OIDC token for an Airlock session token; prints the proxy, key and CA variables',
+    (y) =>
+      y
+        .option('proxy', { type: 'string', describe: 'the proxy (default $AIRLOCK_PROXY, else http://127.0.0.1:3128)' })
+        .option('audience', { type: 'string', default: 'airlock', describe: 'audience to request (--github)' })
+        .option('token-file', { type: 'string', describe: 'file holding the OIDC token' })
+        .option('token-env', { type: 'string', describe: 'variable holding the OIDC token' })
+        .option('github', { type: 'boolean', describe: 'fetch the token from GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN)' })
+        .option('format', { choices: ['sh', 'github-env', 'json'], default: 'sh', describe: 'sh: export lines; github-env: append to $GITHUB_ENV; json' })
+        .option('bind', { type: 'boolean', default: false, describe: 'also attribute token-less requests on this host to this job (identity.ambient: true)' })
+        .option('ca-file', { type: 'string', describe: 'where to write the CA bundle (default $RUNNER_TEMP/airlock-ca.pem, else ~/.airlock/ca.pem)' }),
+    run((a) => loginCommand(a as LoginArgs)),
+  )
+  .command(
+    'logout',
+    'end the session token and close its recording session',
+    (y) =>
+      y
+        .option('proxy', { type: 'string', describe: 'the proxy (default $AIRLOCK_PROXY, else http://127.0.0.1:3128)' })
+        .option('token', { type: 'string', describe: 'session token (default $AIRLOCK_SESSION_TOKEN; prefer the variable: argv is visible to ps)' }),
+    run((a) => logoutCommand(a as LogoutArgs)),
+  )
+  .command(
+    'whoami',
+    'which grant a token gets, or per grant the first claim that failed (a CI JWT is checked against this config; a session token asks the proxy)',
+    (y) =>
+      json(
+        y
+          .option('token-file', { type: 'string', describe: 'file holding a CI JWT or a session token' })
+          .option('token-env', { type: 'string', describe: 'variable holding it (default AIRLOCK_SESSION_TOKEN)' })
+          .option('proxy', { type: 'string', describe: 'the proxy, for a session token' }),
+      ),
+    run((a) => whoamiCommand(a as WhoamiArgs)),
+  )
+  .command('check-config', 'validate the config; prints every problem with its key path and warns about grants that admit too much', (y) => y.option('strict', { type: 'boolean', default: false, describe: 'exit 2 on warnings too' }), (args) => {
     try {
-      const r = checkConfigCommand(args as CommonArgs);
+      const r = checkConfigCommand(args as CommonArgs & { strict?: boolean });
       (r.ok ? process.stdout : process.stderr).write(`${r.text}\n`);
       process.exit(r.ok ? 0 : 2);
     } catch (err) {

@@ -26,6 +26,7 @@ import { SessionIdentity } from './identity/session-identity.js';
 import { loginRoutes } from './identity/login-api.js';
 import { startControlServer, type ControlServer } from './control/control-server.js';
 import { VERSION } from './version.js';
+import { buildGuard } from './policy/guard.js';
 
 export const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -82,8 +83,10 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     maxFreeSockets: 64,
     timeout: 60_000,
     scheduling: 'lifo',
-    // System roots plus the operator's extra CA; verification is never switched off.
-    ca: extraCa ? [...tls.rootCertificates, extraCa] : [...tls.rootCertificates],
+    // System roots plus the operator's extra CA; verification is never switched off. One context
+    // for every upstream connection: given as `ca`, Node would parse every root again for each
+    // connection and join them all into the agent's pool key on every request.
+    secureContext: tls.createSecureContext({ ca: extraCa ? [...tls.rootCertificates, extraCa] : [...tls.rootCertificates] }),
     rejectUnauthorized: true,
   });
 
@@ -122,6 +125,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     ),
   );
 
+  const guard = buildGuard(config, { log: log.child({ stage: 'policy' }), now: () => Math.floor(now()), secretValues: () => vault.allSecretValues() });
   const inflight = new Set<Promise<unknown>>();
   let address = { host: config.listen.host, port: config.listen.port };
   const idleMs = 60_000;
@@ -139,6 +143,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       maxBodyBytes: config.recording.maxBodyBytes,
       upstreamTimeoutMs: 60_000,
       now,
+      guard,
     },
     local: localApi,
     self: () => address,
@@ -167,7 +172,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
 
   let control: ControlServer | undefined;
   try {
-    control = await startControlServer(join(config.stateDir, 'control.sock'), { sessions, log: log.child({ stage: 'control' }) });
+    control = await startControlServer(join(config.stateDir, 'control.sock'), { sessions, log: log.child({ stage: 'control' }), approvals: guard.approvals, group: config.approvals.group });
   } catch (err) {
     log.warn({ err: { message: (err as Error).message } }, 'control socket unavailable: `airlock sessions close` will not reach this server');
   }
@@ -184,6 +189,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
         log.info({ inflight: inflight.size }, 'shutting down: no new connections; waiting for in-flight exchanges');
         transparent?.close();
         const stopped = engine.stopAccepting();
+        // Holds survive nothing: their clients get a connection error, the HAR says held-then-aborted.
+        guard.approvals.abortAll('Airlock is shutting down');
         const grace = new Promise<void>((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
         await Promise.race([Promise.allSettled([...inflight]), grace]);
         engine.destroyAll();

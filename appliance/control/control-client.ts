@@ -6,7 +6,7 @@ export interface ControlReply {
 }
 
 /** Calls the running server's control socket; null when no server is listening there. */
-export function callControl(socketPath: string, method: string, path: string, timeoutMs = 15_000): Promise<ControlReply | null> {
+export function callControl(socketPath: string, method: string, path: string, timeoutMs = 15_000, body?: unknown): Promise<ControlReply | null> {
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath, method, path, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
@@ -31,6 +31,7 @@ export function callControl(socketPath: string, method: string, path: string, ti
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') resolve(null);
       else reject(err);
     });
-    req.end();
+    if (body === undefined) req.end();
+    else req.end(JSON.stringify(body));
   });
 }

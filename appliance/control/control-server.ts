@@ -1,6 +1,9 @@
 import http from 'node:http';
-import { chmod, unlink } from 'node:fs/promises';
+import { chmod, chown, unlink } from 'node:fs/promises';
 import type { Logger } from '../log.js';
+import type { ApprovalQueue } from '../approvals/approval-queue.js';
+import { approvalRoutes } from './approval-routes.js';
+import { groupId } from '../approvals/group-id.js';
 
 /** What the control socket can ask of the running server. */
 export interface ControlTarget {
@@ -9,6 +12,9 @@ export interface ControlTarget {
     close(id: string, reason: string): Promise<string | null>;
   };
   readonly log: Logger;
+  readonly approvals?: ApprovalQueue;
+  /** approvals.group: the socket becomes 0660 with this group, so its members can approve. */
+  readonly group?: string | null;
 }
 
 export interface ControlServer {
@@ -30,6 +36,7 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 export async function startControlServer(path: string, target: ControlTarget): Promise<ControlServer> {
   await unlink(path).catch(() => undefined);
   const server = http.createServer((req, res) => {
+    if (approvalRoutes(target.approvals, req, res)) return;
     req.resume();
     const m = /^\/v1\/sessions\/([^/]+)\/close$/.exec(req.url ?? '');
     if (req.method === 'POST' && m) {
@@ -59,6 +66,7 @@ export async function startControlServer(path: string, target: ControlTarget): P
     });
   });
   await chmod(path, 0o600);
+  if (target.group) await openToGroup(path, target.group, target.log);
   return {
     close: () =>
       new Promise<void>((resolve) => {
@@ -66,4 +74,19 @@ export async function startControlServer(path: string, target: ControlTarget): P
         server.closeAllConnections();
       }).then(() => unlink(path).catch(() => undefined)),
   };
+}
+
+/** 0660 with the group's id; left 0600 (closed) when the group is unknown or chown is refused. */
+async function openToGroup(path: string, group: string, log: Logger): Promise<void> {
+  const gid = await groupId(group);
+  if (gid === null) {
+    log.error({ group }, 'approvals.group does not exist: the control socket stays 0600 (only its owner can approve)');
+    return;
+  }
+  try {
+    await chown(path, -1, gid);
+    await chmod(path, 0o660);
+  } catch (err) {
+    log.error({ group, code: (err as NodeJS.ErrnoException).code }, 'could not give the control socket to approvals.group: it stays 0600');
+  }
 }

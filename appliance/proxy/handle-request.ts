@@ -1,12 +1,12 @@
 import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { AirlockError, isAirlockError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Identity } from '../identity/types.js';
 import { findToken } from '../identity/carriers.js';
+import { attributionOf } from '../identity/attribution.js';
 import { stripAgentCredentials } from '../credentials/strip-agent-credentials.js';
 import { injectCredential } from '../credentials/inject-credential.js';
 import type { VaultEntry } from '../credentials/types.js';
@@ -18,6 +18,9 @@ import { forward, ForwardError, type ForwardOutcome } from './forward.js';
 import type { IdentityPort, SessionsPort, VaultPort } from './ports.js';
 import { respondError } from './respond-error.js';
 import type { Destination } from './resolve-destination.js';
+import { applyGuard } from './apply-guard.js';
+import type { Guard } from '../policy/guard.js';
+import { maskResponse, type MaskedResponse } from '../masking/mask-response.js';
 
 export interface PipelineDeps {
   readonly identity: IdentityPort;
@@ -27,6 +30,8 @@ export interface PipelineDeps {
   readonly maxBodyBytes: number;
   readonly upstreamTimeoutMs: number;
   readonly now: () => number;
+  /** Policies, rate limits, approval holds and masking rules; absent, everything is allowed (vaulted secrets are still masked). */
+  readonly guard?: Guard;
 }
 
 /** Where an intercepted request goes, established before the pipeline runs. */
@@ -42,6 +47,8 @@ interface Canonical {
   session?: string;
   sub?: string;
   grant?: string;
+  /** issuer, sub, auth form and the job's claims (identity/attribution.ts). */
+  identity?: Record<string, string>;
   method: string;
   host: string;
   path: string;
@@ -87,10 +94,12 @@ export async function handleIntercepted(
   let token: string;
   try {
     const found = findToken({ proxyAuthorization: target.proxyAuthorization, rawHeaders: req.rawHeaders });
-    if (!found) throw new AirlockError('TOKEN_MISSING');
-    token = found.token;
-    identity = await deps.identity.resolve(token);
-    Object.assign(line, { sub: identity.sub, grant: identity.grant });
+    // A request that carries a token is judged by it; only one carrying none may fall to the host's binding.
+    const ambient = found ? null : (deps.identity.ambient?.() ?? null);
+    if (!found && !ambient) throw new AirlockError('TOKEN_MISSING');
+    token = found?.token ?? '';
+    identity = ambient ?? (await deps.identity.resolve(token));
+    Object.assign(line, { sub: identity.sub, grant: identity.grant, identity: attributionOf(identity) });
     session = await deps.sessions.ensure(identity);
     line.session = session.id;
   } catch (err) {
@@ -105,7 +114,7 @@ export async function handleIntercepted(
 
   // The first label that matches a value wins: name the token as such, not as an agent key.
   const secrets: Secret[] = [
-    { value: token, label: 'identity token' },
+    ...(token !== '' ? [{ value: token, label: 'identity token' }] : []),
     ...stripped.removedValues.map((value) => ({ value, label: 'agent credential' })),
   ];
   const startedDateTime = new Date(started).toISOString();
@@ -121,8 +130,27 @@ export async function handleIntercepted(
     response: null,
     error: `refused by Airlock: ${code} (${status})`,
     timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 },
-    airlock: { decision: 'refused', errorCode: code, grant: identity.grant, credential: identity.credential, stripped: stripped.stripped, injected: [] },
+    airlock: { decision: 'refused', errorCode: code, grant: identity.grant, credential: identity.credential, session: session.id, identity: attributionOf(identity), stripped: stripped.stripped, injected: [] },
   });
+
+  let body: Readable = req;
+  let guarded: { decision: string; rule?: Readonly<Record<string, unknown>>; approval?: { by: string; at: string; note?: string } } = { decision: 'forwarded' };
+  if (deps.guard) {
+    const v = await applyGuard({
+      guard: deps.guard, identity, sessionId: session.id, method, host, path: stripped.path, url, req, res, log,
+      maxBodyBytes: deps.maxBodyBytes, secrets, startedDateTime,
+      refused: (code, status) => refusedExchange(code, status, endToEndHeaders(stripped.rawHeaders)),
+      record: (ex) => deps.sessions.record(session.id, ex, secrets),
+      begin: (note) => deps.sessions.begin(session.id, { id: exchangeId, startedDateTime, method, url, note }, secrets),
+      respond: (err) => respondError(res, err),
+    });
+    if (!v.go) {
+      Object.assign(line, { code: v.code, decision: v.decision, status: v.status });
+      return;
+    }
+    body = v.body;
+    guarded = { decision: v.decision, rule: { ...v.rule }, ...(v.approval ? { approval: v.approval } : {}) };
+  }
 
   const entry = deps.vault.get(identity.credential);
   let headers = endToEndHeaders(stripped.rawHeaders);
@@ -140,9 +168,13 @@ export async function handleIntercepted(
   const injected = injectCredential(headers, entry as VaultEntry);
   headers = setHeader(injected.rawHeaders, 'host', target.hostHeader);
   const airlock = {
-    decision: 'forwarded',
+    decision: guarded.decision,
+    ...(guarded.rule ? { rule: { ...guarded.rule } } : {}),
+    ...(guarded.approval ? { approval: guarded.approval } : {}),
     grant: identity.grant,
     credential: identity.credential,
+    session: session.id,
+    identity: attributionOf(identity),
     stripped: stripped.stripped,
     injected: injected.injected,
   };
@@ -165,7 +197,7 @@ export async function handleIntercepted(
       method,
       path: stripped.path,
       headers,
-      body: req,
+      body,
       agent: deps.agent,
       maxBodyBytes: deps.maxBodyBytes,
       timeoutMs: deps.upstreamTimeoutMs,
@@ -187,8 +219,26 @@ export async function handleIntercepted(
     return;
   }
 
-  line.decision = 'forwarded';
+  line.decision = guarded.decision;
   line.bytesIn = outcome.requestBody.size;
+  let shown: MaskedResponse;
+  try {
+    // Masked before it is recorded and before the agent sees a byte of it.
+    shown = maskResponse(
+      { method, status: outcome.status, statusText: outcome.statusText, rawHeaders: outcome.rawHeaders, held: outcome.held, rest: outcome.rest },
+      [entry.apiKey, ...(entry.appKey ? [entry.appKey] : []), ...(deps.guard?.secretValues() ?? [])],
+      deps.guard?.masking ?? { regexes: [], jsonPaths: [] },
+      deps.maxBodyBytes,
+    );
+  } catch (err) {
+    outcome.rest?.destroy();
+    const e = isAirlockError(err) ? err : new AirlockError('MASKING_UNAVAILABLE');
+    Object.assign(line, { code: e.code, decision: 'error' });
+    const ex = refusedExchange(e.code, e.status, headers);
+    await deps.sessions.record(session.id, { ...ex, error: e.message, timings: outcome.timings, airlock: { ...airlock, decision: 'error', errorCode: e.code } }, secrets).catch((e2: unknown) => log.error({ err: e2 }, 'could not record an unmaskable exchange'));
+    line.status = respondError(res, e);
+    return;
+  }
   const exchange: Exchange = {
     id: exchangeId,
     startedDateTime,
@@ -197,13 +247,13 @@ export async function handleIntercepted(
       status: outcome.status,
       statusText: outcome.statusText,
       httpVersion: outcome.httpVersion,
-      headers: toPairs(outcome.rawHeaders),
-      body: outcome.responseBody.body(declaredLength(outcome.rawHeaders)),
+      headers: toPairs(shown.rawHeaders),
+      body: shown.body,
     },
     timings: outcome.timings,
     serverIPAddress: outcome.serverIPAddress,
     connection: String(outcome.serverPort),
-    airlock,
+    airlock: shown.fired.length > 0 ? { ...airlock, masked: shown.fired } : airlock,
   };
   try {
     // Recorded before a byte of the response reaches the client.
@@ -215,33 +265,7 @@ export async function handleIntercepted(
     return;
   }
   line.status = outcome.status;
-  bytesOut = await deliver(outcome, res, log);
-}
-
-async function deliver(outcome: ForwardOutcome, res: http.ServerResponse, log: Logger): Promise<number> {
-  let bytes = 0;
-  res.writeHead(outcome.status, outcome.statusText, endToEndHeaders(outcome.rawHeaders));
-  for (const chunk of outcome.held) {
-    bytes += chunk.length;
-    res.write(chunk);
-  }
-  if (!outcome.rest) {
-    res.end();
-    return bytes;
-  }
-  const counter = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  outcome.rest.resume();
-  try {
-    await pipeline(outcome.rest, counter, res);
-  } catch (err) {
-    log.debug({ code: (err as NodeJS.ErrnoException).code }, 'response stream ended early');
-  }
-  return bytes;
+  bytesOut = await shown.deliver(res, log);
 }
 
 function credentialSecrets(name: string, entry: { apiKey: string; appKey?: string | undefined }): Secret[] {

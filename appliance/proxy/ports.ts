@@ -6,11 +6,13 @@ import type { Exchange, Secret, SessionMeta } from '../recording/types.js';
 export interface IdentityPort {
   /** Verifies a token and matches a grant; throws AirlockError TOKEN_INVALID / NO_GRANT. */
   resolve(token: string): Promise<Identity>;
+  /** For a request carrying no token: the host's bound job (`airlock login --bind`), else null. */
+  ambient?(): Identity | null;
 }
 
 export interface SessionsPort {
   ensure(identity: Identity): Promise<SessionMeta>;
-  begin(sessionId: string, b: { id: string; startedDateTime: string; method: string; url: string }, secrets?: readonly Secret[]): Promise<void>;
+  begin(sessionId: string, b: { id: string; startedDateTime: string; method: string; url: string; note?: string }, secrets?: readonly Secret[]): Promise<void>;
   record(sessionId: string, ex: Exchange, secrets: readonly Secret[]): Promise<void>;
 }
 

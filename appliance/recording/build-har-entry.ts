@@ -94,6 +94,9 @@ export function buildHarEntry(line: JournalExchangeLine): HarEntry {
     ...(typeof line.airlock?.credential === 'string' ? { credential: line.airlock.credential } : {}),
     stripped: Array.isArray(line.airlock?.stripped) ? line.airlock.stripped.map((s) => str(s)) : [],
     injected: Array.isArray(line.airlock?.injected) ? line.airlock.injected.map((s) => str(s)) : [],
+    ...(typeof line.airlock?.session === 'string' ? { session: line.airlock.session } : {}),
+    ...(isStringRecord(line.airlock?.identity) ? { identity: line.airlock.identity } : {}),
+    ...guardFields(line.airlock),
   };
   const truncated: NonNullable<HarEntryAirlock['truncated']> = {};
 
@@ -185,6 +188,20 @@ export function buildHarEntry(line: JournalExchangeLine): HarEntry {
   return entry;
 }
 
+/** The guardrails' fields (policy rule, approval, masking), copied when well-formed. */
+function guardFields(a: JournalExchangeLine['airlock'] | undefined): Pick<HarEntryAirlock, 'rule' | 'approval' | 'masked'> {
+  const out: { -readonly [K in 'rule' | 'approval' | 'masked']?: HarEntryAirlock[K] } = {};
+  if (a?.rule && typeof a.rule === 'object') out.rule = a.rule;
+  const ap = a?.approval;
+  if (ap && typeof ap.by === 'string' && typeof ap.at === 'string') {
+    out.approval = { by: ap.by, at: ap.at, ...(typeof ap.note === 'string' ? { note: ap.note } : {}) };
+  }
+  if (Array.isArray(a?.masked)) out.masked = a.masked.map((s) => str(s));
+  return out;
+}
+
+export const HELD_ABORTED_ERROR = 'held-then-aborted: the request was held for approval and Airlock stopped before a decision; it was never forwarded';
+
 /** A request that was begun but never recorded (crash, or closed mid-flight). */
 export function buildNoResponseEntry(begin: JournalBeginLine): HarEntry {
   return buildHarEntry({
@@ -193,8 +210,13 @@ export function buildNoResponseEntry(begin: JournalBeginLine): HarEntry {
     startedDateTime: str(begin.startedDateTime),
     request: { method: str(begin.method, 'GET'), url: str(begin.url), httpVersion: 'HTTP/1.1', headers: [], headersSize: -1, body: null },
     response: null,
-    error: NO_RESPONSE_ERROR,
+    error: begin.note === 'held' ? HELD_ABORTED_ERROR : NO_RESPONSE_ERROR,
     timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 },
     airlock: { decision: 'error', stripped: [], injected: [] },
   });
+}
+
+/** A journal line is read back from disk: only a flat string map is taken as an identity. */
+function isStringRecord(v: unknown): v is Record<string, string> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
 }

@@ -4,6 +4,8 @@ import type { ExchangeAirlock, ExchangeTimings, HeaderPair, SessionMeta } from '
 
 export interface JournalSessionLine extends SessionMeta {
   readonly type: 'session';
+  /** The random origin of the session's hash chains (chain.ts). */
+  readonly chain?: { readonly alg: string; readonly origin: string };
 }
 
 /** Written before the request goes upstream: proof that recording works (fail closed). */
@@ -14,6 +16,8 @@ export interface JournalBeginLine {
   readonly method: string;
   /** Redacted. */
   readonly url: string;
+  /** Why this begin may never get its exchange, e.g. "held" for approval: the HAR says so. */
+  readonly note?: string;
 }
 
 /**
@@ -78,4 +82,6 @@ export interface SessionSummary extends SessionMeta {
   readonly closeReason: string | null;
   readonly entryCount: number;
   readonly lastActivityAt: string;
+  /** When the HAR and its signature reached the configured sink (recording.sink). */
+  readonly shippedAt?: string;
 }

@@ -33,6 +33,16 @@ export interface ExchangeAirlock {
   readonly stripped: readonly string[];
   /** What was added, e.g. "header:dd-api-key". */
   readonly injected: readonly string[];
+  /** The recording session this exchange belongs to. */
+  readonly session?: string;
+  /** Who: issuer, sub, auth form and the job's identifying claims (identity/attribution.ts). */
+  readonly identity?: Readonly<Record<string, string>>;
+  /** The policy rule that decided (policy/decide.ts RuleRef). */
+  readonly rule?: Readonly<Record<string, unknown>>;
+  /** Who approved or denied a held request, and when. */
+  readonly approval?: { readonly by: string; readonly at: string; readonly note?: string };
+  /** Masking rules that fired on the response (`credential` for vaulted secrets). */
+  readonly masked?: readonly string[];
 }
 
 /** One exchange as the proxy saw it, before redaction. */
@@ -84,4 +94,6 @@ export interface SessionMeta {
   /** The token's claims other than the standard time/ID ones. */
   readonly claims: Readonly<Record<string, unknown>>;
   readonly openedAt: string;
+  /** For a session made by `airlock replay`: the session it replays. */
+  readonly replayOf?: string;
 }

@@ -1,0 +1,62 @@
+import { userInfo } from 'node:os';
+import { callControl, type ControlReply } from '../control/control-client.js';
+import { load, CliError, controlSocket, type CommonArgs } from './context.js';
+import { table } from './vault.js';
+
+/** The decider: the OS user running this command (the server trusts the socket's permissions for who may). */
+function osUser(): string {
+  return userInfo().username;
+}
+
+async function call(args: CommonArgs, method: string, path: string, body?: unknown): Promise<ControlReply> {
+  const { config } = load(args);
+  let reply: ControlReply | null;
+  try {
+    reply = await callControl(controlSocket(config.stateDir), method, path, 15_000, body);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new CliError('APPROVAL_FORBIDDEN', `${osUser()} may not use the control socket: only members of approvals.group can list or decide holds`);
+    }
+    throw err;
+  }
+  if (!reply) throw new CliError('NO_SERVER', 'no airlock server is running here (its control socket is absent)');
+  return reply;
+}
+
+interface Pending {
+  id: string;
+  session: string;
+  sub: string;
+  grant: string;
+  method: string;
+  url: string;
+  bodyPreview: string;
+  ageSeconds: number;
+}
+
+export async function approvalsLsCommand(args: CommonArgs & { json?: boolean }): Promise<string> {
+  const r = await call(args, 'GET', '/v1/approvals');
+  if (r.status !== 200) throw new CliError(String(r.body['error'] ?? 'CONTROL_FAILED'), String(r.body['message'] ?? `server answered ${r.status}`));
+  const pending = (Array.isArray(r.body['pending']) ? r.body['pending'] : []) as Pending[];
+  if (args.json) return JSON.stringify(pending, null, 2);
+  if (pending.length === 0) return 'no requests are waiting for approval';
+  return table(
+    ['ID', 'AGE', 'SUB', 'GRANT', 'REQUEST', 'BODY'],
+    pending.map((p) => [p.id, `${p.ageSeconds}s`, p.sub, p.grant, `${p.method} ${p.url}`, p.bodyPreview.replace(/\s+/g, ' ').slice(0, 60)]),
+  );
+}
+
+async function decideCommand(args: CommonArgs & { id: string }, verb: 'approve' | 'deny', words: string | undefined): Promise<string> {
+  const r = await call(args, 'POST', `/v1/approvals/${encodeURIComponent(args.id)}/${verb}`, { by: osUser(), ...(words ? { note: words } : {}) });
+  if (r.status !== 200) throw new CliError(String(r.body['error'] ?? 'CONTROL_FAILED'), String(r.body['message'] ?? `server answered ${r.status}`));
+  return `${verb === 'approve' ? 'approved' : 'denied'} ${args.id}: ${String(r.body['method'])} ${String(r.body['url'])} (by ${osUser()})`;
+}
+
+export function approvalsApproveCommand(args: CommonArgs & { id: string; note?: string }): Promise<string> {
+  return decideCommand(args, 'approve', args.note);
+}
+
+export function approvalsDenyCommand(args: CommonArgs & { id: string; reason?: string }): Promise<string> {
+  return decideCommand(args, 'deny', args.reason);
+}

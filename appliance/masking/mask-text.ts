@@ -1,0 +1,89 @@
+// Finds and replaces what must not reach the agent, in text held as latin1 (one char per byte,
+// so a chunk boundary can never split a character and byte lengths stay exact).
+//  - every vaulted secret value -> [masked:credential]
+//  - every configured regex      -> [masked:<rule name>]
+// Streaming: `tail` characters are held back at each step, so a value split across two chunks
+// is still found whole (tail >= longest secret - 1).
+
+export interface Matcher {
+  readonly name: string;
+  readonly re: RegExp;
+}
+
+export interface TextMasker {
+  readonly matchers: readonly Matcher[];
+  /** How many trailing characters a streaming step must hold back. */
+  readonly tail: number;
+}
+
+/** Regex matches longer than this are not guaranteed on streamed bodies (documented). */
+export const REGEX_WINDOW = 4096;
+const MIN_SECRET = 8;
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export function textMasker(secrets: readonly string[], regexes: readonly { name: string; regex: string }[]): TextMasker {
+  const values = [...new Set(secrets.filter((s) => s.length >= MIN_SECRET))].sort((a, b) => b.length - a.length);
+  const toLatin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
+  const matchers: Matcher[] = [];
+  if (values.length > 0) matchers.push({ name: 'credential', re: new RegExp(values.map((v) => escape(toLatin1(v))).join('|'), 'g') });
+  for (const r of regexes) matchers.push({ name: r.name, re: new RegExp(r.regex, 'g') });
+  const longest = values.reduce((m, v) => Math.max(m, Buffer.byteLength(v)), 0);
+  return { matchers, tail: Math.max(longest - 1, regexes.length > 0 ? REGEX_WINDOW : 0) };
+}
+
+interface Hit {
+  start: number;
+  end: number;
+  name: string;
+}
+
+function hits(m: TextMasker, text: string): Hit[] {
+  const out: Hit[] = [];
+  m.matchers.forEach((matcher) => {
+    matcher.re.lastIndex = 0;
+    for (let x = matcher.re.exec(text); x !== null; x = matcher.re.exec(text)) {
+      if (x[0].length === 0) {
+        matcher.re.lastIndex++;
+        continue;
+      }
+      out.push({ start: x.index, end: x.index + x[0].length, name: matcher.name });
+    }
+  });
+  // Earliest first; at the same start, credentials (listed first) and then the longest win.
+  return out.sort((a, b) => a.start - b.start || b.end - a.end);
+}
+
+export interface MaskStep {
+  /** Masked text safe to emit now. */
+  readonly out: string;
+  /** Unprocessed text to prepend to the next chunk. */
+  readonly keep: string;
+  readonly fired: ReadonlySet<string>;
+}
+
+/** One step over `text`; with `final`, everything is processed and nothing kept. */
+export function maskStep(m: TextMasker, text: string, final: boolean): MaskStep {
+  const fired = new Set<string>();
+  if (m.matchers.length === 0) return { out: text, keep: '', fired };
+  const safeEnd = final ? text.length : Math.max(0, text.length - m.tail);
+  let out = '';
+  let pos = 0;
+  for (const h of hits(m, text)) {
+    if (h.start < pos) continue;
+    if (h.start >= safeEnd) break;
+    out += text.slice(pos, h.start) + `[masked:${h.name}]`;
+    fired.add(h.name);
+    pos = h.end;
+  }
+  const cut = Math.max(pos, safeEnd);
+  out += text.slice(pos, cut);
+  return { out, keep: text.slice(cut), fired };
+}
+
+export function maskBuffer(m: TextMasker, bytes: Buffer): { bytes: Buffer; fired: ReadonlySet<string> } {
+  const s = maskStep(m, bytes.toString('latin1'), true);
+  return { bytes: s.fired.size > 0 ? Buffer.from(s.out, 'latin1') : bytes, fired: s.fired };
+}

@@ -1,0 +1,55 @@
+// The guardrails' runtime state, built once from the config: compiled policies by grant, the
+// per-session rate limiter, the approval queue (with its webhook) and the masking rules.
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { ApprovalQueue } from '../approvals/approval-queue.js';
+import { Webhook, type Fetcher } from '../approvals/webhook.js';
+import type { MaskRules } from '../masking/mask-response.js';
+import { compilePolicy, UNRESTRICTED, type CompiledPolicy } from './compile-policy.js';
+import { RateLimiter } from './rate-limiter.js';
+
+export interface Guard {
+  policyFor(grant: string): CompiledPolicy;
+  readonly limiter: RateLimiter;
+  readonly approvals: ApprovalQueue;
+  readonly masking: MaskRules;
+  readonly webhook: Webhook | null;
+  /** Every vaulted key value: masked in every response, whichever credential the request used. */
+  secretValues(): string[];
+}
+
+/** Compiled policies by grant name; a grant without `policy:` gets UNRESTRICTED. */
+export function compileGrantPolicies(config: Pick<Config, 'policies' | 'identity'>): Map<string, CompiledPolicy> {
+  const byName = new Map<string, CompiledPolicy>();
+  for (const [name, p] of Object.entries(config.policies)) byName.set(name, compilePolicy(name, p));
+  const out = new Map<string, CompiledPolicy>();
+  for (const g of config.identity.grants) {
+    const grant = g as { name: string; policy?: string | undefined };
+    out.set(grant.name, (grant.policy !== undefined ? byName.get(grant.policy) : undefined) ?? UNRESTRICTED);
+  }
+  return out;
+}
+
+export function buildGuard(
+  config: Config,
+  deps: { readonly log: Logger; readonly now: () => number; readonly secretValues: () => string[]; readonly fetch?: Fetcher },
+): Guard {
+  const byGrant = compileGrantPolicies(config);
+  const webhook = config.approvals.webhook ? new Webhook({ url: config.approvals.webhook, log: deps.log, ...(deps.fetch ? { fetch: deps.fetch } : {}) }) : null;
+  const approvals = new ApprovalQueue(config.approvals.timeout, deps.now, (event, id, req, outcome) => {
+    const extra = outcome && (outcome.kind === 'approved' || outcome.kind === 'denied') ? { by: outcome.approval.by, note: outcome.approval.note } : {};
+    deps.log.info({ hold: id, event, session: req.session, method: req.method, url: req.url, ...extra }, `approval ${event}`);
+    webhook?.send(event, id, req, outcome);
+  });
+  return {
+    policyFor: (grant) => byGrant.get(grant) ?? UNRESTRICTED,
+    limiter: new RateLimiter(deps.now),
+    approvals,
+    masking: {
+      regexes: config.masking.rules.flatMap((r) => (r.regex !== undefined ? [{ name: r.name, regex: r.regex }] : [])),
+      jsonPaths: config.masking.rules.flatMap((r) => (r.jsonPath !== undefined ? [{ name: r.name, jsonPath: r.jsonPath }] : [])),
+    },
+    webhook,
+    secretValues: deps.secretValues,
+  };
+}

@@ -1,0 +1,53 @@
+// Reads a request body into memory for a `when:` condition or an approval hold, up to a cap,
+// and turns it into facts a condition can test. Past the cap it stops: the caller fails closed.
+import type { Readable } from 'node:stream';
+import { decodeContent, DECODABLE_ENCODINGS } from '../recording/decode-body.js';
+import type { BodyFacts } from './conditions.js';
+
+export type ReadBody =
+  | { readonly ok: true; readonly bytes: Buffer }
+  /** `consumed`: what was read before giving up, to put back in front of the rest of the stream. */
+  | { readonly ok: false; readonly reason: string; readonly consumed: Buffer };
+
+export function readBody(req: Readable, cap: number): Promise<ReadBody> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (r: ReadBody): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      resolve(r);
+    };
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      chunks.push(c);
+      if (size > cap) {
+        req.pause();
+        done({ ok: false, reason: `the request body is larger than recording.maxBodyBytes (${cap})`, consumed: Buffer.concat(chunks) });
+      }
+    };
+    const onEnd = (): void => done({ ok: true, bytes: Buffer.concat(chunks, size) });
+    const onError = (err: Error): void => done({ ok: false, reason: `the request body could not be read (${(err as NodeJS.ErrnoException).code ?? err.message})`, consumed: Buffer.concat(chunks) });
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+export function bodyFacts(bytes: Buffer, contentEncoding: string | undefined, cap: number): BodyFacts {
+  let plain = bytes;
+  const enc = (contentEncoding ?? '').trim().toLowerCase();
+  if (enc !== '' && enc !== 'identity') {
+    if (!DECODABLE_ENCODINGS.has(enc)) return { state: 'unreadable', reason: `content-encoding ${JSON.stringify(enc.slice(0, 40))}` };
+    const d = decodeContent(bytes, enc, { maxOutputBytes: cap, partial: false });
+    if (!d.ok) return { state: 'unreadable', reason: d.reason };
+    plain = d.bytes;
+  }
+  if (plain.length === 0) return { state: 'json', value: undefined };
+  try {
+    return { state: 'json', value: JSON.parse(plain.toString('utf8')) as unknown };
+  } catch {
+    return { state: 'unreadable', reason: 'the body is not JSON' };
+  }
+}
