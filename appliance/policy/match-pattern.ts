@@ -1,6 +1,6 @@
 // `match` patterns: "METHOD PATH" or "METHOD HOST/PATH". In a path, a segment that is exactly `*`
 // matches one segment, `**` any number (zero included), and `*` inside a segment any characters
-// within it. Compiled once, at config load, into one anchored regex per part.
+// within it; a bare `*` target is every path. Compiled once, at config load, into one anchored regex per part.
 
 export interface CompiledMatch {
   readonly source: string;
@@ -47,7 +47,9 @@ export function compileMatch(source: string): CompiledMatch {
   if (!METHOD.test(method)) throw new PatternError(`not an HTTP method or "*": ${JSON.stringify(method)}`);
   let host: RegExp | null = null;
   let path = target;
-  if (!target.startsWith('/')) {
+  // "GET *": a bare `*` as the whole target is every path on every host.
+  if (target === '*') path = '/**';
+  else if (!target.startsWith('/')) {
     const slash = target.indexOf('/');
     const h = slash < 0 ? target : target.slice(0, slash);
     path = slash < 0 ? '/**' : target.slice(slash);

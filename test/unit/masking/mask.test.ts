@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { gzipSync, brotliCompressSync } from 'node:zlib';
+import { maskStep, textMasker } from '../../../appliance/masking/mask-text.js';
+import { maskStream } from '../../../appliance/masking/mask-stream.js';
+import { maskJsonPaths } from '../../../appliance/masking/json-path-mask.js';
+import { maskResponse } from '../../../appliance/masking/mask-response.js';
+import { isAirlockError } from '../../../appliance/errors.js';
+
+const KEY = 'ddapi0123456789abcdef0123456789ab';
+const NO_RULES = { regexes: [], jsonPaths: [] };
+
+test('a vaulted key anywhere in text becomes [masked:credential]; a regex rule masks with its name', () => {
+  const m = textMasker([KEY], [{ name: 'email', regex: '[\\w.+-]+@[\\w-]+\\.[\\w.]+' }]);
+  const s = maskStep(m, `{"k":"${KEY}","by":"a.b@example.com"}`, true);
+  assert.equal(s.out, '{"k":"[masked:credential]","by":"[masked:email]"}');
+  assert.deepEqual([...s.fired].sort(), ['credential', 'email']);
+});
+
+test('the streaming masker catches a key split across every possible chunk boundary', async () => {
+  const text = `prefix ${KEY} middle ${KEY} end`;
+  for (let cut = 1; cut < text.length; cut++) {
+    const fired = new Set<string>();
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const t = maskStream(textMasker([KEY], []), fired);
+      t.on('data', (c: Buffer) => chunks.push(c)).on('end', resolve).on('error', reject);
+      Readable.from([Buffer.from(text.slice(0, cut)), Buffer.from(text.slice(cut))]).pipe(t);
+    });
+    assert.equal(Buffer.concat(chunks).toString(), 'prefix [masked:credential] middle [masked:credential] end', `cut at ${cut}`);
+  }
+});
+
+test('a JSON-path rule replaces every value it selects, and leaves the body alone when it selects nothing', () => {
+  const body = JSON.stringify({ data: [{ attributes: { key: 'a', name: 'x' } }, { attributes: { key: 'b' } }] });
+  const r = maskJsonPaths([{ name: 'api-key', jsonPath: '$.data[*].attributes.key' }], body);
+  assert.deepEqual(JSON.parse(r?.text ?? '{}'), { data: [{ attributes: { key: '[masked:api-key]', name: 'x' } }, { attributes: { key: '[masked:api-key]' } }] });
+  assert.equal(maskJsonPaths([{ name: 'n', jsonPath: '$.nothing' }], body), null);
+});
+
+const resp = (body: Buffer, headers: string[], rest: Readable | null = null) => ({ method: 'GET', status: 200, statusText: 'OK', rawHeaders: headers, held: [body], rest });
+const header = (raw: readonly string[], name: string): string | undefined => {
+  const i = raw.findIndex((v, j) => j % 2 === 0 && v.toLowerCase() === name);
+  return i < 0 ? undefined : raw[i + 1];
+};
+
+for (const [enc, pack] of [['gzip', gzipSync], ['br', brotliCompressSync]] as const) {
+  test(`a ${enc} body is decoded, masked and sent identity-encoded with a correct Content-Length`, () => {
+    const packed = pack(Buffer.from(JSON.stringify({ k: KEY })));
+    const m = maskResponse(resp(packed, ['Content-Type', 'application/json', 'Content-Encoding', enc, 'Content-Length', String(packed.length)]), [KEY], NO_RULES, 1 << 20);
+    assert.equal(m.body.bytes.toString(), '{"k":"[masked:credential]"}');
+    assert.equal(header(m.rawHeaders, 'content-encoding'), undefined);
+    assert.equal(header(m.rawHeaders, 'content-length'), String(m.body.bytes.length));
+    assert.deepEqual(m.fired, ['credential']);
+  });
+}
+
+test('a key in a response header is masked; an untouched identity body keeps its bytes and headers', () => {
+  const m = maskResponse(resp(Buffer.from('{"ok":true}'), ['X-Echo', KEY, 'Content-Length', '11']), [KEY], NO_RULES, 1 << 20);
+  assert.equal(header(m.rawHeaders, 'x-echo'), '[masked:credential]');
+  assert.equal(header(m.rawHeaders, 'content-length'), '11');
+});
+
+test('a JSON-path rule on a body larger than maxBodyBytes fails closed with MASKING_UNAVAILABLE', () => {
+  const rest = Readable.from([Buffer.from('more')]);
+  assert.throws(
+    () => maskResponse(resp(Buffer.from('{"a":'), ['Content-Type', 'application/json'], rest), [KEY], { regexes: [], jsonPaths: [{ name: 'k', jsonPath: '$.a' }] }, 4),
+    (e: unknown) => isAirlockError(e) && e.code === 'MASKING_UNAVAILABLE' && e.status === 502,
+  );
+});
+
+test('an unknown Content-Encoding fails closed with MASKING_UNAVAILABLE', () => {
+  assert.throws(() => maskResponse(resp(Buffer.from('x'), ['Content-Encoding', 'zstd']), [KEY], NO_RULES, 100), (e: unknown) => isAirlockError(e) && e.code === 'MASKING_UNAVAILABLE');
+});
