@@ -2,6 +2,30 @@ import type http from 'node:http';
 import { AirlockError } from './errors.js';
 import { respondError } from './proxy/respond-error.js';
 
+/** One endpoint of the listener's own API (login, logout, ...), plugged in by server.ts. */
+export interface LocalRoute {
+  readonly method: string;
+  readonly path: string;
+  /** Reads the request itself (body included); a throw becomes Airlock's error answer. */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
+}
+
+/** The listener's API: the given routes, then the built-in ones (health, and the "I am a proxy" refusal). */
+export function createLocalApi(routes: readonly LocalRoute[]): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const route = routes.find((r) => r.method === req.method && r.path === path);
+    if (!route) {
+      handleLocal(req, res);
+      return;
+    }
+    route.handle(req, res).catch((err: unknown) => {
+      req.resume();
+      respondError(res, err);
+    });
+  };
+}
+
 /** Requests addressed to Airlock's listener itself rather than proxied through it. */
 export function handleLocal(req: http.IncomingMessage, res: http.ServerResponse): void {
   req.resume();

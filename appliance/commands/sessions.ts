@@ -4,6 +4,7 @@ import { listSessions, showSession, exportSession, finalizeJournal } from '../re
 import { callControl } from '../control/control-client.js';
 import { load, CliError, sessionsDir, controlSocket, type CommonArgs } from './context.js';
 import { table } from './vault.js';
+import { whoCell } from './session-who.js';
 import { VERSION } from '../version.js';
 
 export async function sessionsLsCommand(args: CommonArgs & { json?: boolean }): Promise<string> {
@@ -12,8 +13,8 @@ export async function sessionsLsCommand(args: CommonArgs & { json?: boolean }): 
   if (args.json) return JSON.stringify(list, null, 2);
   if (list.length === 0) return 'no sessions yet';
   return table(
-    ['ID', 'STATUS', 'OPENED', 'ENTRIES', 'GRANT', 'SUB'],
-    list.map((s) => [s.id, s.status, s.openedAt, String(s.entryCount), s.grant, s.sub]),
+    ['ID', 'STATUS', 'OPENED', 'ENTRIES', 'ISSUER', 'GRANT', 'SUB', 'WHO'],
+    list.map((s) => [s.id, s.status, s.openedAt, String(s.entryCount), s.issuer, s.grant, s.sub, whoCell(s.claims)]),
   );
 }
 

@@ -1,0 +1,107 @@
+// The listener's login endpoints: plain HTTP requests to the proxy itself (never proxied).
+//   POST /.airlock/v1/login   Authorization: Bearer <CI JWT>, body {"bind": true}?  -> session token
+//   POST /.airlock/v1/logout  Authorization: Bearer <session token>
+//   GET  /.airlock/v1/whoami  Authorization: Bearer <session token>
+//   GET  /.airlock/v1/ca      the CA certificate (PEM): a job's user may not read the state dir
+import type http from 'node:http';
+import { AirlockError } from '../errors.js';
+import type { LocalRoute } from '../local-api.js';
+import { login, logout, whoami, type LoginDeps } from './login-service.js';
+import { MAX_TOKEN_LENGTH } from './looks-like-jwt.js';
+
+/** A login body is `{"bind": true}` at most. */
+const MAX_BODY_BYTES = 4096;
+const BODY_TIMEOUT_MS = 10_000;
+
+function bearer(req: http.IncomingMessage): string {
+  const v = req.headers.authorization ?? '';
+  const m = /^\s*bearer\s+(\S+)\s*$/i.exec(v);
+  if (!m || m[1]!.length > MAX_TOKEN_LENGTH) throw new AirlockError('TOKEN_MISSING', 'send the token as Authorization: Bearer <token>');
+  return m[1]!;
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => fail(new AirlockError('BAD_REQUEST', 'the body did not arrive in time')), BODY_TIMEOUT_MS);
+    timer.unref();
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      req.removeAllListeners('data');
+      req.resume();
+      reject(err);
+    };
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) fail(new AirlockError('BODY_TOO_LARGE', `at most ${MAX_BODY_BYTES} bytes`));
+      else chunks.push(c);
+    });
+    req.on('error', (err) => fail(err));
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+}
+
+function parseLoginBody(text: string): { bind: boolean } {
+  if (text.trim() === '') return { bind: false };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new AirlockError('BAD_REQUEST', 'the body must be JSON, e.g. {"bind": true}');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AirlockError('BAD_REQUEST', 'the body must be a JSON object');
+  const bind = (v as Record<string, unknown>)['bind'];
+  if (bind !== undefined && typeof bind !== 'boolean') throw new AirlockError('BAD_REQUEST', '"bind" must be true or false');
+  return { bind: bind === true };
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  // A session token is in this answer: no cache may keep it.
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+export function loginRoutes(deps: LoginDeps, caCertPem: () => string): LocalRoute[] {
+  return [
+    {
+      method: 'POST',
+      path: '/.airlock/v1/login',
+      async handle(req, res) {
+        const jwt = bearer(req);
+        const opts = parseLoginBody(await readBody(req));
+        send(res, 200, await login(deps, jwt, opts));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/.airlock/v1/logout',
+      async handle(req, res) {
+        req.resume();
+        send(res, 200, { loggedOut: true, ...(await logout(deps, bearer(req))) });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/.airlock/v1/whoami',
+      async handle(req, res) {
+        req.resume();
+        send(res, 200, await whoami(deps, bearer(req)));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/.airlock/v1/ca',
+      async handle(req, res) {
+        req.resume();
+        const pem = caCertPem();
+        res.writeHead(200, { 'content-type': 'application/x-pem-file', 'content-length': Buffer.byteLength(pem) });
+        res.end(pem);
+      },
+    },
+  ];
+}

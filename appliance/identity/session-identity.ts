@@ -1,0 +1,57 @@
+import { AirlockError } from '../errors.js';
+import type { TokenRecord } from './login-state-file.js';
+import { firstMiss } from './match-grant.js';
+import type { IdentityRules } from './resolve-identity.js';
+import { looksLikeSessionToken } from './session-token.js';
+import type { SessionTokens } from './session-tokens.js';
+import type { Identity } from './types.js';
+
+export interface JwtResolver {
+  resolve(token: string): Promise<Identity>;
+}
+
+/**
+ * The proxy's IdentityPort: a session token from `airlock login` resolves to the identity it was
+ * issued for (so every carrier and every client of one job lands in one session); anything else
+ * is a CI JWT for the core resolver. With ambient binding on, a request carrying no token at all
+ * belongs to the bound job.
+ */
+export class SessionIdentity {
+  readonly #jwt: JwtResolver;
+  readonly #tokens: SessionTokens;
+  readonly #rules: IdentityRules;
+  readonly #ambient: boolean;
+
+  constructor(jwt: JwtResolver, tokens: SessionTokens, rules: IdentityRules, opts: { ambient: boolean }) {
+    this.#jwt = jwt;
+    this.#tokens = tokens;
+    this.#rules = rules;
+    this.#ambient = opts.ambient;
+  }
+
+  async resolve(token: string): Promise<Identity> {
+    if (!looksLikeSessionToken(token)) return { ...(await this.#jwt.resolve(token)), auth: 'jwt' };
+    return identityOfRecord(this.#rules, this.#tokens.lookup(token), 'session-token');
+  }
+
+  /** The bound job's identity for a request that carries no token; null when nothing is bound. */
+  ambient(): Identity | null {
+    if (!this.#ambient) return null;
+    const rec = this.#tokens.bound();
+    return rec ? identityOfRecord(this.#rules, rec, 'ambient') : null;
+  }
+}
+
+/**
+ * The config may have changed since the login (a restart): the session keeps working only while
+ * its issuer is still configured and its grant still exists and still matches its claims.
+ */
+export function identityOfRecord(rules: IdentityRules, rec: TokenRecord, auth: 'session-token' | 'ambient'): Identity {
+  const id = rec.identity;
+  const issuer = rules.issuers.find((i) => i.name === id.issuer && i.issuer === id.iss);
+  const grant = issuer ? rules.grants.find((g) => g.name === id.grant) : undefined;
+  if (!issuer || !grant || firstMiss(grant, issuer.name, id.claims) !== null) {
+    throw new AirlockError('TOKEN_INVALID', 'the grant this session was issued for no longer matches it: run `airlock login` again');
+  }
+  return { ...id, credential: grant.credential, expiresAt: rec.expiresAt, auth };
+}
