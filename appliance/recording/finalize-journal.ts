@@ -4,7 +4,9 @@ import { open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AirlockError } from '../errors.js';
 import { errCode, FILE_MODE, fsyncDir, writeFully } from './file-io.js';
+import type { SessionSummary } from './journal-types.js';
 import { readSummary, writeSummary } from './meta-file.js';
+import { appendIndex } from './session-index.js';
 import { readJournalLines } from './read-journal.js';
 import { SessionFileError } from './session-error.js';
 import { sessionPaths } from './session-paths.js';
@@ -15,6 +17,11 @@ export interface FinalizeOptions {
   readonly creatorVersion?: string;
   /** Known by the live store; after a crash the sidecar's (or the close time) is used. */
   readonly lastActivityAt?: string;
+  /**
+   * Runs once the HAR is in place and before the journal is removed (so a crash in it is redone
+   * by recovery): writes the signature, queues the upload. A throw fails the finalize.
+   */
+  readonly seal?: (id: string, harPath: string) => Promise<void>;
 }
 
 export interface FinalizeResult {
@@ -66,11 +73,11 @@ export async function finalizeJournal(
     }
     await rename(paths.harTmp, paths.har);
     await fsyncDir(dirname(paths.har));
+    step = 'seal the HAR';
+    await opts.seal?.(id, paths.har);
     step = 'write the summary';
     const meta = result.meta;
-    await writeSummary(
-      sessionsDir,
-      {
+    const summary: SessionSummary = {
         id,
         key: meta?.key ?? '',
         issuer: meta?.issuer ?? '',
@@ -85,9 +92,11 @@ export async function finalizeJournal(
         closeReason: reason,
         entryCount: result.entryCount,
         lastActivityAt: opts.lastActivityAt ?? sidecar?.lastActivityAt ?? closedAt,
-      },
-      { sync: true },
-    );
+        ...(meta?.replayOf !== undefined ? { replayOf: meta.replayOf } : {}),
+    };
+    await writeSummary(sessionsDir, summary, { sync: true });
+    step = 'index the session';
+    await appendIndex(sessionsDir, summary);
     step = 'remove the journal';
     await rm(paths.journal, { force: true });
     return { harPath: paths.har, entryCount: result.entryCount, badLines: result.badLines };

@@ -1,4 +1,5 @@
 // The HAR 1.2 objects Airlock writes (only the fields it fills), plus its `_` extensions.
+import type { EntryChain, LogChain } from './chain.js';
 import type { ExchangeAirlock } from './types.js';
 
 export interface HarNameValue {
@@ -42,6 +43,7 @@ export interface HarEntryAirlock extends ExchangeAirlock {
   };
   /** A non-text request body, base64 of its (redacted) bytes: HAR 1.2's postData has no encoding field. */
   requestBodyBase64?: string;
+  chain?: EntryChain;
 }
 
 export interface HarEntry {
@@ -92,4 +94,6 @@ export interface HarLogAirlock {
   openedAt: string;
   closedAt: string | null;
   closeReason: string | null;
+  replayOf?: string;
+  chain?: LogChain;
 }

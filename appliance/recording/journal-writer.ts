@@ -1,7 +1,10 @@
 // One open journal: an append-mode FileHandle whose writes, fsyncs and close run one at a time,
 // in call order. After any failure every later write fails too, so a torn line is never
 // followed by lines that a reader could mistake for a continuation.
+// Lines are hash-chained: every appended line gets "prev", the SHA-256 of the line before it
+// (see chain.ts), computed in call order, which is write order.
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { sha256Hex } from './chain.js';
 import { errCode, FILE_MODE, writeFully } from './file-io.js';
 
 export class JournalWriter {
@@ -10,7 +13,10 @@ export class JournalWriter {
   private failed: string | null = null;
   private closed = false;
 
-  private constructor(private readonly fh: FileHandle) {}
+  private constructor(
+    private readonly fh: FileHandle,
+    private lastHash: string,
+  ) {}
 
   /** Creates the journal (never reuses a file) with its first line, durable before returning. */
   static async create(path: string, firstLine: string): Promise<JournalWriter> {
@@ -23,7 +29,7 @@ export class JournalWriter {
       await rm(path, { force: true }).catch(() => undefined);
       throw err;
     }
-    return new JournalWriter(fh);
+    return new JournalWriter(fh, sha256Hex(firstLine));
   }
 
   /** Why the journal cannot be written any more, or null. */
@@ -52,10 +58,13 @@ export class JournalWriter {
     }
   }
 
+  /** `line` is one JSON object; it is written with `"prev"` added as its last member. */
   append(line: string): Promise<void> {
+    const chained = chainLine(line, this.lastHash);
+    this.lastHash = sha256Hex(chained);
     return this.run(() =>
       this.guarded('write', async () => {
-        await writeFully(this.fh, `${line}\n`);
+        await writeFully(this.fh, `${chained}\n`);
         this.dirty = true;
       }),
     );
@@ -83,4 +92,10 @@ export class JournalWriter {
       }
     });
   }
+}
+
+/** Adds "prev" as the object's last member, so line prefixes (`{"type":"exchange","id":...`) stay as they were. */
+export function chainLine(line: string, prev: string): string {
+  if (!line.endsWith('}')) throw new Error('a journal line must be one JSON object');
+  return `${line.slice(0, -1)}${line.length > 2 ? ',' : ''}"prev":"${prev}"}`;
 }

@@ -1,12 +1,13 @@
 // Reading sessions from disk, for the CLI, with or without a server running. Nothing here
 // writes to a journal: an open session is read up to its last complete line and left alone.
-import { open, readdir, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { errCode } from './file-io.js';
 import type { SessionSummary } from './journal-types.js';
 import { readSummary } from './meta-file.js';
 import { readJournalLines } from './read-journal.js';
 import { SessionFileError } from './session-error.js';
-import { isSessionId } from './session-id.js';
+import { matchesFilter, newestFirst, type SessionFilter } from './filter-sessions.js';
+import { readIndex, sidecarIds } from './session-index.js';
 import { sessionPaths } from './session-paths.js';
 import { DEFAULT_CREATOR_VERSION } from './finalize-journal.js';
 import { streamHar } from './stream-har.js';
@@ -14,27 +15,36 @@ import { streamHar } from './stream-har.js';
 export { finalizeJournal, type FinalizeOptions, type FinalizeResult } from './finalize-journal.js';
 export type { SessionSummary } from './journal-types.js';
 
-const META_SUFFIX = '.meta.json';
-
-/** Every session with a sidecar, newest first. A missing directory is an empty list. */
-export async function listSessions(sessionsDir: string): Promise<SessionSummary[]> {
-  let names: string[];
-  try {
-    names = await readdir(sessionsDir);
-  } catch (err) {
-    if (errCode(err) === 'ENOENT') return [];
-    throw err;
+/**
+ * Every session, newest first, filtered. Read from index.ndjson (one file, not one sidecar per
+ * session: see session-index.ts); open sessions are refreshed from their sidecars (there are few,
+ * and their entry counts move). Without an index (a state dir from before it), the sidecars are read.
+ */
+export async function listSessions(sessionsDir: string, filter: SessionFilter = {}): Promise<SessionSummary[]> {
+  const index = await readIndex(sessionsDir);
+  let all: Iterable<SessionSummary>;
+  if (index) {
+    const fresh: SessionSummary[] = [];
+    for (const s of index.values()) {
+      if (s.status !== 'open') {
+        fresh.push(s);
+        continue;
+      }
+      const now = await readSummary(sessionsDir, s.id);
+      if (now) fresh.push(now);
+    }
+    all = fresh;
+  } else {
+    const list: SessionSummary[] = [];
+    for (const id of await sidecarIds(sessionsDir)) {
+      const s = await readSummary(sessionsDir, id);
+      if (s) list.push(s);
+    }
+    all = list;
   }
-  const ids = names
-    .filter((n) => n.endsWith(META_SUFFIX))
-    .map((n) => n.slice(0, -META_SUFFIX.length))
-    .filter(isSessionId);
   const out: SessionSummary[] = [];
-  for (const id of ids) {
-    const s = await readSummary(sessionsDir, id);
-    if (s) out.push(s);
-  }
-  return out.sort((a, b) => (a.openedAt === b.openedAt ? b.id.localeCompare(a.id) : b.openedAt.localeCompare(a.openedAt)));
+  for (const s of all) if (matchesFilter(s, filter)) out.push(s);
+  return out.sort(newestFirst);
 }
 
 async function openIfExists(path: string): Promise<FileHandle | null> {

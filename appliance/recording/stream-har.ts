@@ -1,7 +1,10 @@
 // Writes a whole HAR from journal lines, piece by piece: the journal may hold far more than fits
 // in one string, so neither the journal nor the HAR is ever held in memory whole.
+// Entries are hash-chained (chain.ts) as they are written; log._airlock, which holds the chain's
+// head and count, is therefore written after the entries array (JSON member order is free).
 import { buildHarEntry, buildNoResponseEntry } from './build-har-entry.js';
-import type { HarLogAirlock } from './har-types.js';
+import { CHAIN_ALG, entryHash, newChainOrigin, sha256Hex, type LogChain } from './chain.js';
+import type { HarEntry, HarLogAirlock } from './har-types.js';
 import type { JournalBeginLine } from './journal-types.js';
 import { parseJournalLine } from './read-journal.js';
 import type { SessionMeta } from './types.js';
@@ -35,7 +38,7 @@ export function sessionClaims(claims: Readonly<Record<string, unknown>>): Record
   return Object.fromEntries(Object.entries(claims).filter(([k]) => !DROPPED_CLAIMS.has(k)));
 }
 
-function logAirlock(id: string, meta: SessionMeta | null, closedAt: string | null, closeReason: string | null): HarLogAirlock {
+function logAirlock(id: string, meta: SessionMeta | null, closedAt: string | null, closeReason: string | null, chain: LogChain): HarLogAirlock {
   return {
     session: id,
     key: meta?.key ?? '',
@@ -48,6 +51,8 @@ function logAirlock(id: string, meta: SessionMeta | null, closedAt: string | nul
     openedAt: meta?.openedAt ?? '',
     closedAt,
     closeReason,
+    ...(meta?.replayOf !== undefined ? { replayOf: meta.replayOf } : {}),
+    chain,
   };
 }
 
@@ -65,7 +70,29 @@ function metaFromLine(line: SessionMeta): SessionMeta {
     credential: s('credential'),
     claims,
     openedAt: s('openedAt'),
+    ...(typeof o['replayOf'] === 'string' ? { replayOf: o['replayOf'] } : {}),
   };
+}
+
+function originOf(line: unknown): string | null {
+  const chain = (line as { chain?: unknown }).chain;
+  const origin = typeof chain === 'object' && chain !== null ? (chain as { origin?: unknown }).origin : undefined;
+  return typeof origin === 'string' && /^[0-9a-f]{64}$/.test(origin) ? origin : null;
+}
+
+/** Walks the journal's own line chain: each line's "prev" must be the hash of the line before. */
+class JournalChainCheck {
+  lines = 0;
+  firstBreakAtLine: number | undefined;
+  private last: string | null = null;
+  see(text: string, prev: unknown): void {
+    this.lines++;
+    if (this.last !== null && prev !== this.last && this.firstBreakAtLine === undefined) this.firstBreakAtLine = this.lines;
+    this.last = sha256Hex(text);
+  }
+  result(): NonNullable<LogChain['journal']> {
+    return { lines: this.lines, intact: this.firstBreakAtLine === undefined, ...(this.firstBreakAtLine !== undefined ? { firstBreakAtLine: this.firstBreakAtLine } : {}) };
+  }
 }
 
 export async function streamHar(opts: StreamHarOptions): Promise<StreamHarResult> {
@@ -90,33 +117,40 @@ export async function streamHar(opts: StreamHarOptions): Promise<StreamHarResult
   let badLines = 0;
   const pending = new Map<string, JournalBeginLine>();
 
+  let origin: string | null = null;
+  let head = '';
+  const journal = new JournalChainCheck();
+
   const header = async (): Promise<void> => {
     if (headerDone) return;
     headerDone = true;
-    const m = meta ?? opts.fallbackMeta;
-    const head = {
-      version: '1.2',
-      creator: { name: 'airlock', version: opts.creatorVersion },
-      pages: [],
-      _airlock: logAirlock(opts.sessionId, m, opts.closedAt, opts.closeReason),
-    };
-    const json = JSON.stringify({ log: head });
+    // A journal from before chaining has no origin: the HAR still gets a chain, from a fresh one.
+    origin ??= newChainOrigin();
+    head = origin;
+    const json = JSON.stringify({ log: { version: '1.2', creator: { name: 'airlock', version: opts.creatorVersion }, pages: [] } });
     // Reopen the log object after its last field to append the entries array.
     await emit(`${json.slice(0, -2)},"entries":[`);
   };
-  const entry = async (e: unknown): Promise<void> => {
-    await emit(`${entryCount === 0 ? '\n' : ',\n'}${JSON.stringify(e)}`);
+  const entry = async (e: HarEntry): Promise<void> => {
+    const hash = entryHash(entryCount, head, e as unknown as Record<string, unknown>);
+    const chained: HarEntry = { ...e, _airlock: { ...e._airlock, chain: { seq: entryCount, prev: head, hash } } };
+    head = hash;
+    await emit(`${entryCount === 0 ? '\n' : ',\n'}${JSON.stringify(chained)}`);
     entryCount++;
   };
 
   for await (const text of opts.lines) {
     const line = parseJournalLine(text);
+    journal.see(text, (line as { prev?: unknown } | null)?.prev);
     if (line === null) {
       badLines++;
       continue;
     }
     if (line.type === 'session') {
-      if (!headerDone && meta === null) meta = metaFromLine(line);
+      if (!headerDone && meta === null) {
+        meta = metaFromLine(line);
+        origin = originOf(line);
+      }
       continue;
     }
     await header();
@@ -140,7 +174,9 @@ export async function streamHar(opts: StreamHarOptions): Promise<StreamHarResult
   }
   await header();
   for (const begin of pending.values()) await entry(buildNoResponseEntry(begin));
-  await emit('\n]}}\n');
+  const chain: LogChain = { alg: CHAIN_ALG, origin: origin ?? head, head, count: entryCount, journal: journal.result() };
+  const airlock = logAirlock(opts.sessionId, meta ?? opts.fallbackMeta, opts.closedAt, opts.closeReason, chain);
+  await emit(`\n],"_airlock":${JSON.stringify(airlock)}}}\n`);
   await flush();
   return { entryCount, meta: meta ?? opts.fallbackMeta, badLines };
 }

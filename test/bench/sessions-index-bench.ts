@@ -1,13 +1,13 @@
 // How long `airlock sessions ls` takes on 100,000 sessions (issue 6 asks for under a second).
 // Not a test (no timed assertions): run `node dist/test/bench/sessions-index-bench.js [count]`.
-// It writes an index.jsonl of closed sessions with GitHub-sized claims (about 1 KB a line), then
+// It writes an index.ndjson of closed sessions with GitHub-sized claims (about 1 KB a line), then
 // times listSessions unfiltered, with a claim filter and with a time window, and a compaction.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { listSessions } from '../../appliance/recording/session-files.js';
-import { compactIndex, INDEX_FILE } from '../../appliance/recording/session-index.js';
+import { compactIndex, indexLine, INDEX_FILE } from '../../appliance/recording/session-index.js';
 import type { SessionSummary } from '../../appliance/recording/journal-types.js';
 
 const count = Number(process.argv[2] ?? 100_000);
@@ -29,7 +29,7 @@ try {
       },
       openedAt: opened, status: 'closed', closedAt: opened, closeReason: 'idle', entryCount: 12, lastActivityAt: opened,
     };
-    lines.push(JSON.stringify(s));
+    lines.push(indexLine(s));
   }
   writeFileSync(join(dir, INDEX_FILE), `${lines.join('\n')}\n`);
   const time = async (label: string, fn: () => Promise<number>): Promise<void> => {

@@ -95,7 +95,7 @@ test('a closed session becomes a valid HAR with identity, entries and no secret 
   const harPath = await store.close(meta.id, 'explicit');
   assert.equal(harPath, join(sessionsDir, `${meta.id}.har`));
   assert.equal(store.isOpen(meta.id), false);
-  assert.deepEqual((await readdir(sessionsDir)).sort(), [`${meta.id}.har`, `${meta.id}.meta.json`]);
+  assert.deepEqual((await readdir(sessionsDir)).sort(), [`${meta.id}.har`, `${meta.id}.meta.json`, 'index.ndjson']);
   assert.equal(await mode(harPath ?? ''), 0o600);
   const har = await readHar(harPath ?? '');
   assert.deepEqual(validateHar(har), []);

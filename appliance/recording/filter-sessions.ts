@@ -1,0 +1,71 @@
+// Which sessions `airlock sessions ls` shows: pure, on summaries already in memory.
+import ms from 'ms';
+import type { SessionSummary } from './journal-types.js';
+
+export interface SessionFilter {
+  readonly issuer?: string;
+  readonly sub?: string;
+  readonly grant?: string;
+  /** Every pair must match the session's claim exactly (compared as strings). */
+  readonly claims?: readonly (readonly [key: string, value: string])[];
+  /** Epoch ms: the session was opened at or after. */
+  readonly since?: number;
+  /** Epoch ms: the session was opened at or before. */
+  readonly until?: number;
+  readonly status?: 'open' | 'closed';
+}
+
+export class FilterError extends Error {
+  readonly code = 'BAD_FILTER';
+}
+
+/** "30m", "2d" (that long before now) or an ISO 8601 time, as epoch ms. */
+export function parseWhen(text: string, now: number): number {
+  const t = text.trim();
+  if (/^\d+(\.\d+)?\s*[a-z]+$/i.test(t)) {
+    const d = ms(t as ms.StringValue);
+    if (typeof d === 'number' && Number.isFinite(d) && d >= 0) return now - d;
+  }
+  if (/^\d{4}-\d{2}-\d{2}/.test(t)) {
+    const at = Date.parse(t);
+    if (Number.isFinite(at)) return at;
+  }
+  throw new FilterError(`not a duration or an ISO time: ${JSON.stringify(text)} (write e.g. "2h", "7d" or "2026-11-22T10:00:00Z")`);
+}
+
+export function parseClaim(text: string): readonly [string, string] {
+  const i = text.indexOf('=');
+  if (i <= 0) throw new FilterError(`--claim wants KEY=VALUE, got ${JSON.stringify(text)}`);
+  return [text.slice(0, i), text.slice(i + 1)];
+}
+
+function claimString(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+export function matchesFilter(s: SessionSummary, f: SessionFilter): boolean {
+  if (f.status !== undefined && s.status !== f.status) return false;
+  if (f.issuer !== undefined && s.issuer !== f.issuer) return false;
+  if (f.sub !== undefined && s.sub !== f.sub) return false;
+  if (f.grant !== undefined && s.grant !== f.grant) return false;
+  if (f.since !== undefined || f.until !== undefined) {
+    const at = Date.parse(s.openedAt);
+    if (!Number.isFinite(at)) return false;
+    if (f.since !== undefined && at < f.since) return false;
+    if (f.until !== undefined && at > f.until) return false;
+  }
+  for (const [k, v] of f.claims ?? []) {
+    const quick = (s as { mayHaveClaim?: (k: string, v: string) => boolean }).mayHaveClaim;
+    if (quick && !quick.call(s, k, v)) return false;
+    if (claimString(s.claims[k]) !== v) return false;
+  }
+  return true;
+}
+
+/** Newest first; ties by id, newest id first. */
+export function newestFirst(a: SessionSummary, b: SessionSummary): number {
+  if (a.openedAt === b.openedAt) return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+  return a.openedAt < b.openedAt ? 1 : -1;
+}
