@@ -3,7 +3,7 @@
 // mitmdump when installed, measured in one run on one machine; figures as ratios to direct and
 // to the bare http-mitm-proxy of the same run. Writes bench-results/bench-<timestamp>.{json,md}.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type tls from 'node:tls';
@@ -118,7 +118,7 @@ function parseArgs(argv: string[]): { quick: boolean; profile: boolean; only: Se
 
 function settingsFor(quick: boolean): Settings {
   return quick
-    ? { quick, warmupMs: 300, durationMs: 1500, newHosts: 3, idleConnections: 200, streamBytes: 20 * 1024 * 1024, journalExchanges: 5_000, journalBatch: 500 }
+    ? { quick, warmupMs: 250, durationMs: 1000, newHosts: 2, idleConnections: 100, streamBytes: 20 * 1024 * 1024, journalExchanges: 5_000, journalBatch: 500 }
     : { quick, warmupMs: 2000, durationMs: 10_000, newHosts: 20, idleConnections: 1000, streamBytes: 200 * 1024 * 1024, journalExchanges: 100_000, journalBatch: 1000 };
 }
 
@@ -257,6 +257,7 @@ async function runOne(name: ProxyName, s: Settings, start: () => Promise<Started
     return { name, skipped: started.skipped, loads: {} };
   }
   const startupMs = performance.now() - t0;
+  log(`   started in ${startupMs.toFixed(0)} ms; load average ${loadavg()[0]?.toFixed(2)}`);
   const { pid, route, ca } = started;
   const report: { -readonly [K in keyof ProxyReport]: ProxyReport[K] } = { name, startupMs, loads: {} };
   if (pid !== null) report.rssIdleMb = rssMb(pid);
@@ -302,6 +303,7 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const profileDir = join(args.out, `profiles-${stamp}`);
   const t0 = performance.now();
+  const loadStart = loadavg()[0];
   let up: Upstream | undefined;
   try {
     let journal: JournalResult | { skipped: string } = { skipped: 'not selected' };
@@ -361,6 +363,8 @@ async function main(): Promise<void> {
       httpMitmProxy: packageVersion('http-mitm-proxy'),
       undici: packageVersion('undici'),
       elapsedS: 0,
+      // Other work on the machine skews every figure: a 1-minute load average above the core count means the run was contended.
+      loadAverage1m: { start: round2(loadStart ?? NaN), end: round2(loadavg()[0] ?? NaN) },
       ...(args.profile ? { profiles: profileDir } : {}),
     };
     const ratios = computeRatios(proxies);
@@ -378,6 +382,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const round2 = (v: number): number => Math.round(v * 100) / 100;
 
 function gitCommit(): string | null {
   try {

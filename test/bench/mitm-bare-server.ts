@@ -33,7 +33,8 @@ proxy.listen(
     keepAlive: true,
     forceSNI: true,
     sslCaDir: process.env['BENCH_CA_DIR'] ?? '',
-    httpsAgent: new PinnedAgent({ keepAlive: true, ca: [...tls.rootCertificates, upstreamCa] }),
+    // The same trust as Airlock's agent (system roots + the upstream's CA), as one context.
+    httpsAgent: new PinnedAgent({ keepAlive: true, secureContext: tls.createSecureContext({ ca: [...tls.rootCertificates, upstreamCa] }) }),
   },
   (err?: Error | null) => {
     if (err) {

@@ -232,9 +232,9 @@ export async function startAirlock(dir: string, up: Upstream, opts: AirlockStart
 export type LoginResult = { readonly token: string } | { readonly skipped: string };
 
 /**
- * Exchanges the JWT for a session token at POST /.airlock/v1/login (issue 3). Sends the JWT
- * both as a Bearer Authorization and in a JSON body, and takes the first `alk_` token in the
- * answer; anything else means the endpoint is not there yet.
+ * Exchanges the JWT for a session token at POST /.airlock/v1/login (issue 3): the JWT as a
+ * Bearer Authorization, body {}; takes the first `alk_` token in the answer. Anything else means
+ * the endpoint is not there (or refused), and the scenario is skipped with the reason.
  */
 export async function trySessionLogin(port: number, jwt: string): Promise<LoginResult> {
   const skipped = 'skipped: session tokens not available (issue 3)';
@@ -242,12 +242,12 @@ export async function trySessionLogin(port: number, jwt: string): Promise<LoginR
     const res = await fetch(`http://127.0.0.1:${port}/.airlock/v1/login`, {
       method: 'POST',
       headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ token: jwt }),
+      body: '{}',
     });
     const text = await res.text();
     const m = /alk_[A-Za-z0-9_-]{20,}/.exec(text);
     if (res.ok && m) return { token: m[0] };
-    return { skipped: `${skipped}: login answered ${res.status}` };
+    return { skipped: `${skipped}: login answered ${res.status} ${text.slice(0, 200)}` };
   } catch (err) {
     return { skipped: `${skipped}: ${(err as Error).message}` };
   }

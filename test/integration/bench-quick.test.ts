@@ -1,0 +1,68 @@
+// The benchmark's quick mode runs to the end and writes every scenario: a smoke check of the
+// harness, not of performance (no figure is compared with anything here).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const BENCH = resolve(import.meta.dirname, '../bench/bench.js');
+const PROXIES = ['direct', 'http-mitm-proxy', 'airlock', 'airlock-session', 'mitmdump'];
+const LOADS = ['keepalive-c1', 'keepalive-c32', 'new-connection'];
+
+test('npm run bench -- --quick completes and writes JSON and markdown with every scenario', { timeout: 170_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'bench-quick-'));
+  try {
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      const p = spawn(process.execPath, [BENCH, '--quick', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('exit', (code) => done({ code, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr.slice(-4000));
+    const files = readdirSync(out);
+    const json = files.find((f) => /^bench-.*\.json$/.test(f));
+    const md = files.find((f) => /^bench-.*\.md$/.test(f));
+    assert.ok(json && md, `bench wrote ${files.join(', ')}`);
+    const report = JSON.parse(readFileSync(join(out, json), 'utf8')) as {
+      meta: { mode: string };
+      proxies: Record<string, { skipped?: string; error?: string; loads: Record<string, { requests: number; errors: number }>; firstHost?: unknown; idle?: { opened: number }; stream?: { error?: string } }>;
+      journal: { ratio?: number };
+      ratios: Record<string, unknown>;
+      targets: { name: string; met: boolean | null }[];
+    };
+    assert.equal(report.meta.mode, 'quick');
+    for (const name of PROXIES) {
+      const p = report.proxies[name];
+      assert.ok(p, `${name} is in the report`);
+      assert.equal(p.error, undefined, `${name}: ${p.error}`);
+      if (p.skipped) {
+        // Only these may be skipped, and only with a reason.
+        assert.ok(name === 'mitmdump' || name === 'airlock-session', `${name} skipped: ${p.skipped}`);
+        assert.match(p.skipped, /^skipped: /);
+        continue;
+      }
+      for (const l of LOADS) {
+        assert.ok(p.loads[l], `${name} ${l}`);
+        assert.ok(p.loads[l].requests > 0, `${name} ${l} completed requests`);
+        assert.equal(p.loads[l].errors, 0, `${name} ${l} had no errors`);
+      }
+      assert.ok(p.firstHost, `${name} first-host figures`);
+      if (name !== 'direct') {
+        assert.ok(p.idle && p.idle.opened > 0, `${name} idle connections`);
+        assert.ok(p.stream && p.stream.error === undefined, `${name} large body: ${p.stream?.error}`);
+      }
+      assert.ok(name in report.ratios, `${name} has ratios`);
+    }
+    assert.equal(typeof report.journal.ratio, 'number', 'journal scaling measured');
+    assert.ok(report.targets.length >= 7, 'every target is reported');
+    const text = readFileSync(join(out, md), 'utf8');
+    assert.match(text, /\| airlock \|/);
+    assert.match(r.stdout, /Targets \(measured, not asserted\)/, 'the table went to stdout too');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
