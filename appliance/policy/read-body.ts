@@ -32,6 +32,8 @@ export function readBody(req: Readable, cap: number): Promise<ReadBody> {
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    // The proxy library may have paused the request explicitly; a data listener alone would not restart it.
+    req.resume();
   });
 }
 

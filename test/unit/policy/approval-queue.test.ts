@@ -18,7 +18,10 @@ test('a hold is listed until approved; the outcome carries who approved, when an
 
 test('a hold with no decision times out; abort ends every pending hold', async () => {
   const q = new ApprovalQueue(30);
+  // The queue's timers are unref'd (they must not keep a stopping server alive); this one keeps the test's loop up.
+  const keep = setTimeout(() => undefined, 5_000);
   assert.equal((await q.hold(held).outcome).kind, 'timeout');
+  clearTimeout(keep);
   const a = q.hold(held);
   const b = q.hold(held);
   q.abortAll('stopping');
