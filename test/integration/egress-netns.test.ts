@@ -1,13 +1,16 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import {
   ADDR,
   cleanEnv,
   counterPackets,
   createTopology,
+  fingerprint,
   isRoot,
   lookupUser,
   missingTools,
@@ -15,12 +18,15 @@ import {
   REPO_ROOT,
   run,
   startFixture,
+  startInNs,
   withUsers,
+  type FixtureEvent,
   type NsProcess,
   type PasswdEntry,
   type Run,
   type Topology,
 } from '../fixtures/netns.js';
+import { ISSUER_SCRIPT, runIdFor, type IssuerReady } from '../fixtures/netns-issuer.js';
 
 // The egress table, loaded for real into a throwaway "runner VM" namespace. `nobody` plays the
 // CI job's user and `daemon` plays Airlock's user, so nothing has to be created on the host.
@@ -32,13 +38,20 @@ const RUNNER = 'nobody';
 const AIRLOCK = 'daemon';
 const TOOLS = ['ip', 'nft', 'curl', 'setpriv', 'openssl', 'sysctl', 'bash'];
 const CURL_TIMEOUT = '5';
+/** The intercepted host; pinned by Airlock's upstream.resolve to the net namespace's upstream. */
+const DD_HOST = 'api.datadoghq.com';
+const PROXY_LISTEN = '127.0.0.1:3128';
+const TRANSPARENT_LISTEN = '127.0.0.1:3129';
 
 const skipReason = !isRoot() ? 'needs root (network namespaces, nftables)' : missingTools(TOOLS);
 
 let topo: Topology | undefined;
 let upstream: NsProcess | undefined;
-const extra: NsProcess[] = [];
+/** Every other process a test starts; stopped in `after` even when a test or hook failed. */
+const extra: Array<{ stop(): Promise<void> }> = [];
 let work: string;
+/** The CA that signed the upstream's certificate (api.datadoghq.com, upstream.test, its IPs). */
+let upstreamCa: string;
 let runnerUser: PasswdEntry;
 let airlockUser: PasswdEntry;
 let rulesFile: string;
@@ -56,9 +69,13 @@ function url(family: 4 | 6, scheme = 'https'): string {
   return family === 4 ? `${scheme}://${ADDR.upstream4}/` : `${scheme}://[${ADDR.upstream6}]/`;
 }
 
-/** curl inside a namespace, as `user` (or root when undefined); -k: reachability, not trust, is under test. */
-function curlAs(ns: string, user: PasswdEntry | undefined, args: string[]): Promise<Run> {
-  const curl = ['curl', '-sS', '-k', '--noproxy', '*', '--max-time', CURL_TIMEOUT, '-o', '-', '-w', '\n%{http_code}', ...args];
+/**
+ * curl inside a namespace, as `user` (or root when undefined), with no proxy unless `args` sets
+ * one. `insecure` (-k) when reachability, not trust, is under test; the Airlock checks pass
+ * false and name the one CA that has to vouch for the answer.
+ */
+function curlAs(ns: string, user: PasswdEntry | undefined, args: string[], insecure = true): Promise<Run> {
+  const curl = ['curl', '-sS', ...(insecure ? ['-k'] : []), '--noproxy', '*', '--max-time', CURL_TIMEOUT, '-o', '-', '-w', '\n%{http_code}', ...args];
   const as = user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', ...curl] : curl;
   return run('ip', ['netns', 'exec', ns, ...as], { timeoutMs: 20_000, env: cleanEnv() });
 }
@@ -92,13 +109,23 @@ before(async () => {
   assert.ok(runnerUser && airlockUser, 'nobody and daemon exist');
   rulesFile = join(work, 'airlock-egress.nft');
   writeFileSync(rulesFile, withUsers(readFileSync(join(REPO_ROOT, 'systemd', 'airlock-egress.nft'), 'utf8'), RUNNER, AIRLOCK));
+  // The upstream's certificate comes from a CA of its own (not Airlock's), so a client that trusts
+  // only one of the two CAs tells who terminated its TLS.
+  upstreamCa = join(work, 'upstream-ca.crt');
+  const caKey = join(work, 'upstream-ca.key');
   const cert = join(work, 'upstream.crt');
   const key = join(work, 'upstream.key');
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'];
   await must('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
-    '-subj', '/CN=upstream.test', '-days', '1',
-    '-addext', `subjectAltName=DNS:upstream.test,IP:${ADDR.upstream4},IP:${ADDR.upstream6}`,
+    'req', '-x509', ...ec, '-keyout', caKey, '-out', upstreamCa, '-subj', '/CN=Airlock netns test upstream CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
   ]);
+  await must('openssl', [
+    'req', '-x509', '-CA', upstreamCa, '-CAkey', caKey, ...ec, '-keyout', key, '-out', cert, '-subj', `/CN=${DD_HOST}`,
+    '-addext', `subjectAltName=DNS:${DD_HOST},DNS:upstream.test,IP:${ADDR.upstream4},IP:${ADDR.upstream6}`,
+    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
+  ]);
+  chmodSync(upstreamCa, 0o644);
   topo = await createTopology();
   upstream = await startFixture(topo.netNs, 'upstream', [cert, key]);
 });
@@ -226,25 +253,119 @@ describe('with the ruleset loaded in the runner namespace', () => {
     await rec.stop();
   });
 
-  // Daemon owners: extend throughAirlock() below to "the same request through Airlock succeeds and
-  // is recorded" and add the transparent-interception case.
-  test("the runner user's HTTPS through Airlock's proxy listener reaches the upstream (tunnelled)", async (t) => {
-    if (skip(t)) return;
-    const why = await airlockUnavailable();
-    if (why) {
-      console.log(`# skip ${t.name}: ${why}`);
-      t.skip(why);
-      return;
+
+  // The real thing: `airlock serve` in the runner namespace as the airlock user, its proxy listener
+  // on 3128 and its transparent listener on 3129 (where the ruleset's nat rule sends the runner
+  // user's TCP 443), an OIDC issuer on 127.0.0.1 in that namespace, and a vaulted key.
+  describe('with airlock serve running in the runner namespace as the airlock user', () => {
+    let al: RunningAirlock | undefined;
+    let unavailable: string | null = null;
+
+    before(async () => {
+      if (skipReason) return;
+      unavailable = await airlockUnavailable();
+      if (unavailable) return;
+      al = await startAirlockInRunnerNs();
+    });
+
+    after(async () => {
+      await al?.stop();
+    });
+
+    function skipAirlock(t: TestContext): boolean {
+      if (skip(t)) return true;
+      if (unavailable) {
+        console.log(`# skip ${t.name}: ${unavailable}`);
+        t.skip(unavailable);
+        return true;
+      }
+      return false;
     }
-    await throughAirlock({ topo: topo!, runner: runnerUser, airlock: airlockUser, work, upstream: upstream!, extra, t });
+
+    test("the runner user's HTTPS via the proxy listener with its OIDC token succeeds, the upstream gets the vaulted key instead of the token, and the exchange is recorded", async (t) => {
+      if (skipAirlock(t)) return;
+      const token = al!.tokens['proxy']!;
+      let r: Run | undefined;
+      const hits = await upstreamHits('https', async () => {
+        r = await curlAs(topo!.runnerNs, runnerUser, [
+          '--proxy', `http://${PROXY_LISTEN}`, '--noproxy', '',
+          '--proxy-header', `Proxy-Authorization: Bearer ${token}`,
+          // Only Airlock's CA: the answer must come from Airlock's interception, not a tunnel.
+          '--cacert', al!.caFile,
+          `https://${DD_HOST}/api/v1/validate?probe=proxy`,
+        ], false);
+      });
+      assert.ok(ok(r!), `through Airlock: ${r!.code} ${r!.stdout} ${r!.stderr}\n${al!.logTail()}`);
+      assert.equal(hits, 1, 'the upstream saw exactly this request');
+      assertVaultedKeyOnly(lastHttps(), `/api/v1/validate?probe=proxy`, al!.apiKey, token);
+      const s = await sessionFor('proxy', al!);
+      assert.equal(s.entries, 1, `one recorded exchange: ${JSON.stringify(s)}`);
+    });
+
+    test("the runner user's HTTPS with no proxy configured is redirected to the transparent listener, intercepted by SNI, sent on with the vaulted key and recorded", async (t) => {
+      if (skipAirlock(t)) return;
+      const token = al!.tokens['transparent']!;
+      const n0 = await counterPackets(topo!.runnerNs, 'runner_redirected');
+      let r: Run | undefined;
+      const hits = await upstreamHits('https', async () => {
+        // --noproxy '*' (curlAs) and the upstream's real address: only the nat rule can bring it to Airlock.
+        r = await curlAs(topo!.runnerNs, runnerUser, [
+          '--resolve', `${DD_HOST}:443:${ADDR.upstream4}`,
+          '--cacert', al!.caFile,
+          '-H', `DD-API-KEY: ${token}`,
+          `https://${DD_HOST}/api/v1/validate?probe=transparent`,
+        ], false);
+      });
+      assert.ok(ok(r!), `transparent: ${r!.code} ${r!.stdout} ${r!.stderr}\n${al!.logTail()}`);
+      assert.equal(hits, 1, 'the upstream saw exactly this request');
+      assert.equal((await counterPackets(topo!.runnerNs, 'runner_redirected')) - n0, 1, 'the connection went through the nat redirect');
+      assertVaultedKeyOnly(lastHttps(), `/api/v1/validate?probe=transparent`, al!.apiKey, token);
+      const s = await sessionFor('transparent', al!);
+      assert.equal(s.entries, 1, `one recorded exchange: ${JSON.stringify(s)}`);
+    });
+
+    test("the runner user's HTTPS via the proxy listener to a host outside intercept is tunnelled blind: the upstream's own certificate, no key added, nothing recorded", async (t) => {
+      if (skipAirlock(t)) return;
+      const sessionsBefore = (await listSessions(al!)).length;
+      let r: Run | undefined;
+      const hits = await upstreamHits('https', async () => {
+        r = await curlAs(topo!.runnerNs, runnerUser, [
+          '--proxy', `http://${PROXY_LISTEN}`, '--noproxy', '',
+          // Only the upstream's CA: Airlock's CA could not have vouched for this answer.
+          '--cacert', upstreamCa,
+          'https://upstream.test/?probe=passthrough',
+        ], false);
+      });
+      assert.ok(ok(r!), `tunnelled: ${r!.code} ${r!.stdout} ${r!.stderr}\n${al!.logTail()}`);
+      assert.equal(hits, 1, 'the upstream saw exactly this request');
+      const seen = lastHttps();
+      assert.equal(seen.host, 'upstream.test');
+      assert.deepEqual(seen.credentials, {}, 'no credential header reached the upstream');
+      assert.equal((await listSessions(al!)).length, sessionsBefore, 'a blind tunnel opens no session');
+    });
+
+    test('on SIGTERM airlock exits 0 and finalizes each session into a HAR that holds its exchange and neither the vaulted key nor the token', async (t) => {
+      if (skipAirlock(t)) return;
+      assert.equal(await al!.terminate(), 0, `exit status\n${al!.logTail()}`);
+      for (const label of ['proxy', 'transparent']) {
+        const s = await sessionFor(label, al!);
+        assert.equal(s.status, 'closed', `${label}: ${JSON.stringify(s)}`);
+        const exported = await must(process.execPath, [CLI, 'sessions', 'export', s.id, '--config', al!.config, '--state-dir', al!.state]);
+        const har = JSON.parse(exported.stdout) as { log: { entries: Array<{ request: { url: string } }> } };
+        assert.deepEqual(
+          har.log.entries.map((e) => e.request.url),
+          [`https://${DD_HOST}/api/v1/validate?probe=${label}`],
+          `${label}: the HAR holds the exchange`,
+        );
+        assert.ok(!exported.stdout.includes(al!.apiKey), `${label}: the vaulted key is not in the HAR`);
+        assert.ok(!exported.stdout.includes(al!.tokens[label]!), `${label}: the token is not in the HAR`);
+      }
+    });
   });
 });
 
 // ---------------------------------------------------------------------------------------------
-// Hook for the daemon's half of issue 5. Extend `throughAirlock` once `airlock serve` (and its
-// transparent listener) exist: run it in the runner namespace as the airlock user, then prove
-// (1) the runner user's request via https_proxy succeeds and is recorded as HAR, and
-// (2) a client with no proxy configured (transparent interception on 3129) is recorded too.
+// Airlock in the runner namespace
 
 const CLI = join(REPO_ROOT, 'dist', 'appliance', 'cli.js');
 
@@ -254,54 +375,145 @@ export async function airlockUnavailable(): Promise<string | null> {
   return r.code === 0 ? null : `\`airlock serve --help\` failed (exit ${r.code})`;
 }
 
-export interface AirlockContext {
-  topo: Topology;
-  runner: PasswdEntry;
-  airlock: PasswdEntry;
-  work: string;
-  upstream: NsProcess;
-  extra: NsProcess[];
-  t: TestContext;
+interface RunningAirlock {
+  readonly state: string;
+  readonly config: string;
+  /** Airlock's CA certificate, copied where the runner user can read it. */
+  readonly caFile: string;
+  readonly apiKey: string;
+  /** Tokens from the namespace's issuer, by label (each its own run_id, so its own session). */
+  readonly tokens: Record<string, string>;
+  logTail(): string;
+  /** SIGTERM and wait; the exit status. */
+  terminate(): Promise<number | null>;
+  stop(): Promise<void>;
 }
 
-/**
- * Starts `airlock serve` in the runner namespace as the airlock user and sends the runner user's
- * request through it. Today this proves the tunnelled path (passthrough) only; recording needs the
- * upstream host under `intercept` with an identity, which the daemon's owners wire up here.
- */
-export async function throughAirlock(ctx: AirlockContext): Promise<void> {
-  // mkdtemp made the work dir 0700 root: the airlock user needs to pass through it.
-  chmodSync(ctx.work, 0o711);
-  const state = join(ctx.work, 'airlock-state');
-  mkdirSync(state, { recursive: true, mode: 0o700 });
-  chownSync(state, ctx.airlock.uid, ctx.airlock.gid);
-  const config = join(ctx.work, 'airlock.yaml');
+type LogLine = Record<string, unknown> & { msg?: string };
+
+async function asAirlock(args: string[]): Promise<Run> {
+  return must('setpriv', [`--reuid=${airlockUser.uid}`, `--regid=${airlockUser.gid}`, '--clear-groups', process.execPath, CLI, ...args]);
+}
+
+async function startAirlockInRunnerNs(): Promise<RunningAirlock> {
+  // mkdtemp made the work dir 0700 root: the airlock and runner users need to pass through it.
+  chmodSync(work, 0o711);
+  const issuer = await startInNs<IssuerReady>(topo!.runnerNs, [process.execPath, ISSUER_SCRIPT, 'proxy', 'transparent'], {
+    ready: (e) => e.kind === 'listening',
+  });
+  extra.push(issuer);
+  const { url, jwksUri, tokens } = issuer.events[0]!;
+
+  const state = join(work, 'airlock-state');
+  mkdirSync(state, { mode: 0o700 });
+  chownSync(state, airlockUser.uid, airlockUser.gid);
+  const config = join(work, 'airlock.yaml');
   writeFileSync(
     config,
-    `listen: "127.0.0.1:3128"\nstateDir: ${state}\npassthrough: allow\nupstream:\n  resolve:\n    upstream.test: "${ADDR.upstream4}:443"\n`,
+    stringify({
+      listen: PROXY_LISTEN,
+      stateDir: state,
+      intercept: { datadogSites: ['datadoghq.com'], hosts: [] },
+      passthrough: 'allow',
+      upstream: {
+        resolve: { [DD_HOST]: `${ADDR.upstream4}:443`, 'upstream.test': `${ADDR.upstream4}:443` },
+        caFile: upstreamCa,
+      },
+      identity: {
+        issuers: [{ name: 'ci', issuer: url, audience: 'airlock', jwksUri, algorithms: ['RS256'] }],
+        grants: [{ name: 'netns-job', issuer: 'ci', claims: { repository_id: '123456', ref: 'refs/heads/main' }, credential: 'dd-prod' }],
+      },
+      transparent: { listen: TRANSPARENT_LISTEN },
+    }),
+    { mode: 0o600 },
   );
-  chownSync(config, ctx.airlock.uid, ctx.airlock.gid);
-  const { spawn } = await import('node:child_process');
-  const child = spawn(
-    'ip',
-    ['netns', 'exec', ctx.topo.runnerNs, 'setpriv', `--reuid=${ctx.airlock.uid}`, `--regid=${ctx.airlock.gid}`, '--clear-groups', process.execPath, CLI, 'serve', '--config', config, '--state-dir', state],
-    { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const logs: string[] = [];
-  child.stdout.setEncoding('utf8').on('data', (c: string) => logs.push(c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => logs.push(c));
+  chownSync(config, airlockUser.uid, airlockUser.gid);
+
+  // A throwaway test key, put by the airlock user so the vault is its own.
+  const apiKey = `ddapi${randomBytes(16).toString('hex')}`;
+  const keyFile = join(work, 'dd-api.key');
+  writeFileSync(keyFile, `${apiKey}\n`, { mode: 0o600 });
+  chownSync(keyFile, airlockUser.uid, airlockUser.gid);
   try {
-    let r: Run | undefined;
-    const before = ctx.upstream.count((e) => e.kind === 'https');
-    for (let i = 0; i < 50; i++) {
-      r = await curlAs(ctx.topo.runnerNs, ctx.runner, ['--proxy', 'http://127.0.0.1:3128', '--noproxy', '', 'https://upstream.test/']);
-      if (ok(r) || child.exitCode !== null) break;
-      await new Promise((res) => setTimeout(res, 200));
-    }
-    assert.ok(r && ok(r), `through Airlock: ${r?.code} ${r?.stderr}\n${logs.join('')}`);
-    assert.equal(ctx.upstream.count((e) => e.kind === 'https') - before, 1, 'the upstream saw exactly this request');
+    await asAirlock(['vault', 'put', 'dd-prod', '--api-key-file', keyFile, '--config', config, '--state-dir', state]);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((res) => (child.exitCode !== null ? res(null) : child.once('exit', res)));
+    rmSync(keyFile, { force: true });
   }
+  const vault = statSync(join(state, 'vault.json'));
+  assert.equal(vault.uid, airlockUser.uid, 'the vault belongs to the airlock user');
+  assert.equal(vault.mode & 0o777, 0o600, 'the vault is 0600');
+
+  const serve = await startInNs<LogLine>(topo!.runnerNs, [process.execPath, CLI, 'serve', '--config', config, '--state-dir', state], {
+    user: airlockUser,
+    ready: (e) => typeof e.msg === 'string' && e.msg.startsWith('airlock listening on'),
+    readyMs: 30_000,
+  });
+  extra.push(serve);
+  const logTail = () => [...serve.events.slice(-15).map((e) => JSON.stringify(e)), ...serve.stderr].join('\n');
+  assert.ok(serve.events.some((e) => e.msg === `airlock listening on ${PROXY_LISTEN}`), logTail());
+  assert.ok(serve.events.some((e) => e.msg === `transparent TLS listener on ${TRANSPARENT_LISTEN}`), logTail());
+
+  const caFile = join(work, 'airlock-ca.crt');
+  copyFileSync(join(state, 'ca', 'ca.crt'), caFile);
+  chmodSync(caFile, 0o644);
+
+  let exitStatus: Promise<number | null> | undefined;
+  return {
+    state,
+    config,
+    caFile,
+    apiKey,
+    tokens,
+    logTail,
+    terminate() {
+      exitStatus ??= new Promise((res) => {
+        if (serve.child.exitCode !== null || serve.child.signalCode !== null) return res(serve.child.exitCode);
+        serve.child.once('exit', (code) => res(code));
+        serve.child.kill('SIGTERM');
+      });
+      return exitStatus;
+    },
+    async stop() {
+      await serve.stop();
+      await issuer.stop();
+    },
+  };
+}
+
+interface SessionInfo {
+  id: string;
+  status: string;
+  entries?: number;
+  entryCount: number;
+  claims: Record<string, unknown>;
+}
+
+/** `airlock sessions ls --json`, run by root the way an operator would. */
+async function listSessions(al: RunningAirlock): Promise<SessionInfo[]> {
+  const r = await must(process.execPath, [CLI, 'sessions', 'ls', '--json', '--config', al.config, '--state-dir', al.state]);
+  return JSON.parse(r.stdout) as SessionInfo[];
+}
+
+/** The one session of the token labelled `label`, with `entries` from `sessions show`. */
+async function sessionFor(label: string, al: RunningAirlock): Promise<SessionInfo & { entries: number }> {
+  const mine = (await listSessions(al)).filter((s) => s.claims['run_id'] === runIdFor(label));
+  assert.equal(mine.length, 1, `one session for run_id ${runIdFor(label)}`);
+  const r = await must(process.execPath, [CLI, 'sessions', 'show', mine[0]!.id, '--json', '--config', al.config, '--state-dir', al.state]);
+  return JSON.parse(r.stdout) as SessionInfo & { entries: number };
+}
+
+function lastHttps(): FixtureEvent {
+  const e = upstream!.events.filter((x) => x.kind === 'https').at(-1);
+  assert.ok(e, 'the upstream reported a request');
+  return e;
+}
+
+/** The upstream got the vaulted key as DD-API-KEY, and the runner's token in no header at all. */
+function assertVaultedKeyOnly(seen: FixtureEvent, path: string, apiKey: string, token: string): void {
+  assert.equal(seen.host, DD_HOST);
+  assert.equal(seen.path, path);
+  const creds = seen.credentials ?? {};
+  assert.equal(creds['dd-api-key'], fingerprint(apiKey), 'DD-API-KEY is the vaulted key (compared by fingerprint)');
+  for (const [name, fp] of Object.entries(creds)) assert.notEqual(fp, fingerprint(token), `the token reached the upstream in ${name}`);
+  assert.deepEqual(Object.keys(creds), ['dd-api-key'], 'no other credential header reached the upstream');
 }
