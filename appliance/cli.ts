@@ -9,6 +9,8 @@ import { caCertCommand, caInitCommand } from './commands/ca.js';
 import { vaultLsCommand, vaultPutCommand, vaultRmCommand } from './commands/vault.js';
 import { sessionsCloseCommand, sessionsExportCommand, sessionsLsCommand, sessionsShowCommand } from './commands/sessions.js';
 import { checkConfigCommand } from './commands/check-config.js';
+import { auditCommands, auditSessionCommands } from './commands/audit-cli.js';
+import { lsFilterOptions } from './commands/sessions-search.js';
 import { loginCommand, type LoginArgs } from './commands/login.js';
 import { logoutCommand, type LogoutArgs } from './commands/logout.js';
 import { whoamiCommand, type WhoamiArgs } from './commands/whoami.js';
@@ -49,7 +51,7 @@ const common = <T>(y: Argv<T>) =>
 
 const json = <T>(y: Argv<T>) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' });
 
-await common(yargs(hideBin(process.argv)))
+await auditCommands(common(yargs(hideBin(process.argv))), run)
   .scriptName('airlock')
   .version(VERSION)
   .usage('$0 <command>\n\nIdentity-bound, recorded access from CI jobs and AI agents to the Datadog API.')
@@ -88,9 +90,9 @@ await common(yargs(hideBin(process.argv)))
       .command('rm <name>', 'remove an entry', (yy) => yy.positional('name', { type: 'string', demandOption: true }), run(vaultRmCommand as (a: unknown) => Promise<string>))
       .demandCommand(1, 'name a vault subcommand: put, ls or rm'),
   )
-  .command('sessions', 'list, inspect, close and export recorded sessions', (y) =>
-    y
-      .command('ls', 'list sessions, newest first', json, run(sessionsLsCommand))
+  .command('sessions', 'list, inspect, close, export, search, verify, ship and prune recorded sessions', (y) =>
+    auditSessionCommands(y, run)
+      .command('ls', 'list sessions, newest first (filters: see --help)', (yy) => lsFilterOptions(json(yy)), run(sessionsLsCommand as (a: unknown) => Promise<string>))
       .command('show <id>', 'show one session', (yy) => json(yy.positional('id', { type: 'string', demandOption: true })), run(sessionsShowCommand as (a: unknown) => Promise<string>))
       .command('close <id>', 'close an open session and write its HAR', (yy) => yy.positional('id', { type: 'string', demandOption: true }), run(sessionsCloseCommand as (a: unknown) => Promise<string>))
       .command(
@@ -99,7 +101,7 @@ await common(yargs(hideBin(process.argv)))
         (yy) => yy.positional('id', { type: 'string', demandOption: true }).option('output', { alias: 'o', type: 'string', describe: 'file to write (default stdout)' }),
         run(sessionsExportCommand as (a: unknown) => Promise<string | null>),
       )
-      .demandCommand(1, 'name a sessions subcommand: ls, show, close or export'),
+      .demandCommand(1, 'name a sessions subcommand: ls, show, close, export, verify, grep, flush or prune'),
   )
   .command('approvals', 'list and decide requests held for approval (through the running server)', (y) =>
     y

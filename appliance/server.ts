@@ -15,6 +15,7 @@ import { fetchJson } from './identity/fetch-json.js';
 import { VaultReader } from './credentials/vault-reader.js';
 import { importVaultSeed } from './credentials/import-seed.js';
 import { SessionStore } from './recording/session-store.js';
+import { openAuditTrail } from './shipping/audit-trail.js';
 import { Engine } from './proxy/engine.js';
 import { createRouter } from './proxy/router.js';
 import { startTransparentListener } from './proxy/transparent.js';
@@ -93,6 +94,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   await importVaultSeed(config.stateDir, deps.env ?? process.env, log);
   const vault = new VaultReader(config.stateDir, { log: log.child({ stage: 'vault' }) });
   await vault.start();
+  const audit = await openAuditTrail(config, { log, now: () => Math.floor(now()) });
   const sessions = new SessionStore({
     sessionsDir: join(config.stateDir, 'sessions'),
     maxBodyBytes: config.recording.maxBodyBytes,
@@ -100,9 +102,11 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     log: log.child({ stage: 'recording' }),
     now: () => Math.floor(now()),
     creatorVersion: VERSION,
+    seal: audit.seal,
   });
   const recovered = await sessions.recover();
   if (recovered.length > 0) log.info({ sessions: recovered }, 'finalized sessions left open by a previous run');
+  await audit.start();
   sessions.startIdleSweeper();
   const jwtResolver = new IdentityResolver(config.identity, {
     fetchJson,
@@ -172,7 +176,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
 
   let control: ControlServer | undefined;
   try {
-    control = await startControlServer(join(config.stateDir, 'control.sock'), { sessions, log: log.child({ stage: 'control' }), approvals: guard.approvals, group: config.approvals.group });
+    control = await startControlServer(join(config.stateDir, 'control.sock'), { sessions, log: log.child({ stage: 'control' }), approvals: guard.approvals, group: config.approvals.group, outbox: audit });
   } catch (err) {
     log.warn({ err: { message: (err as Error).message } }, 'control socket unavailable: `airlock sessions close` will not reach this server');
   }
@@ -197,6 +201,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
         await Promise.race([stopped, grace]);
         await control?.close();
         await sessions.closeAll('shutdown');
+        await audit.stop();
         vault.stop();
         agent.destroy();
         log.info('airlock stopped');

@@ -6,10 +6,13 @@ import { load, CliError, sessionsDir, controlSocket, type CommonArgs } from './c
 import { table } from './vault.js';
 import { whoCell } from './session-who.js';
 import { VERSION } from '../version.js';
+import { cliSeal } from '../shipping/cli-seal.js';
+import { createLogger } from '../log.js';
+import { filterFromArgs, type LsFilterArgs } from './sessions-search.js';
 
-export async function sessionsLsCommand(args: CommonArgs & { json?: boolean }): Promise<string> {
+export async function sessionsLsCommand(args: CommonArgs & LsFilterArgs & { json?: boolean }): Promise<string> {
   const { config } = load(args);
-  const list = await listSessions(sessionsDir(config.stateDir));
+  const list = await listSessions(sessionsDir(config.stateDir), filterFromArgs(args));
   if (args.json) return JSON.stringify(list, null, 2);
   if (list.length === 0) return 'no sessions yet';
   return table(
@@ -47,7 +50,8 @@ export async function sessionsCloseCommand(args: CommonArgs & { id: string }): P
   const s = await showSession(sessionsDir(config.stateDir), args.id);
   if (s.status === 'closed') return `${args.id} is already closed`;
   if (reply) throw new CliError('SESSION_BUSY', `${args.id} is open but not held by the running server; try again`);
-  const r = await finalizeJournal(sessionsDir(config.stateDir), args.id, 'closed by operator', { creatorVersion: VERSION });
+  const seal = await cliSeal(config, createLogger({ destination: process.stderr, level: 'warn' }));
+  const r = await finalizeJournal(sessionsDir(config.stateDir), args.id, 'closed by operator', { creatorVersion: VERSION, seal });
   return `closed ${args.id}: ${r.harPath} (${r.entryCount} entries)`;
 }
 

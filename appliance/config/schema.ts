@@ -60,6 +60,15 @@ const issuer = z
     return { name: v.name, issuer: resolved.issuer, kind: resolved.kind, preset: v.preset ?? null, audience: v.audience, jwksUri: v.jwksUri, algorithms: v.algorithms };
   });
 
+const s3Sink = z.strictObject({
+  type: z.literal('s3'),
+  bucket: z.string().min(1),
+  prefix: z.string().default(''),
+  endpoint: z.url().nullable().default(null),
+  region: z.string().min(1).default('us-east-1'),
+  forcePathStyle: z.boolean().default(false),
+});
+
 const claimValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
 // One rule, or a list meaning any of them; a bad `regex:` is a config error, not a request-time surprise.
 const claimRule = z.union([claimValue, z.array(claimValue).min(1)]).superRefine((v, ctx) => {
@@ -107,7 +116,14 @@ export const configSchema = z
       .prefault({}),
     sessions: z.strictObject({ idleTimeout: duration.default(15 * 60_000) }).prefault({}),
     recording: z
-      .strictObject({ maxBodyBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1_048_576) })
+      .strictObject({
+        maxBodyBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1_048_576),
+        // Where finalized HARs and their signatures are shipped (appliance/shipping/); credentials
+        // come from the AWS environment/credential chain, never from this file.
+        sink: s3Sink.nullable().default(null),
+        /** `airlock sessions prune` removes closed, shipped sessions older than this; null keeps all. */
+        retain: duration.nullable().default(null),
+      })
       .prefault({}),
     ca: z.strictObject({ validity: duration.default(365 * 24 * 3_600_000) }).prefault({}),
     // Raw TLS accepted here is treated as a CONNECT to its SNI (the nftables nat rule redirects

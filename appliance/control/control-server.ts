@@ -15,6 +15,8 @@ export interface ControlTarget {
   readonly approvals?: ApprovalQueue;
   /** approvals.group: the socket becomes 0660 with this group, so its members can approve. */
   readonly group?: string | null;
+  /** The shipping outbox: `airlock sessions flush` asks it to retry everything now. */
+  readonly outbox?: { kick(): void };
 }
 
 export interface ControlServer {
@@ -38,6 +40,11 @@ export async function startControlServer(path: string, target: ControlTarget): P
   const server = http.createServer((req, res) => {
     if (approvalRoutes(target.approvals, req, res)) return;
     req.resume();
+    if (req.method === 'POST' && req.url === '/v1/outbox/flush') {
+      target.outbox?.kick();
+      json(res, 202, { kicked: target.outbox !== undefined });
+      return;
+    }
     const m = /^\/v1\/sessions\/([^/]+)\/close$/.exec(req.url ?? '');
     if (req.method === 'POST' && m) {
       const id = decodeURIComponent(m[1]!);

@@ -1,0 +1,63 @@
+// yargs registration for the audit trail's commands (issue 6), kept out of cli.ts so that file
+// stays a thin list: `sessions verify|grep|flush|prune`, `replay` and `signing-key public`.
+import type { Argv } from 'yargs';
+import { sessionsVerifyCommand, signingKeyPublicCommand } from './audit.js';
+import { replayCommand } from './replay.js';
+import { grepOptions, sessionsGrepCommand } from './sessions-search.js';
+import { sessionsFlushCommand, sessionsPruneCommand } from './shipping.js';
+
+type Run = <A>(fn: (args: A) => Promise<string | null> | string | null) => (args: A) => Promise<void>;
+// yargs' handler types are inferred from each builder; the commands check their own arguments.
+type Handler = (a: unknown) => Promise<string | null>;
+
+export function auditSessionCommands<T>(y: Argv<T>, run: Run): Argv<T> {
+  return y
+    .command(
+      'verify <file>',
+      "check a HAR's signature and hash chain; names the first altered, missing or reordered entry (exit 1)",
+      (yy) =>
+        yy
+          .positional('file', { type: 'string', demandOption: true })
+          .option('public-key', { type: 'string', describe: 'public JWK file (default: this appliance’s signing key)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+      run(sessionsVerifyCommand as Handler),
+    )
+    .command('grep', 'stream matching exchanges across sessions', (yy) => grepOptions(yy), run(sessionsGrepCommand as Handler))
+    .command(
+      'flush',
+      'wait until every finalized session is shipped to recording.sink (exit 1 if not)',
+      (yy) => yy.option('timeout', { type: 'string', default: '60s', describe: 'give up after this long' }),
+      run(sessionsFlushCommand as Handler),
+    )
+    .command(
+      'prune',
+      'remove local files of closed, shipped sessions older than recording.retain',
+      (yy) =>
+        yy
+          .option('older-than', { type: 'string', describe: 'overrides recording.retain (e.g. 30d)' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'only list what would go' })
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+      run(sessionsPruneCommand as Handler),
+    );
+}
+
+export function auditCommands<T>(y: Argv<T>, run: Run): Argv<T> {
+  return y
+    .command(
+      'replay <file>',
+      're-issue a recorded session against a sandbox base URL, recorded as a new session',
+      (yy) =>
+        yy
+          .positional('file', { type: 'string', demandOption: true })
+          .option('target', { type: 'string', demandOption: true, describe: 'sandbox base URL, e.g. https://api.datadoghq.eu' })
+          .option('credential', { type: 'string', describe: 'vault entry to inject (default: none: no key is sent)' })
+          .option('only', { type: 'string', describe: 'only these methods, comma-separated (GET,POST)' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be sent; send nothing' })
+          .option('strict', { type: 'boolean', default: false, describe: 'exit 1 on any divergence' })
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+      run(replayCommand as Handler),
+    )
+    .command('signing-key', 'the HAR signing key', (yy) =>
+      yy.command('public', 'print the public JWK (for `sessions verify --public-key`)', (yyy) => yyy, run(signingKeyPublicCommand as Handler)).demandCommand(1, 'name a signing-key subcommand: public'),
+    );
+}

@@ -1,0 +1,49 @@
+// The server's audit-trail parts, started together: the signing key (made at first start), the
+// seal step the session store runs at every finalize, the session index compaction, and the
+// outbox worker that ships sealed sessions to recording.sink.
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { errCode } from '../recording/file-io.js';
+import { compactIndex } from '../recording/session-index.js';
+import { loadOrCreateSigningKey, signingKeyPath } from '../recording/signing-key.js';
+import { OutboxWorker } from './outbox-worker.js';
+import { s3Upload } from './s3-upload.js';
+import { makeSeal } from './seal.js';
+
+export interface AuditTrail {
+  readonly seal: (id: string, harPath: string) => Promise<void>;
+  /** Compacts the index and starts shipping; call after recovery. */
+  start(): Promise<void>;
+  /** Retry every pending upload now. */
+  kick(): void;
+  stop(): Promise<void>;
+}
+
+export async function openAuditTrail(config: Config, deps: { readonly log: Logger; readonly now: () => number }): Promise<AuditTrail> {
+  const log = deps.log.child({ stage: 'audit' });
+  const sessionsDir = join(config.stateDir, 'sessions');
+  const { key, created } = await loadOrCreateSigningKey(config.stateDir);
+  if (created) log.info({ file: signingKeyPath(config.stateDir), kid: key.kid }, 'created the HAR signing key: `airlock signing-key public` prints its public half');
+  const sink = config.recording.sink;
+  const s3 = sink ? s3Upload(sink, sessionsDir) : null;
+  const worker = s3 ? new OutboxWorker({ stateDir: config.stateDir, sessionsDir, upload: s3.upload, log, now: deps.now }) : null;
+  return {
+    seal: makeSeal({ stateDir: config.stateDir, sessionsDir, key, ship: sink !== null, log, now: deps.now, queued: () => worker?.kick() }),
+    async start() {
+      try {
+        const n = await compactIndex(sessionsDir);
+        log.debug({ sessions: n }, 'session index compacted');
+      } catch (err) {
+        // `sessions ls` falls back to the sidecars; serving goes on.
+        log.warn({ code: errCode(err) }, 'could not compact the session index');
+      }
+      worker?.start();
+    },
+    kick: () => worker?.kick(),
+    async stop() {
+      await worker?.stop();
+      s3?.close();
+    },
+  };
+}
