@@ -42,6 +42,8 @@ function readBody(req: http.IncomingMessage): Promise<string> {
       clearTimeout(timer);
       resolve(Buffer.concat(chunks).toString('utf8'));
     });
+    // The proxy library pauses every request explicitly; a 'data' listener alone does not resume it.
+    req.resume();
   });
 }
 
