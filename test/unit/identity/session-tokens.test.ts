@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../../../appliance/log.js';
+import { SessionTokens } from '../../../appliance/identity/session-tokens.js';
+import { findToken } from '../../../appliance/identity/carriers.js';
+import { isAirlockError } from '../../../appliance/errors.js';
+
+const log = createLogger({ level: 'silent' });
+const identity = { issuer: 'gh', iss: 'https://iss', sub: 'repo:a/b', claims: { run_id: '1' }, grant: 'g', credential: 'c' };
+
+async function withStore(fn: (s: SessionTokens, clock: { t: number }, file: string, reopen: () => Promise<SessionTokens>) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-st-'));
+  const clock = { t: 1_000_000 };
+  const file = join(dir, 'login-sessions.json');
+  const make = async (): Promise<SessionTokens> => {
+    const s = new SessionTokens({ file, ttlMs: 60_000, now: () => clock.t, log });
+    await s.load();
+    return s;
+  };
+  try {
+    await fn(await make(), clock, file, make);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const code = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (err) {
+    return isAirlockError(err) ? err.code : 'OTHER';
+  }
+  return 'NONE';
+};
+
+const req = (over: Partial<Parameters<SessionTokens['issue']>[0]> = {}) => ({ identity, key: 'k1', iss: 'https://iss', jti: 'j1', jtiUntil: 1_300_000, bind: false, ...over });
+
+test('a token is alk_ + 43 base64url chars, resolves to its record, and only its hash is in the 0600 file', async () => {
+  await withStore(async (s, _c, file) => {
+    const { token } = await s.issue(req());
+    assert.match(token, /^alk_[A-Za-z0-9_-]{43}$/);
+    assert.equal(s.lookup(token).identity.sub, 'repo:a/b');
+    assert.ok(!readFileSync(file, 'utf8').includes(token));
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+  });
+});
+
+test('a jti is exchanged once, also after a reload, until the JWT expires', async () => {
+  await withStore(async (s, clock, _f, reopen) => {
+    await s.issue(req());
+    await assert.rejects(s.issue(req()), (e: unknown) => isAirlockError(e) && e.code === 'TOKEN_INVALID');
+    const again = await reopen();
+    await assert.rejects(again.issue(req()), (e: unknown) => isAirlockError(e) && e.code === 'TOKEN_INVALID');
+    clock.t = 1_300_001;
+    await again.issue(req());
+  });
+});
+
+test('an expired token is TOKEN_EXPIRED; an unknown or revoked one TOKEN_INVALID', async () => {
+  await withStore(async (s, clock) => {
+    const { token } = await s.issue(req());
+    const second = await s.issue(req({ jti: 'j2' }));
+    await s.revoke(second.token);
+    assert.equal(code(() => s.lookup(token)), 'TOKEN_INVALID', 'logout ends every token of the session');
+    const third = await s.issue(req({ jti: 'j3', key: 'k2' }));
+    clock.t += 60_000;
+    assert.equal(code(() => s.lookup(third.token)), 'TOKEN_EXPIRED');
+    assert.equal(code(() => s.lookup('alk_' + 'A'.repeat(43))), 'TOKEN_INVALID');
+  });
+});
+
+test('one binding at a time: another job is refused with BIND_CONFLICT until logout or expiry; the same job may rebind', async () => {
+  await withStore(async (s, clock) => {
+    const a = await s.issue(req({ bind: true }));
+    assert.equal(s.bound()?.key, 'k1');
+    await assert.rejects(s.issue(req({ jti: 'j2', key: 'k2', bind: true })), (e: unknown) => isAirlockError(e) && e.code === 'BIND_CONFLICT');
+    await s.issue(req({ jti: 'j3', bind: true }));
+    await s.revoke(a.token);
+    assert.equal(s.bound(), null);
+    await s.issue(req({ jti: 'j4', key: 'k2', bind: true }));
+    clock.t += 60_000;
+    assert.equal(s.bound(), null, 'an expired binding attributes nothing');
+    await s.issue(req({ jti: 'j5', key: 'k3', bind: true, jtiUntil: clock.t + 1 }));
+  });
+});
+
+test('a damaged state file stops the load instead of forgetting every exchanged jti', async () => {
+  await withStore(async (_s, _c, file, reopen) => {
+    writeFileSync(file, '{not json');
+    await assert.rejects(reopen(), /not JSON/);
+  });
+});
+
+test('a session token is found in every carrier the core accepts', () => {
+  const t = 'alk_' + 'x'.repeat(43);
+  const basic = `Basic ${Buffer.from(`airlock:${t}`).toString('base64')}`;
+  assert.equal(findToken({ proxyAuthorization: basic })?.token, t);
+  assert.equal(findToken({ proxyAuthorization: `Bearer ${t}` })?.token, t);
+  for (const h of ['DD-API-KEY', 'DD-APPLICATION-KEY']) assert.equal(findToken({ rawHeaders: [h, t] })?.token, t);
+  assert.equal(findToken({ rawHeaders: ['Authorization', `Bearer ${t}`] })?.token, t);
+  assert.equal(findToken({ rawHeaders: ['DD-API-KEY', 'alk_short'] }), null, 'a malformed alk_ value in DD-API-KEY is an agent key, stripped');
+});
