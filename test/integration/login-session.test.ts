@@ -194,11 +194,14 @@ test('ambient binding: a Java client sending nothing is attributed to the bound 
 
   const javaDir = mkdtempSync(join(tmp, 'java-'));
   const beforeJava = requestLines().length;
-  const j = await javaGet(javaDir, a.caPath, a.port, VALIDATE);
-  if (j.code !== 0 && /command not found|ENOENT/.test(j.stderr)) {
-    t.skip(`java is not installed: ${j.stderr}`);
-    return;
+  const hasJava = (await run('java', ['-version'])).code === 0 && (await run('keytool', ['-help'])).code === 0;
+  if (!hasJava) {
+    // The issue allows Node https through a plain CONNECT instead; the binding is proven the same way.
+    t.diagnostic('java/keytool not installed: using Node https through a plain CONNECT as the token-less client');
   }
+  const j = hasJava
+    ? await javaGet(javaDir, a.caPath, a.port, VALIDATE)
+    : await nodeHttpsViaConnect(a.port, ca, '/api/v1/validate', {}).then((r) => ({ code: 0, stdout: `${r.status} ${r.body}`, stderr: '' }));
   assert.equal(j.code, 0, j.stderr);
   assert.equal(j.stdout.trim(), '200 {"valid":true}');
   const [line] = await nextLines(beforeJava);
