@@ -222,7 +222,7 @@ async function streamBig(pid: number, route: Route, req: OneShot, bytes: number)
   let received = 0;
   let error: string | undefined;
   try {
-    const res = await undiciRequest(`${origin}/big?bytes=${bytes}`, { dispatcher: d, headers: { ...req.headers, host: req.host } });
+    const res = await undiciRequest(`${origin}/big?bytes=${bytes}`, { dispatcher: d, headers: { ...req.headers, host: req.host }, headersTimeout: 120_000, bodyTimeout: 60_000 });
     for await (const chunk of res.body) received += (chunk as Buffer).length;
     if (res.statusCode !== 200) error = `status ${res.statusCode}`;
   } catch (err) {

@@ -146,7 +146,10 @@ export async function startMitmdump(dir: string, up: Upstream, bin: string): Pro
   const log = openSync(join(dir, 'mitmdump.log'), 'a');
   const proc = spawn(
     bin,
-    ['-q', '--listen-host', '127.0.0.1', '--listen-port', String(port), '--set', `confdir=${confdir}`, '--set', `ssl_verify_upstream_trusted_ca=${up.caFile}`, '-s', addon],
+    ['-q', '--listen-host', '127.0.0.1', '--listen-port', String(port), '--set', `confdir=${confdir}`, '--set', `ssl_verify_upstream_trusted_ca=${up.caFile}`,
+      // By default mitmproxy holds a whole body in memory before sending it on: stream past 1 MB,
+      // as anyone proxying large bodies through it would configure.
+      '--set', 'stream_large_bodies=1m', '-s', addon],
     { env: { ...process.env, BENCH_UPSTREAM_PORT: String(up.port) }, stdio: ['ignore', log, log] },
   );
   closeSync(log);
