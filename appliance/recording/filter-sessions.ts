@@ -57,8 +57,6 @@ export function matchesFilter(s: SessionSummary, f: SessionFilter): boolean {
     if (f.until !== undefined && at > f.until) return false;
   }
   for (const [k, v] of f.claims ?? []) {
-    const quick = (s as { mayHaveClaim?: (k: string, v: string) => boolean }).mayHaveClaim;
-    if (quick && !quick.call(s, k, v)) return false;
     if (claimString(s.claims[k]) !== v) return false;
   }
   return true;
@@ -68,4 +66,20 @@ export function matchesFilter(s: SessionSummary, f: SessionFilter): boolean {
 export function newestFirst(a: SessionSummary, b: SessionSummary): number {
   if (a.openedAt === b.openedAt) return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
   return a.openedAt < b.openedAt ? 1 : -1;
+}
+
+/**
+ * A cheap test on an index line's raw text, before it is parsed: false only when the line cannot
+ * match (a --claim pair, --issuer, --sub or --grant is not in it; a claim may be `"k":"v"` or,
+ * for numbers and booleans, `"k":v`). These never change within a session, so skipping its lines
+ * is safe. null when there is nothing to test.
+ */
+export function linePrefilter(f: SessionFilter): ((line: string) => boolean) | null {
+  const alternatives: (readonly string[])[] = (f.claims ?? []).map(([k, v]) => [`${JSON.stringify(k)}:${JSON.stringify(v)}`, `${JSON.stringify(k)}:${v}`]);
+  for (const field of ['issuer', 'sub', 'grant'] as const) {
+    const v = f[field];
+    if (v !== undefined) alternatives.push([`${JSON.stringify(field)}:${JSON.stringify(v)}`]);
+  }
+  if (alternatives.length === 0) return null;
+  return (line) => alternatives.every((alts) => alts.some((a) => line.includes(a)));
 }

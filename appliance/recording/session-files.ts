@@ -6,7 +6,7 @@ import type { SessionSummary } from './journal-types.js';
 import { readSummary } from './meta-file.js';
 import { readJournalLines } from './read-journal.js';
 import { SessionFileError } from './session-error.js';
-import { matchesFilter, newestFirst, type SessionFilter } from './filter-sessions.js';
+import { linePrefilter, matchesFilter, newestFirst, type SessionFilter } from './filter-sessions.js';
 import { readIndex, sidecarIds } from './session-index.js';
 import { sessionPaths } from './session-paths.js';
 import { DEFAULT_CREATOR_VERSION } from './finalize-journal.js';
@@ -21,7 +21,7 @@ export type { SessionSummary } from './journal-types.js';
  * and their entry counts move). Without an index (a state dir from before it), the sidecars are read.
  */
 export async function listSessions(sessionsDir: string, filter: SessionFilter = {}): Promise<SessionSummary[]> {
-  const index = await readIndex(sessionsDir);
+  const index = await readIndex(sessionsDir, linePrefilter(filter) ?? undefined);
   let all: Iterable<SessionSummary>;
   if (index) {
     const fresh: SessionSummary[] = [];

@@ -84,10 +84,6 @@ export class IndexedSummary implements SessionSummary {
     }
     return this.#parsed;
   }
-  /** Cheap pre-check before parsing: could this row's claims hold "key":"value" (or key:value for numbers)? */
-  mayHaveClaim(key: string, value: string): boolean {
-    return this.#raw.includes(`${JSON.stringify(key)}:${JSON.stringify(value)}`) || this.#raw.includes(`${JSON.stringify(key)}:${value}`);
-  }
   toJSON(): SessionSummary {
     return { ...(Object.fromEntries(Object.entries(this)) as unknown as SessionSummary), claims: this.claims };
   }
@@ -105,14 +101,25 @@ function rowOf(line: string): IndexedSummary | { id: string; dropped: true } | n
 }
 
 /** Folds index text into the latest summary per session. Bad lines are skipped, never fatal. */
-export function foldIndex(text: string, into: Map<string, SessionSummary> = new Map()): Map<string, SessionSummary> {
+/**
+ * `keep` may skip lines before they are parsed (a --claim prefilter): claims never change within
+ * a session, so a session whose lines lack the claim text cannot match. Drop records are always kept.
+ */
+export type LineFilter = (line: string) => boolean;
+
+export function foldIndex(text: string, into: Map<string, SessionSummary> = new Map(), keep?: LineFilter): Map<string, SessionSummary> {
   let from = 0;
   while (from < text.length) {
     let nl = text.indexOf('\n', from);
     if (nl < 0) nl = text.length;
     if (nl - from > 2 && nl - from <= MAX_LINE) {
       try {
-        const row = rowOf(text.slice(from, nl));
+        const line = text.slice(from, nl);
+        if (keep && !keep(line) && !line.includes('"dropped":true')) {
+          from = nl + 1;
+          continue;
+        }
+        const row = rowOf(line);
         if (row instanceof IndexedSummary) into.set(row.id, row);
         else if (row) into.delete(row.id);
       } catch {
@@ -125,7 +132,7 @@ export function foldIndex(text: string, into: Map<string, SessionSummary> = new 
 }
 
 /** The index as a map, or null when there is no index file. */
-export async function readIndex(sessionsDir: string): Promise<Map<string, SessionSummary> | null> {
+export async function readIndex(sessionsDir: string, keep?: LineFilter): Promise<Map<string, SessionSummary> | null> {
   let text: string;
   try {
     text = await readFile(indexPath(sessionsDir), 'utf8');
@@ -133,7 +140,7 @@ export async function readIndex(sessionsDir: string): Promise<Map<string, Sessio
     if (errCode(err) === 'ENOENT') return null;
     throw err;
   }
-  return foldIndex(text);
+  return foldIndex(text, new Map(), keep);
 }
 
 export async function sidecarIds(sessionsDir: string): Promise<string[]> {

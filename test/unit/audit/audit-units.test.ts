@@ -7,7 +7,7 @@ import { verifyChain } from '../../../appliance/recording/verify-chain.js';
 import { canonicalJson, newChainOrigin } from '../../../appliance/recording/chain.js';
 import { chainLine } from '../../../appliance/recording/journal-writer.js';
 import { foldIndex, indexLine } from '../../../appliance/recording/session-index.js';
-import { matchesFilter, parseWhen } from '../../../appliance/recording/filter-sessions.js';
+import { linePrefilter, matchesFilter, parseWhen } from '../../../appliance/recording/filter-sessions.js';
 import { globToRegExp, parseStatus } from '../../../appliance/recording/match-exchange.js';
 import { compareKeys, planReplay } from '../../../appliance/replay/plan-replay.js';
 import { pruneVerdict } from '../../../appliance/shipping/prune-sessions.js';
@@ -151,4 +151,14 @@ test('upload backoff doubles from about a second and is capped at five minutes',
   assert.equal(backoffMs(1, () => 1), 2000);
   assert.equal(backoffMs(3, () => 0), 4000);
   assert.equal(backoffMs(30, () => 1), 300_000);
+});
+
+test('the ls line prefilter skips non-matching lines but never a drop record', () => {
+  const keep = linePrefilter({ claims: [['repository_id', '123']], grant: 'g' })!;
+  const text = [indexLine(summary({})), JSON.stringify({ id: ID, dropped: true })].join('\n');
+  assert.equal(foldIndex(text, new Map(), keep).size, 0, 'the drop still applies');
+  assert.equal(foldIndex(indexLine(summary({})), new Map(), keep).size, 1);
+  assert.equal(foldIndex(indexLine(summary({ grant: 'other' })), new Map(), keep).size, 0);
+  assert.equal(keep(indexLine(summary({ claims: { repository_id: 123 } }))), true, 'a numeric claim passes the text test');
+  assert.equal(linePrefilter({}), null);
 });
