@@ -75,7 +75,8 @@ before(async () => {
     grantPolicy: 'dashboards-writer',
     config: {
       policies: { 'dashboards-writer': POLICY },
-      approvals: { timeout: '6s', webhook: `http://127.0.0.1:${hookPort}/hook`, ...(isRoot ? { group: GROUP } : {}) },
+      // Long enough that CLI round trips on a loaded CI machine never race it; the timeout test has its own instance.
+      approvals: { timeout: '60s', webhook: `http://127.0.0.1:${hookPort}/hook`, ...(isRoot ? { group: GROUP } : {}) },
       masking: {
         rules: [
           { name: 'api-key', jsonPath: '$.data[*].attributes.key' },
@@ -269,11 +270,31 @@ test('a held request that is denied gets 403 APPROVAL_DENIED with the reason; th
 });
 
 test('a held request nobody decides answers 403 APPROVAL_TIMEOUT after approvals.timeout', async () => {
-  const started = Date.now();
-  const r = await call('a3', 'DELETE', '/api/v1/dashboard/abc-def-003');
-  assert.equal(r.headers['x-airlock-error'], 'APPROVAL_TIMEOUT');
-  assert.ok(Date.now() - started >= 5_500, 'held for the timeout');
-  assert.equal((await entries('a3')).at(-1)?._airlock['decision'], 'approval-timeout');
+  const b = await startAirlock({
+    grantPolicy: 'dashboards-writer',
+    config: { policies: { 'dashboards-writer': POLICY }, approvals: { timeout: '3s' } },
+  });
+  try {
+    const token = await b.issuer.mint({ run_id: 'a3' });
+    const dispatcher = new ProxyAgent({ uri: b.proxyUrl, token: `Bearer ${token}`, requestTls: { ca: readFileSync(b.caPath, 'utf8') }, headersTimeout: 30_000 });
+    const started = Date.now();
+    const before = b.datadog.received.length;
+    try {
+      const r = await request('https://api.datadoghq.com/api/v1/dashboard/abc-def-003', { method: 'DELETE', dispatcher });
+      await r.body.text();
+      assert.equal(r.statusCode, 403);
+      assert.equal(r.headers['x-airlock-error'], 'APPROVAL_TIMEOUT');
+    } finally {
+      await dispatcher.close();
+    }
+    assert.ok(Date.now() - started >= 2_500, 'held for the timeout');
+    assert.equal(b.datadog.received.length, before, 'nothing went upstream');
+    const list = JSON.parse((await b.cli(['sessions', 'ls', '--json'])).stdout) as { id: string }[];
+    const har = JSON.parse((await b.cli(['sessions', 'export', list[0]!.id])).stdout) as { log: { entries: Entry[] } };
+    assert.equal(har.log.entries.at(-1)?._airlock['decision'], 'approval-timeout');
+  } finally {
+    await b.cleanup();
+  }
 });
 
 test('a user outside approvals.group cannot list or approve holds; a member can list them', async (t) => {
