@@ -7,8 +7,14 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import { sha256Hex } from './chain.js';
 import { errCode, FILE_MODE, writeFully } from './file-io.js';
 
+interface Batch {
+  readonly lines: string[];
+  readonly done: Promise<void>;
+}
+
 export class JournalWriter {
   private tail: Promise<void> = Promise.resolve();
+  private batch: Batch | null = null;
   private dirty = false;
   private failed: string | null = null;
   private closed = false;
@@ -58,16 +64,34 @@ export class JournalWriter {
     }
   }
 
-  /** `line` is one JSON object; it is written with `"prev"` added as its last member. */
+  /**
+   * `line` is one JSON object; it is written with `"prev"` added as its last member.
+   * Group commit: lines appended while an earlier write is still in flight join one batch that is
+   * written with a single write, and each caller's promise settles when its batch is on disk. One
+   * session's concurrent exchanges then cost one write per batch instead of one each, in order.
+   */
   append(line: string): Promise<void> {
     const chained = chainLine(line, this.lastHash);
     this.lastHash = sha256Hex(chained);
-    return this.run(() =>
-      this.guarded('write', async () => {
-        await writeFully(this.fh, `${chained}\n`);
-        this.dirty = true;
+    const open = this.batch;
+    if (open) {
+      open.lines.push(chained);
+      return open.done;
+    }
+    const lines = [chained];
+    const batch: Batch = {
+      lines,
+      done: this.run(() => {
+        // From here on, later appends start the next batch.
+        if (this.batch === batch) this.batch = null;
+        return this.guarded('write', async () => {
+          await writeFully(this.fh, `${lines.join('\n')}\n`);
+          this.dirty = true;
+        });
       }),
-    );
+    };
+    this.batch = batch;
+    return batch.done;
   }
 
   syncIfDirty(): Promise<void> {
