@@ -34,5 +34,8 @@ export function createLogger(options: LogOptions = {}): Logger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return options.destination ? pino(opts, options.destination as pino.DestinationStream) : pino(opts);
+  if (options.destination) return pino(opts, options.destination as pino.DestinationStream);
+  // Asynchronous stdout: one canonical line per request must not cost a blocking write on the
+  // request path. Pending lines are flushed when the process ends normally (serve's shutdown).
+  return pino(opts, pino.destination({ dest: 1, sync: false }));
 }
