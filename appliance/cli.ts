@@ -1,21 +1,18 @@
 #!/usr/bin/env node
 // The airlock command line: parse, call, print. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+// Command implementations load on use: `sessions ls` must not pay for the proxy, the CA code and
+// the policy engine at start-up.
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError } from './config/load-config.js';
 import { CliError, type CommonArgs } from './commands/context.js';
-import { serveCommand } from './commands/serve.js';
-import { caCertCommand, caInitCommand } from './commands/ca.js';
-import { vaultLsCommand, vaultPutCommand, vaultRmCommand } from './commands/vault.js';
 import { sessionsCloseCommand, sessionsExportCommand, sessionsLsCommand, sessionsShowCommand } from './commands/sessions.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { auditCommands, auditSessionCommands } from './commands/audit-cli.js';
 import { lsFilterOptions } from './commands/sessions-search.js';
-import { loginCommand, type LoginArgs } from './commands/login.js';
-import { logoutCommand, type LogoutArgs } from './commands/logout.js';
-import { whoamiCommand, type WhoamiArgs } from './commands/whoami.js';
-import { approvalsApproveCommand, approvalsDenyCommand, approvalsLsCommand } from './commands/approvals.js';
-import { policySuggestCommand, policyTestCommand } from './commands/policy.js';
+import type { LoginArgs } from './commands/login.js';
+import type { LogoutArgs } from './commands/logout.js';
+import type { WhoamiArgs } from './commands/whoami.js';
 import { VERSION } from './version.js';
 
 function print(text: string | null): void {
@@ -61,7 +58,7 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
     (y) => y.option('listen', { type: 'string', describe: 'HOST:PORT to listen on (default 127.0.0.1:3128)' }),
     async (args) => {
       try {
-        await serveCommand(args as CommonArgs);
+        await (await import('./commands/serve.js')).serveCommand(args as CommonArgs);
       } catch (err) {
         fail(err);
       }
@@ -69,8 +66,8 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
   )
   .command('ca', 'manage the interception CA', (y) =>
     y
-      .command('init', 'create <state>/ca/ca.crt and ca.key (kept when present unless --force)', (yy) => yy.option('force', { type: 'boolean', default: false, describe: 'replace an existing CA' }), run(caInitCommand))
-      .command('cert', 'print the CA certificate (PEM)', (yy) => yy, run(caCertCommand))
+      .command('init', 'create <state>/ca/ca.crt and ca.key (kept when present unless --force)', (yy) => yy.option('force', { type: 'boolean', default: false, describe: 'replace an existing CA' }), run(async (a: CommonArgs & { force?: boolean }) => (await import('./commands/ca.js')).caInitCommand(a)))
+      .command('cert', 'print the CA certificate (PEM)', (yy) => yy, run(async (a: CommonArgs) => (await import('./commands/ca.js')).caCertCommand(a)))
       .demandCommand(1, 'name a ca subcommand: init or cert'),
   )
   .command('vault', 'manage vaulted Datadog keys', (y) =>
@@ -84,15 +81,20 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
             .option('api-key-file', { type: 'string', describe: 'file holding the Datadog API key' })
             .option('app-key-file', { type: 'string', describe: 'file holding the Datadog application key' })
             .option('from-env', { type: 'boolean', describe: 'read DD_API_KEY and DD_APP_KEY' }),
-        run(vaultPutCommand as (a: unknown) => Promise<string>),
+        run(async (a) => (await import('./commands/vault.js')).vaultPutCommand(a as never)),
       )
-      .command('ls', 'list entries (name, key fingerprints, times; never a key)', json, run(vaultLsCommand))
-      .command('rm <name>', 'remove an entry', (yy) => yy.positional('name', { type: 'string', demandOption: true }), run(vaultRmCommand as (a: unknown) => Promise<string>))
+      .command('ls', 'list entries (name, key fingerprints, times; never a key)', json, run(async (a: CommonArgs & { json?: boolean }) => (await import('./commands/vault.js')).vaultLsCommand(a)))
+      .command('rm <name>', 'remove an entry', (yy) => yy.positional('name', { type: 'string', demandOption: true }), run(async (a) => (await import('./commands/vault.js')).vaultRmCommand(a as never)))
       .demandCommand(1, 'name a vault subcommand: put, ls or rm'),
   )
   .command('sessions', 'list, inspect, close, export, search, verify, ship and prune recorded sessions', (y) =>
     auditSessionCommands(y, run)
-      .command('ls', 'list sessions, newest first (filters: see --help)', (yy) => lsFilterOptions(json(yy)), run(sessionsLsCommand as (a: unknown) => Promise<string>))
+      .command(
+        'ls',
+        'list sessions, newest first (filters: see --help)',
+        (yy) => lsFilterOptions(json(yy)).option('limit', { type: 'number', describe: 'at most N sessions, newest first (default 100 for the table, all for --json; 0 = all)' }),
+        run(sessionsLsCommand as (a: unknown) => Promise<string>),
+      )
       .command('show <id>', 'show one session', (yy) => json(yy.positional('id', { type: 'string', demandOption: true })), run(sessionsShowCommand as (a: unknown) => Promise<string>))
       .command('close <id>', 'close an open session and write its HAR', (yy) => yy.positional('id', { type: 'string', demandOption: true }), run(sessionsCloseCommand as (a: unknown) => Promise<string>))
       .command(
@@ -105,18 +107,18 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
   )
   .command('approvals', 'list and decide requests held for approval (through the running server)', (y) =>
     y
-      .command('ls', 'requests waiting: id, identity, request, body preview, age', json, run(approvalsLsCommand))
+      .command('ls', 'requests waiting: id, identity, request, body preview, age', json, run(async (a) => (await import('./commands/approvals.js')).approvalsLsCommand(a as never)))
       .command(
         'approve <id>',
         'forward a held request',
         (yy) => yy.positional('id', { type: 'string', demandOption: true }).option('note', { type: 'string', describe: 'recorded with the approval' }),
-        run(approvalsApproveCommand as (a: unknown) => Promise<string>),
+        run(async (a) => (await import('./commands/approvals.js')).approvalsApproveCommand(a as never)),
       )
       .command(
         'deny <id>',
         'refuse a held request (403 APPROVAL_DENIED)',
         (yy) => yy.positional('id', { type: 'string', demandOption: true }).option('reason', { type: 'string', describe: 'told to the client and recorded' }),
-        run(approvalsDenyCommand as (a: unknown) => Promise<string>),
+        run(async (a) => (await import('./commands/approvals.js')).approvalsDenyCommand(a as never)),
       )
       .demandCommand(1, 'name an approvals subcommand: ls, approve or deny'),
   )
@@ -126,7 +128,7 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
         'suggest <id>',
         'print a rule list allowing exactly what a recorded session did',
         (yy) => yy.positional('id', { type: 'string', demandOption: true }).option('name', { type: 'string', describe: 'policy name in the output' }),
-        run(policySuggestCommand as (a: unknown) => Promise<string>),
+        run(async (a) => (await import('./commands/policy.js')).policySuggestCommand(a as never)),
       )
       .command(
         'test <request>',
@@ -138,7 +140,7 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
               .option('grant', { type: 'string', demandOption: true, describe: 'grant name' })
               .option('body', { type: 'string', describe: 'JSON request body, for when: conditions' }),
           ),
-        run(policyTestCommand as (a: unknown) => string),
+        run(async (a) => (await import('./commands/policy.js')).policyTestCommand(a as never)),
       )
       .demandCommand(1, 'name a policy subcommand: suggest or test'),
   )
@@ -155,7 +157,7 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
         .option('format', { choices: ['sh', 'github-env', 'json'], default: 'sh', describe: 'sh: export lines; github-env: append to $GITHUB_ENV; json' })
         .option('bind', { type: 'boolean', default: false, describe: 'also attribute token-less requests on this host to this job (identity.ambient: true)' })
         .option('ca-file', { type: 'string', describe: 'where to write the CA bundle (default $RUNNER_TEMP/airlock-ca.pem, else ~/.airlock/ca.pem)' }),
-    run((a) => loginCommand(a as LoginArgs)),
+    run(async (a) => (await import('./commands/login.js')).loginCommand(a as LoginArgs)),
   )
   .command(
     'logout',
@@ -164,7 +166,7 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
       y
         .option('proxy', { type: 'string', describe: 'the proxy (default $AIRLOCK_PROXY, else http://127.0.0.1:3128)' })
         .option('token', { type: 'string', describe: 'session token (default $AIRLOCK_SESSION_TOKEN; prefer the variable: argv is visible to ps)' }),
-    run((a) => logoutCommand(a as LogoutArgs)),
+    run(async (a) => (await import('./commands/logout.js')).logoutCommand(a as LogoutArgs)),
   )
   .command(
     'whoami',
@@ -176,7 +178,7 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
           .option('token-env', { type: 'string', describe: 'variable holding it (default AIRLOCK_SESSION_TOKEN)' })
           .option('proxy', { type: 'string', describe: 'the proxy, for a session token' }),
       ),
-    run((a) => whoamiCommand(a as WhoamiArgs)),
+    run(async (a) => (await import('./commands/whoami.js')).whoamiCommand(a as WhoamiArgs)),
   )
   .command('check-config', 'validate the config; prints every problem with its key path and warns about grants that admit too much', (y) => y.option('strict', { type: 'boolean', default: false, describe: 'exit 2 on warnings too' }), (args) => {
     try {

@@ -1,10 +1,7 @@
 // yargs registration for the audit trail's commands (issue 6), kept out of cli.ts so that file
 // stays a thin list: `sessions verify|grep|flush|prune`, `replay` and `signing-key public`.
 import type { Argv } from 'yargs';
-import { sessionsVerifyCommand, signingKeyPublicCommand } from './audit.js';
-import { replayCommand } from './replay.js';
 import { grepOptions, sessionsGrepCommand } from './sessions-search.js';
-import { sessionsFlushCommand, sessionsPruneCommand } from './shipping.js';
 
 type Run = <A>(fn: (args: A) => Promise<string | null> | string | null) => (args: A) => Promise<void>;
 // yargs' handler types are inferred from each builder; the commands check their own arguments.
@@ -20,14 +17,14 @@ export function auditSessionCommands<T>(y: Argv<T>, run: Run): Argv<T> {
           .positional('file', { type: 'string', demandOption: true })
           .option('public-key', { type: 'string', describe: 'public JWK file (default: this appliance’s signing key)' })
           .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
-      run(sessionsVerifyCommand as Handler),
+      run(async (a) => (await import('./audit.js')).sessionsVerifyCommand(a as never)),
     )
     .command('grep', 'stream matching exchanges across sessions', (yy) => grepOptions(yy), run(sessionsGrepCommand as Handler))
     .command(
       'flush',
       'wait until every finalized session is shipped to recording.sink (exit 1 if not)',
       (yy) => yy.option('timeout', { type: 'string', default: '60s', describe: 'give up after this long' }),
-      run(sessionsFlushCommand as Handler),
+      run(async (a) => (await import('./shipping.js')).sessionsFlushCommand(a as never)),
     )
     .command(
       'prune',
@@ -37,7 +34,7 @@ export function auditSessionCommands<T>(y: Argv<T>, run: Run): Argv<T> {
           .option('older-than', { type: 'string', describe: 'overrides recording.retain (e.g. 30d)' })
           .option('dry-run', { type: 'boolean', default: false, describe: 'only list what would go' })
           .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
-      run(sessionsPruneCommand as Handler),
+      run(async (a) => (await import('./shipping.js')).sessionsPruneCommand(a as never)),
     );
 }
 
@@ -55,9 +52,9 @@ export function auditCommands<T>(y: Argv<T>, run: Run): Argv<T> {
           .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be sent; send nothing' })
           .option('strict', { type: 'boolean', default: false, describe: 'exit 1 on any divergence' })
           .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
-      run(replayCommand as Handler),
+      run(async (a) => (await import('./replay.js')).replayCommand(a as never)),
     )
     .command('signing-key', 'the HAR signing key', (yy) =>
-      yy.command('public', 'print the public JWK (for `sessions verify --public-key`)', (yyy) => yyy, run(signingKeyPublicCommand as Handler)).demandCommand(1, 'name a signing-key subcommand: public'),
+      yy.command('public', 'print the public JWK (for `sessions verify --public-key`)', (yyy) => yyy, run(async (a) => (await import('./audit.js')).signingKeyPublicCommand(a as never))).demandCommand(1, 'name a signing-key subcommand: public'),
     );
 }

@@ -6,19 +6,25 @@ import { load, CliError, sessionsDir, controlSocket, type CommonArgs } from './c
 import { table } from './vault.js';
 import { whoCell } from './session-who.js';
 import { VERSION } from '../version.js';
-import { cliSeal } from '../shipping/cli-seal.js';
 import { createLogger } from '../log.js';
 import { filterFromArgs, type LsFilterArgs } from './sessions-search.js';
 
-export async function sessionsLsCommand(args: CommonArgs & LsFilterArgs & { json?: boolean }): Promise<string> {
+/** The table shows the newest sessions only unless asked: 100,000 rows help nobody at a terminal. */
+export const DEFAULT_TABLE_LIMIT = 100;
+
+export async function sessionsLsCommand(args: CommonArgs & LsFilterArgs & { json?: boolean; limit?: number | undefined }): Promise<string> {
   const { config } = load(args);
-  const list = await listSessions(sessionsDir(config.stateDir), filterFromArgs(args));
-  if (args.json) return JSON.stringify(list, null, 2);
+  const all = await listSessions(sessionsDir(config.stateDir), filterFromArgs(args));
+  // JSON is for scripts: every match unless --limit says otherwise. Compact when large.
+  const limit = args.limit ?? (args.json ? 0 : DEFAULT_TABLE_LIMIT);
+  const list = limit > 0 ? all.slice(0, limit) : all;
+  if (args.json) return list.length > 1_000 ? JSON.stringify(list) : JSON.stringify(list, null, 2);
   if (list.length === 0) return 'no sessions yet';
-  return table(
+  const rows = table(
     ['ID', 'STATUS', 'OPENED', 'ENTRIES', 'ISSUER', 'GRANT', 'SUB', 'WHO'],
     list.map((s) => [s.id, s.status, s.openedAt, String(s.entryCount), s.issuer, s.grant, s.sub, whoCell(s.claims)]),
   );
+  return list.length < all.length ? `${rows}\n(the newest ${list.length} of ${all.length}; --limit N or --limit 0 for all, or narrow with filters)` : rows;
 }
 
 export async function sessionsShowCommand(args: CommonArgs & { id: string; json?: boolean }): Promise<string> {
@@ -50,6 +56,7 @@ export async function sessionsCloseCommand(args: CommonArgs & { id: string }): P
   const s = await showSession(sessionsDir(config.stateDir), args.id);
   if (s.status === 'closed') return `${args.id} is already closed`;
   if (reply) throw new CliError('SESSION_BUSY', `${args.id} is open but not held by the running server; try again`);
+  const { cliSeal } = await import('../shipping/cli-seal.js');
   const seal = await cliSeal(config, createLogger({ destination: process.stderr, level: 'warn' }));
   const r = await finalizeJournal(sessionsDir(config.stateDir), args.id, 'closed by operator', { creatorVersion: VERSION, seal });
   return `closed ${args.id}: ${r.harPath} (${r.entryCount} entries)`;

@@ -2,7 +2,9 @@
 // Not a test (no timed assertions): run `node dist/test/bench/sessions-index-bench.js [count]`.
 // It writes an index.ndjson of closed sessions with GitHub-sized claims (about 1 KB a line), then
 // times listSessions unfiltered, with a claim filter and with a time window, and a compaction.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -11,7 +13,9 @@ import { compactIndex, indexLine, INDEX_FILE } from '../../appliance/recording/s
 import type { SessionSummary } from '../../appliance/recording/journal-types.js';
 
 const count = Number(process.argv[2] ?? 100_000);
-const dir = mkdtempSync(join(tmpdir(), 'airlock-bench-index-'));
+const stateDir = mkdtempSync(join(tmpdir(), 'airlock-bench-index-'));
+const dir = join(stateDir, 'sessions');
+mkdirSync(dir, { mode: 0o700 });
 try {
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   const lines: string[] = [];
@@ -41,8 +45,16 @@ try {
   await time('sessions ls (all, sorted)', async () => (await listSessions(dir)).length);
   await time('sessions ls --claim repository_id=100007', async () => (await listSessions(dir, { claims: [['repository_id', '100007']] })).length);
   await time('sessions ls --grant dashboards-bot --since', async () => (await listSessions(dir, { grant: 'dashboards-bot', since: t0 + (count - 1000) * 60_000 })).length);
+  // The whole command as an operator runs it: node start-up, parsing, filtering and printing.
+  const cli = fileURLToPath(new URL('../../appliance/cli.js', import.meta.url));
+  for (const args of [['sessions', 'ls'], ['sessions', 'ls', '--json'], ['sessions', 'ls', '--claim', 'repository_id=100007']]) {
+    await time(`airlock ${args.join(' ')} (CLI, end to end)`, async () => {
+      const out = execFileSync(process.execPath, [cli, ...args, '--state-dir', stateDir], { maxBuffer: 1024 * 1024 * 1024 });
+      return out.toString('utf8').split('\n').length - 1;
+    });
+  }
   // No sidecars here, so compaction drops every line: it shows the cost of a read + rewrite.
   await time('compactIndex (read + readdir + rewrite)', async () => compactIndex(dir));
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(stateDir, { recursive: true, force: true });
 }
