@@ -1,7 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { pipeline } from 'node:stream/promises';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { AirlockError } from '../errors.js';
 import type { ExchangeTimings } from '../recording/types.js';
@@ -174,12 +173,29 @@ export function forward(input: ForwardInput): Promise<ForwardOutcome> {
       upRes.on('error', onError);
     });
 
-    const tee = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        requestBody.add(chunk);
-        cb(null, chunk);
-      },
+    // A hand-rolled pipe with backpressure: stream.pipeline allocates an AbortController per call
+    // and aborts it (a DOMException with a stack) on every normal finish, 1.6% of the proxy's CPU.
+    const body = input.body;
+    let ended = false;
+    body.on('data', (chunk: Buffer) => {
+      requestBody.add(chunk);
+      if (!upReq.write(chunk)) body.pause();
     });
-    pipeline(input.body, tee, upReq).catch((err: NodeJS.ErrnoException) => fail(err));
+    upReq.on('drain', () => body.resume());
+    body.once('end', () => {
+      ended = true;
+      upReq.end();
+    });
+    body.once('error', (err: NodeJS.ErrnoException) => {
+      upReq.destroy();
+      fail(err);
+    });
+    body.once('close', () => {
+      if (ended) return;
+      upReq.destroy();
+      fail(Object.assign(new Error('the client closed the request before its body ended'), { code: 'ECONNRESET' }));
+    });
+    // http-mitm-proxy paused the request before handing it over.
+    body.resume();
   });
 }

@@ -30,15 +30,24 @@ export const MIN_SECRET_LENGTH = 8;
 
 const JWT_IN_TEXT = /(eyJ[A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)/g;
 
-export interface PreparedSecrets {
-  /** Longest first, so a secret that contains another is replaced whole. */
-  readonly list: readonly Secret[];
+export interface PreparedSecret extends Secret {
+  /** The percent-encoded form when it differs (a secret echoed in a URL), else null. */
+  readonly encoded: string | null;
 }
 
+export interface PreparedSecrets {
+  /** Longest first, so a secret that contains another is replaced whole. */
+  readonly list: readonly PreparedSecret[];
+}
+
+/** Once per exchange: everything per secret that does not depend on the text being redacted. */
 export function prepareSecrets(secrets: readonly Secret[]): PreparedSecrets {
-  const byValue = new Map<string, Secret>();
+  const byValue = new Map<string, PreparedSecret>();
   for (const s of secrets) {
-    if (typeof s.value === 'string' && s.value.length >= MIN_SECRET_LENGTH && !byValue.has(s.value)) byValue.set(s.value, s);
+    if (typeof s.value === 'string' && s.value.length >= MIN_SECRET_LENGTH && !byValue.has(s.value)) {
+      const encoded = encodeURIComponent(s.value);
+      byValue.set(s.value, { value: s.value, label: s.label, encoded: encoded === s.value ? null : encoded });
+    }
   }
   return { list: [...byValue.values()].sort((a, b) => b.value.length - a.value.length) };
 }
@@ -55,11 +64,11 @@ function replaceAll(text: string, needle: string, replacement: string): string {
 export function redactText(text: string, secrets: PreparedSecrets, wrap: (p: string) => string = (p) => p): string {
   let out = text;
   for (const s of secrets.list) {
-    const p = wrap(placeholder(s.label));
-    out = replaceAll(out, s.value, p);
-    const encoded = encodeURIComponent(s.value);
-    if (encoded !== s.value) out = replaceAll(out, encoded, p);
+    if (out.includes(s.value)) out = replaceAll(out, s.value, wrap(placeholder(s.label)));
+    if (s.encoded !== null && out.includes(s.encoded)) out = replaceAll(out, s.encoded, wrap(placeholder(s.label)));
   }
+  // Every JWT starts "eyJ": most strings (header values, JSON bodies) skip the regex entirely.
+  if (!out.includes('eyJ')) return out;
   return out.replace(JWT_IN_TEXT, (_m, h: string, p: string) => `${h}.${p}.${wrap(placeholder('signature'))}`);
 }
 
