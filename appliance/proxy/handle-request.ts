@@ -113,7 +113,7 @@ export async function handleIntercepted(
   }
 
   // The first label that matches a value wins: name the token as such, not as an agent key.
-  const secrets: Secret[] = [
+  let secrets: Secret[] = [
     ...(token !== '' ? [{ value: token, label: 'identity token' }] : []),
     ...stripped.removedValues.map((value) => ({ value, label: 'agent credential' })),
   ];
@@ -164,7 +164,8 @@ export async function handleIntercepted(
     line.status = respondError(res, err);
     return;
   }
-  secrets.unshift(...credentialSecrets(identity.credential, entry));
+  // A new array (not unshift): secrets prepared for the guard's journal lines stay as they were.
+  secrets = [...credentialSecrets(identity.credential, entry), ...secrets];
   const injected = injectCredential(headers, entry as VaultEntry);
   headers = setHeader(injected.rawHeaders, 'host', target.hostHeader);
   const airlock = {

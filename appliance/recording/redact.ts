@@ -40,8 +40,20 @@ export interface PreparedSecrets {
   readonly list: readonly PreparedSecret[];
 }
 
+// The proxy hands the same array to begin() and record(): prepare it once per exchange. The
+// length is checked too, so an array that grew since (more secrets) is never served stale.
+const prepared = new WeakMap<readonly Secret[], { readonly length: number; readonly out: PreparedSecrets }>();
+
 /** Once per exchange: everything per secret that does not depend on the text being redacted. */
 export function prepareSecrets(secrets: readonly Secret[]): PreparedSecrets {
+  const cached = prepared.get(secrets);
+  if (cached && cached.length === secrets.length) return cached.out;
+  const out = prepareSecretsUncached(secrets);
+  prepared.set(secrets, { length: secrets.length, out });
+  return out;
+}
+
+function prepareSecretsUncached(secrets: readonly Secret[]): PreparedSecrets {
   const byValue = new Map<string, PreparedSecret>();
   for (const s of secrets) {
     if (typeof s.value === 'string' && s.value.length >= MIN_SECRET_LENGTH && !byValue.has(s.value)) {

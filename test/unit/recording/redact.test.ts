@@ -10,6 +10,7 @@ import {
   redactUrl,
 } from '../../../appliance/recording/redact.js';
 import { toJournalExchange } from '../../../appliance/recording/to-journal-exchange.js';
+import type { Secret } from '../../../appliance/recording/types.js';
 import { AGENT_KEY, APP_KEY, body, exchange, SECRETS, secretValuesIn, TOKEN, TOKEN_SIGNATURE, VAULT_KEY } from './exchange-fixtures.js';
 
 const secrets = prepareSecrets(SECRETS);
@@ -148,4 +149,12 @@ test('a whole exchange with secrets in every place leaves none of them in its jo
   assert.deepEqual(secretValuesIn(line), []);
   assert.ok(line.includes('[redacted:agent dd-api-key]'));
   assert.ok(!line.includes(TOKEN_SIGNATURE));
+});
+
+test('secrets prepared once per exchange are prepared again when the list has grown since', () => {
+  const list: Secret[] = [{ value: 'agentkey-0123456789', label: 'agent credential' }];
+  assert.equal(prepareSecrets(list), prepareSecrets(list), 'the same list is prepared once');
+  list.push({ value: 'vaultedkey-abcdef0123', label: 'credential dd-prod api key' });
+  const text = redactText('echo vaultedkey-abcdef0123 and agentkey-0123456789', prepareSecrets(list));
+  assert.equal(text, 'echo [redacted:credential dd-prod api key] and [redacted:agent credential]');
 });
