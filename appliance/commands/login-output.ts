@@ -1,14 +1,10 @@
 // What `airlock login` prints: the variables every common client reads for its proxy, its
 // Datadog key (the session token stands in for it) and its CA.
 
-export interface LoginResult {
-  readonly token: string;
-  readonly expiresAt: string;
-  readonly session: string;
-  readonly grant: string;
-  readonly identity: Record<string, string>;
-  readonly bound: boolean;
-}
+import type { LoginAnswer } from '../identity/login-service.js';
+
+/** What POST /.airlock/v1/login answers (the server's own type). */
+export type LoginResult = LoginAnswer;
 
 /** The variables, in print order. `proxy` is http://HOST:PORT without credentials. */
 export function loginEnv(proxy: URL, token: string, caFile: string): [string, string][] {

@@ -4,7 +4,7 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createCa } from '../../certs/create-ca.js';
-import { LeafIssuer } from '../../certs/leaf-issuer.js';
+import { LeafIssuer, sniCallbackFor } from '../../certs/leaf-issuer.js';
 
 const apiKey = process.env['BENCH_API_KEY'] ?? '';
 const ca = createCa({ permittedDomains: ['datadoghq.com'], validityMs: 24 * 3_600_000, commonName: 'Airlock Bench Upstream CA' });
@@ -18,15 +18,7 @@ let tlsConnections = 0;
 let requests = 0;
 
 const server = https.createServer(
-  {
-    SNICallback: (name, cb) => {
-      try {
-        cb(null, leaves.secureContextFor(name));
-      } catch (err) {
-        cb(err as Error);
-      }
-    },
-  },
+  { SNICallback: sniCallbackFor(leaves) },
   (req, res) => {
     req.resume();
     req.on('end', () => {
