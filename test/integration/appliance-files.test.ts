@@ -425,6 +425,20 @@ describe('runner hooks', () => {
     assert.match(r.stdout, /job session opened/);
   });
 
+  test('inside a GitHub job the job-started hook logs in with --format github-env so the steps get the variables', async () => {
+    const bin = stub('[ "$1" = login ] || exit 9\n[ "${2:-}" = --help ] && exit 0\necho "login args: $*"; exit 0');
+    const r = await run('bash', [hook('job-started.sh')], { env: cleanEnv({ AIRLOCK_BIN: bin, GITHUB_ENV: '/dev/null' }) });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /login args: login --format github-env/);
+  });
+
+  test('the job-completed hook logs the job out when it has a session token, then flushes', async () => {
+    const bin = stub('[ "${2:-}" = --help ] || [ "${3:-}" = --help ] && exit 0\necho "ran: $*"; exit 0');
+    const r = await run('bash', [hook('job-completed.sh')], { env: cleanEnv({ AIRLOCK_BIN: bin, AIRLOCK_SESSION_TOKEN: 'alk_test' }) });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /ran: logout\n[\s\S]*ran: sessions flush/);
+  });
+
   test('the job-started hook exits 0 with a warning when login fails', async () => {
     const bin = stub('[ "${2:-}" = --help ] && exit 0\nexit 3');
     const r = await run('bash', [hook('job-started.sh')], { env: cleanEnv({ AIRLOCK_BIN: bin }) });

@@ -11,6 +11,11 @@ main() {
   if [ ! -x "$airlock" ]; then
     return 0
   fi
+  # Ends the job's session token (exported by the started hook's login) and closes its recording,
+  # so the HAR is finalized now rather than at the idle timeout.
+  if [ -n "${AIRLOCK_SESSION_TOKEN:-}" ] && "$airlock" logout --help >/dev/null 2>&1; then
+    "$airlock" logout || echo "::warning::Airlock: 'airlock logout' failed (exit $?)."
+  fi
   if "$airlock" sessions flush --help >/dev/null 2>&1; then
     "$airlock" sessions flush || echo "::warning::Airlock: 'airlock sessions flush' failed (exit $?)."
   else

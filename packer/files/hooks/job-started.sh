@@ -14,7 +14,11 @@ main() {
     return 0
   fi
   if "$airlock" login --help >/dev/null 2>&1; then
-    if "$airlock" login; then
+    # A hook is its own process: the proxy, key and CA variables reach the job's steps only
+    # through $GITHUB_ENV (github-env also masks the session token in the job's log first).
+    local format=sh
+    [ -n "${GITHUB_ENV:-}" ] && format=github-env
+    if "$airlock" login --format "$format"; then
       echo "Airlock: job session opened."
     else
       echo "::warning::Airlock: 'airlock login' failed (exit $?); Datadog calls from this job will be refused."
