@@ -7,7 +7,6 @@ import { hideBin } from 'yargs/helpers';
 import { ConfigError } from './config/load-config.js';
 import { CliError, type CommonArgs } from './commands/context.js';
 import { sessionsCloseCommand, sessionsExportCommand, sessionsLsCommand, sessionsShowCommand } from './commands/sessions.js';
-import { checkConfigCommand } from './commands/check-config.js';
 import { auditCommands, auditSessionCommands } from './commands/audit-cli.js';
 import { lsFilterOptions } from './commands/sessions-search.js';
 import type { LoginArgs } from './commands/login.js';
@@ -180,8 +179,9 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
       ),
     run(async (a) => (await import('./commands/whoami.js')).whoamiCommand(a as WhoamiArgs)),
   )
-  .command('check-config', 'validate the config; prints every problem with its key path and warns about grants that admit too much', (y) => y.option('strict', { type: 'boolean', default: false, describe: 'exit 2 on warnings too' }), (args) => {
+  .command('check-config', 'validate the config; prints every problem with its key path and warns about grants that admit too much', (y) => y.option('strict', { type: 'boolean', default: false, describe: 'exit 2 on warnings too' }), async (args) => {
     try {
+      const { checkConfigCommand } = await import('./commands/check-config.js');
       const r = checkConfigCommand(args as CommonArgs & { strict?: boolean });
       (r.ok ? process.stdout : process.stderr).write(`${r.text}\n`);
       process.exit(r.ok ? 0 : 2);

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { callControl, type ControlReply } from '../control/control-client.js';
 import { load, CliError, controlSocket, type CommonArgs } from './context.js';
-import { table } from './vault.js';
+import { table } from './table.js';
 
 /** The decider: the OS user running this command (the server trusts the socket's permissions for who may). */
 function osUser(): string {

@@ -11,7 +11,7 @@ import { replaySession } from '../replay/replay-session.js';
 import { cliSeal } from '../shipping/cli-seal.js';
 import { VERSION } from '../version.js';
 import { CliError, load, sessionsDir, type CommonArgs } from './context.js';
-import { table } from './vault.js';
+import { table } from './table.js';
 
 export interface ReplayArgs extends CommonArgs {
   file: string;

@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import { listSessions, showSession, exportSession, finalizeJournal } from '../recording/session-files.js';
 import { callControl } from '../control/control-client.js';
 import { load, CliError, sessionsDir, controlSocket, type CommonArgs } from './context.js';
-import { table } from './vault.js';
+import { table } from './table.js';
 import { whoCell } from './session-who.js';
 import { VERSION } from '../version.js';
 import { createLogger } from '../log.js';

@@ -1,6 +1,7 @@
 import { VaultStore } from '../credentials/vault-store.js';
 import { readKeysFromEnv, readKeysFromFiles } from '../credentials/read-keys.js';
 import { load, CliError, type CommonArgs } from './context.js';
+import { table } from './table.js';
 
 export interface VaultPutArgs extends CommonArgs {
   name: string;
@@ -39,10 +40,4 @@ export async function vaultRmCommand(args: CommonArgs & { name: string }): Promi
   const removed = await new VaultStore(config.stateDir).remove(args.name);
   if (!removed) throw new CliError('VAULT_NOT_FOUND', `no vault entry named ${args.name} (airlock vault ls lists them)`);
   return `removed ${args.name}`;
-}
-
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [fmt(header), ...rows.map(fmt)].join('\n');
 }
