@@ -5,6 +5,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createCa } from '../../certs/create-ca.js';
 import { LeafIssuer, sniCallbackFor } from '../../certs/leaf-issuer.js';
+import { streamBytes } from '../fixtures/stream-bytes.js';
 
 const apiKey = process.env['BENCH_API_KEY'] ?? '';
 const ca = createCa({ permittedDomains: ['datadoghq.com'], validityMs: 24 * 3_600_000, commonName: 'Airlock Bench Upstream CA' });
@@ -12,7 +13,6 @@ const leaves = new LeafIssuer(ca);
 const VALID = Buffer.from('{"valid":true}');
 const FORBIDDEN = Buffer.from('{"errors":["Forbidden"]}');
 const NOT_FOUND = Buffer.from('{"errors":["Not found"]}');
-const block = Buffer.alloc(64 * 1024, 0x61);
 // Counted for the report: a proxy that does not keep its upstream connections alive shows here.
 let tlsConnections = 0;
 let requests = 0;
@@ -34,19 +34,7 @@ const server = https.createServer(
       if (url.startsWith('/big?bytes=')) {
         const n = Math.min(Number(url.slice('/big?bytes='.length)) || 0, 1024 * 1024 * 1024);
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
-        let left = n;
-        const pump = (): void => {
-          while (left > 0) {
-            const part = left >= block.length ? block : block.subarray(0, left);
-            left -= part.length;
-            if (!res.write(part)) {
-              res.once('drain', pump);
-              return;
-            }
-          }
-          res.end();
-        };
-        return pump();
+        return streamBytes(res, n);
       }
       return send(404, NOT_FOUND);
     });
