@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import { listSessions, showSession, exportSession, finalizeJournal } from '../recording/session-files.js';
+import { listNewest, showSession, exportSession, finalizeJournal, type SessionSummary } from '../recording/session-files.js';
+import { IndexedSummary } from '../recording/session-index.js';
 import { callControl } from '../control/control-client.js';
 import { load, CliError, sessionsDir, controlSocket, type CommonArgs } from './context.js';
 import { table } from './table.js';
@@ -14,17 +15,22 @@ export const DEFAULT_TABLE_LIMIT = 100;
 
 export async function sessionsLsCommand(args: CommonArgs & LsFilterArgs & { json?: boolean; limit?: number | undefined }): Promise<string> {
   const { config } = load(args);
-  const all = await listSessions(sessionsDir(config.stateDir), filterFromArgs(args));
   // JSON is for scripts: every match unless --limit says otherwise. Compact when large.
   const limit = args.limit ?? (args.json ? 0 : DEFAULT_TABLE_LIMIT);
-  const list = limit > 0 ? all.slice(0, limit) : all;
-  if (args.json) return list.length > 1_000 ? JSON.stringify(list) : JSON.stringify(list, null, 2);
+  const { sessions: list, total } = await listNewest(sessionsDir(config.stateDir), filterFromArgs(args), limit);
+  if (args.json) return list.length > 1_000 ? `[${list.map(summaryJson).join(',')}]` : JSON.stringify(list, null, 2);
   if (list.length === 0) return 'no sessions yet';
   const rows = table(
     ['ID', 'STATUS', 'OPENED', 'ENTRIES', 'ISSUER', 'GRANT', 'SUB', 'WHO'],
     list.map((s) => [s.id, s.status, s.openedAt, String(s.entryCount), s.issuer, s.grant, s.sub, whoCell(s.claims)]),
   );
-  return list.length < all.length ? `${rows}\n(the newest ${list.length} of ${all.length}; --limit N or --limit 0 for all, or narrow with filters)` : rows;
+  if (total === null) return `${rows}\n(the newest ${list.length}; older ones may match too: --limit N or --limit 0 for more, or narrow with filters)`;
+  return list.length < total ? `${rows}\n(the newest ${list.length} of ${total}; --limit N or --limit 0 for all, or narrow with filters)` : rows;
+}
+
+/** A row as compact JSON: an indexed one is its index line already, not parsed and serialized again. */
+function summaryJson(s: SessionSummary): string {
+  return s instanceof IndexedSummary ? s.json : JSON.stringify(s);
 }
 
 export async function sessionsShowCommand(args: CommonArgs & { id: string; json?: boolean }): Promise<string> {

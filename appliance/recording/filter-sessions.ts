@@ -69,17 +69,16 @@ export function newestFirst(a: SessionSummary, b: SessionSummary): number {
 }
 
 /**
- * A cheap test on an index line's raw text, before it is parsed: false only when the line cannot
- * match (a --claim pair, --issuer, --sub or --grant is not in it; a claim may be `"k":"v"` or,
- * for numbers and booleans, `"k":v`). These never change within a session, so skipping its lines
- * is safe. null when there is nothing to test.
+ * What an index line's raw text must contain to be worth parsing: groups of alternatives, every
+ * group present (a --claim pair, --issuer, --sub or --grant; a claim may be `"k":"v"` or, for
+ * numbers and booleans, `"k":v`). These never change within a session, so skipping its lines
+ * is safe. null when there is nothing to look for.
  */
-export function linePrefilter(f: SessionFilter): ((line: string) => boolean) | null {
-  const alternatives: (readonly string[])[] = (f.claims ?? []).map(([k, v]) => [`${JSON.stringify(k)}:${JSON.stringify(v)}`, `${JSON.stringify(k)}:${v}`]);
+export function linePrefilter(f: SessionFilter): (readonly string[])[] | null {
+  const groups: (readonly string[])[] = (f.claims ?? []).map(([k, v]) => [`${JSON.stringify(k)}:${JSON.stringify(v)}`, `${JSON.stringify(k)}:${v}`]);
   for (const field of ['issuer', 'sub', 'grant'] as const) {
     const v = f[field];
-    if (v !== undefined) alternatives.push([`${JSON.stringify(field)}:${JSON.stringify(v)}`]);
+    if (v !== undefined) groups.push([`${JSON.stringify(field)}:${JSON.stringify(v)}`]);
   }
-  if (alternatives.length === 0) return null;
-  return (line) => alternatives.every((alts) => alts.some((a) => line.includes(a)));
+  return groups.length > 0 ? groups : null;
 }

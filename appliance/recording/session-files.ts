@@ -6,46 +6,13 @@ import type { SessionSummary } from './journal-types.js';
 import { readSummary } from './meta-file.js';
 import { readJournalLines } from './read-journal.js';
 import { SessionFileError } from './session-error.js';
-import { linePrefilter, matchesFilter, newestFirst, type SessionFilter } from './filter-sessions.js';
-import { readIndex, sidecarIds } from './session-index.js';
 import { sessionPaths } from './session-paths.js';
 import { DEFAULT_CREATOR_VERSION } from './finalize-journal.js';
 import { streamHar } from './stream-har.js';
 
 export { finalizeJournal, type FinalizeOptions, type FinalizeResult } from './finalize-journal.js';
 export type { SessionSummary } from './journal-types.js';
-
-/**
- * Every session, newest first, filtered. Read from index.ndjson (one file, not one sidecar per
- * session: see session-index.ts); open sessions are refreshed from their sidecars (there are few,
- * and their entry counts move). Without an index (a state dir from before it), the sidecars are read.
- */
-export async function listSessions(sessionsDir: string, filter: SessionFilter = {}): Promise<SessionSummary[]> {
-  const index = await readIndex(sessionsDir, linePrefilter(filter) ?? undefined);
-  let all: Iterable<SessionSummary>;
-  if (index) {
-    const fresh: SessionSummary[] = [];
-    for (const s of index.values()) {
-      if (s.status !== 'open') {
-        fresh.push(s);
-        continue;
-      }
-      const now = await readSummary(sessionsDir, s.id);
-      if (now) fresh.push(now);
-    }
-    all = fresh;
-  } else {
-    const list: SessionSummary[] = [];
-    for (const id of await sidecarIds(sessionsDir)) {
-      const s = await readSummary(sessionsDir, id);
-      if (s) list.push(s);
-    }
-    all = list;
-  }
-  const out: SessionSummary[] = [];
-  for (const s of all) if (matchesFilter(s, filter)) out.push(s);
-  return out.sort(newestFirst);
-}
+export { listSessions, listNewest, type SessionListing } from './list-sessions.js';
 
 async function openIfExists(path: string): Promise<FileHandle | null> {
   try {

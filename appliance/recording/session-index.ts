@@ -4,21 +4,20 @@
 // Why not lowdb (the project's state store): its one JSON document is rewritten whole on every
 // change, which at 100,000 sessions is tens of MB per session close. Why not SQLite: node:sqlite
 // is not in Node 20 and better-sqlite3 needs a native build. An append-only log costs one small
-// write per event; the last line for an id wins; `compactIndex` (at server start) rewrites it
-// with one line per live session. The sidecars stay the source of truth: the index is rebuilt
-// from them whenever it is missing, and reconciled with them on compaction.
-import { open, readdir, readFile, rename, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { errCode, FILE_MODE, fsyncDir, writeFully } from './file-io.js';
+// write per event; the last line for an id wins. `compactIndex` (compact-index.ts) rewrites it as
+// a base sorted by opening time plus the tail appended since (index-layout.ts), so that the newest
+// sessions are read from the end without reading the rest. The sidecars stay the source of truth:
+// the index is rebuilt from them whenever it is missing, and reconciled with them on compaction.
+import { open, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { errCode, FILE_MODE, writeFully } from './file-io.js';
 import type { SessionSummary } from './journal-types.js';
-import { readSummary } from './meta-file.js';
 import { isSessionId } from './session-id.js';
+import { chunksForward, selectLines } from './index-lines.js';
 
 // Not .jsonl: that suffix means a session journal to everything that scans this directory.
 export const INDEX_FILE = 'index.ndjson';
 const META_SUFFIX = '.meta.json';
-/** A sidecar line is a few hundred bytes; a longer line is not ours. */
-const MAX_LINE = 256 * 1024;
 
 export type IndexRecord = SessionSummary | { readonly id: string; readonly dropped: true };
 
@@ -26,15 +25,39 @@ export function indexPath(sessionsDir: string): string {
   return join(sessionsDir, INDEX_FILE);
 }
 
+const queues = new Map<string, Promise<void>>();
+
+/**
+ * Runs index writes of one directory one after another within this process, so compaction can
+ * carry over every line appended while it ran (compact-index.ts). Another process appending at
+ * that moment (a CLI prune) may lose its line to the rename; the sidecars, which compaction
+ * reconciles with, still hold the truth.
+ */
+export function serially<T>(sessionsDir: string, task: () => Promise<T>): Promise<T> {
+  const key = resolve(sessionsDir);
+  const run = (queues.get(key) ?? Promise.resolve()).then(task);
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(key, settled);
+  void settled.then(() => {
+    if (queues.get(key) === settled) queues.delete(key);
+  });
+  return run;
+}
+
 /** One O_APPEND write per record: concurrent writers (server, CLI) never interleave within a line. */
-export async function appendIndex(sessionsDir: string, record: IndexRecord): Promise<void> {
+export function appendIndex(sessionsDir: string, record: IndexRecord): Promise<void> {
   const line = `${indexLine(record)}\n`;
-  const fh = await open(indexPath(sessionsDir), 'a', FILE_MODE);
-  try {
-    await writeFully(fh, line);
-  } finally {
-    await fh.close();
-  }
+  return serially(sessionsDir, async () => {
+    const fh = await open(indexPath(sessionsDir), 'a', FILE_MODE);
+    try {
+      await writeFully(fh, line);
+    } finally {
+      await fh.close();
+    }
+  });
 }
 
 /**
@@ -67,16 +90,22 @@ export class IndexedSummary implements SessionSummary {
   readonly replayOf?: string;
   readonly shippedAt?: string;
   #parsed: Readonly<Record<string, unknown>> | undefined;
-  readonly #raw: string;
-  constructor(small: Record<string, unknown>, rawClaims: string) {
+  readonly #line: string;
+  readonly #claimsAt: number;
+  constructor(small: Record<string, unknown>, line: string, claimsAt: number) {
     Object.assign(this, small);
-    this.#raw = rawClaims;
+    this.#line = line;
+    this.#claimsAt = claimsAt;
+  }
+  /** The summary as JSON, claims last: the index line itself, not serialized again. */
+  get json(): string {
+    return this.#line;
   }
   get claims(): Readonly<Record<string, unknown>> {
     if (this.#parsed === undefined) {
       let v: unknown;
       try {
-        v = JSON.parse(this.#raw);
+        v = JSON.parse(this.#line.slice(this.#claimsAt, -1));
       } catch {
         v = {};
       }
@@ -89,7 +118,8 @@ export class IndexedSummary implements SessionSummary {
   }
 }
 
-function rowOf(line: string): IndexedSummary | { id: string; dropped: true } | null {
+/** One index line: a summary, a drop record, or null for a line that is neither. Throws on bad JSON. */
+export function parseIndexLine(line: string): IndexedSummary | { id: string; dropped: true } | null {
   const at = line.indexOf(',"claims":');
   const v: unknown = JSON.parse(at > 0 ? `${line.slice(0, at)}}` : line);
   if (typeof v !== 'object' || v === null) return null;
@@ -97,50 +127,49 @@ function rowOf(line: string): IndexedSummary | { id: string; dropped: true } | n
   if (typeof o['id'] !== 'string' || !isSessionId(o['id'])) return null;
   if (o['dropped'] === true) return { id: o['id'], dropped: true };
   if (at <= 0 || (o['status'] !== 'open' && o['status'] !== 'closed') || typeof o['openedAt'] !== 'string') return null;
-  return new IndexedSummary(o, line.slice(at + ',"claims":'.length, -1));
+  return new IndexedSummary(o, line, at + ',"claims":'.length);
 }
 
-/** Folds index text into the latest summary per session. Bad lines are skipped, never fatal. */
 /**
- * `keep` may skip lines before they are parsed (a --claim prefilter): claims never change within
- * a session, so a session whose lines lack the claim text cannot match. Drop records are always kept.
+ * Folds index lines into the latest summary per session. Bad lines are skipped, never fatal.
+ * `drops` collects the ids whose last record is a drop.
  */
-export type LineFilter = (line: string) => boolean;
-
-export function foldIndex(text: string, into: Map<string, SessionSummary> = new Map(), keep?: LineFilter): Map<string, SessionSummary> {
-  let from = 0;
-  while (from < text.length) {
-    let nl = text.indexOf('\n', from);
-    if (nl < 0) nl = text.length;
-    if (nl - from > 2 && nl - from <= MAX_LINE) {
-      try {
-        const line = text.slice(from, nl);
-        if (keep && !keep(line) && !line.includes('"dropped":true')) {
-          from = nl + 1;
-          continue;
-        }
-        const row = rowOf(line);
-        if (row instanceof IndexedSummary) into.set(row.id, row);
-        else if (row) into.delete(row.id);
-      } catch {
-        // A torn last line (a crash mid-append) or garbage: the sidecars still hold the truth.
-      }
+export function foldIndex(lines: readonly string[], into: Map<string, SessionSummary> = new Map(), drops?: Set<string>): Map<string, SessionSummary> {
+  for (const line of lines) {
+    let row: ReturnType<typeof parseIndexLine>;
+    try {
+      row = parseIndexLine(line);
+    } catch {
+      continue; // A torn last line (a crash mid-append) or garbage: the sidecars still hold the truth.
     }
-    from = nl + 1;
+    if (row instanceof IndexedSummary) {
+      into.set(row.id, row);
+      drops?.delete(row.id);
+    } else if (row) {
+      into.delete(row.id);
+      drops?.add(row.id);
+    }
   }
   return into;
 }
 
 /** The index as a map, or null when there is no index file. */
-export async function readIndex(sessionsDir: string, keep?: LineFilter): Promise<Map<string, SessionSummary> | null> {
-  let text: string;
+export async function readIndex(sessionsDir: string): Promise<Map<string, SessionSummary> | null> {
+  let fh;
   try {
-    text = await readFile(indexPath(sessionsDir), 'utf8');
+    fh = await open(indexPath(sessionsDir), 'r');
   } catch (err) {
     if (errCode(err) === 'ENOENT') return null;
     throw err;
   }
-  return foldIndex(text, new Map(), keep);
+  try {
+    const into = new Map<string, SessionSummary>();
+    const { size } = await fh.stat();
+    for await (const chunk of chunksForward(fh, 0, size)) foldIndex(selectLines(chunk, null), into);
+    return into;
+  } finally {
+    await fh.close();
+  }
 }
 
 export async function sidecarIds(sessionsDir: string): Promise<string[]> {
@@ -152,46 +181,6 @@ export async function sidecarIds(sessionsDir: string): Promise<string[]> {
     throw err;
   }
   return names.filter((n) => n.endsWith(META_SUFFIX)).map((n) => n.slice(0, -META_SUFFIX.length)).filter(isSessionId);
-}
-
-/**
- * Rewrites the index from itself and the sidecars: one line per session that still has a
- * sidecar; sessions the index missed (a crash between sidecar and index write) are read from
- * their sidecars. Open sessions are refreshed from their sidecars. Returns the live count.
- */
-export async function compactIndex(sessionsDir: string): Promise<number> {
-  const known = (await readIndex(sessionsDir)) ?? new Map<string, SessionSummary>();
-  const ids = await sidecarIds(sessionsDir);
-  const out = new Map<string, SessionSummary>();
-  for (const id of ids) {
-    const s = known.get(id);
-    if (s && s.status === 'closed') {
-      out.set(id, s);
-      continue;
-    }
-    const fresh = await readSummary(sessionsDir, id);
-    if (fresh) out.set(id, fresh);
-  }
-  const path = indexPath(sessionsDir);
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w', FILE_MODE);
-  try {
-    let chunk: string[] = [];
-    for (const s of out.values()) {
-      chunk.push(indexLine(s instanceof IndexedSummary ? s.toJSON() : s));
-      if (chunk.length >= 1000) {
-        await writeFully(fh, `${chunk.join('\n')}\n`);
-        chunk = [];
-      }
-    }
-    if (chunk.length > 0) await writeFully(fh, `${chunk.join('\n')}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  await fsyncDir(sessionsDir);
-  return out.size;
 }
 
 export async function indexExists(sessionsDir: string): Promise<boolean> {

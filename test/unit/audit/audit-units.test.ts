@@ -8,6 +8,7 @@ import { canonicalJson, newChainOrigin } from '../../../appliance/recording/chai
 import { chainLine } from '../../../appliance/recording/journal-writer.js';
 import { foldIndex, indexLine } from '../../../appliance/recording/session-index.js';
 import { linePrefilter, matchesFilter, parseWhen } from '../../../appliance/recording/filter-sessions.js';
+import { compilePrefilter, selectLines } from '../../../appliance/recording/index-lines.js';
 import { globToRegExp, parseStatus } from '../../../appliance/recording/match-exchange.js';
 import { compareKeys, planReplay } from '../../../appliance/replay/plan-replay.js';
 import { pruneVerdict } from '../../../appliance/shipping/prune-sessions.js';
@@ -70,7 +71,7 @@ const summary = (over: Partial<SessionSummary>): SessionSummary => ({ id: ID, ke
 test('the index keeps the last record per session, honours drops, and skips a torn last line', () => {
   const other = '20261122T030000Z-ffffffff';
   const text = [indexLine(summary({ status: 'open' })), indexLine(summary({})), indexLine(summary({ id: other })), JSON.stringify({ id: other, dropped: true }), indexLine(summary({ id: '20261122T030000Z-eeeeeeee' })).slice(0, 40)].join('\n');
-  const m = foldIndex(text);
+  const m = foldIndex(text.split('\n'));
   assert.deepEqual([...m.keys()], [ID]);
   assert.equal(m.get(ID)?.status, 'closed');
   assert.deepEqual(m.get(ID)?.claims, { repository_id: '123', run_attempt: 1 });
@@ -153,12 +154,20 @@ test('upload backoff doubles from about a second and is capped at five minutes',
   assert.equal(backoffMs(30, () => 1), 300_000);
 });
 
-test('the ls line prefilter skips non-matching lines but never a drop record', () => {
-  const keep = linePrefilter({ claims: [['repository_id', '123']], grant: 'g' })!;
-  const text = [indexLine(summary({})), JSON.stringify({ id: ID, dropped: true })].join('\n');
-  assert.equal(foldIndex(text, new Map(), keep).size, 0, 'the drop still applies');
-  assert.equal(foldIndex(indexLine(summary({})), new Map(), keep).size, 1);
-  assert.equal(foldIndex(indexLine(summary({ grant: 'other' })), new Map(), keep).size, 0);
-  assert.equal(keep(indexLine(summary({ claims: { repository_id: 123 } }))), true, 'a numeric claim passes the text test');
+test('the ls line prefilter picks only lines holding every filter text, and always drop records, from raw bytes', () => {
+  const pre = compilePrefilter(linePrefilter({ claims: [['repository_id', '123']], grant: 'g' }))!;
+  const other = '20261122T030000Z-ffffffff';
+  const lines = [
+    indexLine(summary({})),
+    indexLine(summary({ id: other, grant: 'other' })),
+    JSON.stringify({ id: other, dropped: true }),
+    indexLine(summary({ id: other, claims: { repository_id: 123 } })),
+    indexLine(summary({ id: other, claims: { repository_id: '1234' } })),
+    JSON.stringify({ id: ID, dropped: true }),
+  ];
+  const picked = selectLines(Buffer.from(lines.join('\n')), pre);
+  assert.deepEqual(picked, [lines[0], lines[2], lines[3], lines[5]], 'a numeric claim passes; a longer value or another grant does not');
+  assert.deepEqual([...foldIndex(picked).keys()], [other], 'the drop of ID applies; other came back after its drop');
+  assert.deepEqual(selectLines(Buffer.from(`${lines[0]}\n\n${lines[1]}\n`), null), [lines[0], lines[1]], 'without a prefilter every non-empty line');
   assert.equal(linePrefilter({}), null);
 });
