@@ -70,6 +70,9 @@ test('sessions ls filters by claim, sub, grant, issuer, open/closed and time win
   assert.deepEqual(await ls('--since', '1h'), all);
   assert.deepEqual(await ls('--until', '1h'), []);
   assert.deepEqual(await ls('--since', new Date(Date.now() + 60_000).toISOString()), []);
+  const table = await a.cli(['sessions', 'ls', '--limit', '1']);
+  assert.equal(table.stdout.split('\n').filter((l) => l.includes(ids.get('300')!)).length, 1, 'the newest session is the row shown');
+  assert.match(table.stdout, /\(the newest 1 of 3; --limit N or --limit 0 for all/);
   const bad = await a.cli(['sessions', 'ls', '--since', 'yesterday-ish']);
   assert.equal(bad.code, 2, 'a bad time is a usage error');
   assert.match(bad.stderr, /BAD_FILTER/);
