@@ -1,5 +1,5 @@
 // How long `airlock sessions ls` takes on 100,000 sessions (issue 6 asks for under a second).
-// Not a test (no timed assertions): run `node dist/test/bench/sessions-index-bench.js [count]`.
+// Not a test (no timed assertions): run `npm run bench:sessions [-- count]`.
 // It builds a state dir as a server leaves it: a sidecar per session and an index.ndjson with an
 // "opened" and a "closed" line per session (GitHub-sized claims, about 1 KB a line). It times the
 // listing on that raw log (read whole), the compaction a server runs at start (and when the tail
@@ -76,7 +76,7 @@ try {
   const a = performance.now();
   record(0, count);
   process.stdout.write(`wrote ${count} sessions (sidecars and an index of ${2 * count} lines) in ${((performance.now() - a) / 1000).toFixed(1)} s\n\n`);
-  process.stdout.write('before compaction (an index from before 0.x, or a server that never restarted):\n');
+  process.stdout.write('before compaction (an index no server has compacted yet):\n');
   await time('  sessions ls (newest 100)', ls({}, 100));
   await time('  compactIndex (what serve runs at start)', async () => `(${await compactIndex(dir)} sessions)`);
   record(count, count + tailCount);

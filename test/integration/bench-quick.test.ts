@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const BENCH = resolve(import.meta.dirname, '../bench/bench.js');
+const INDEX_BENCH = resolve(import.meta.dirname, '../bench/sessions-index-bench.js');
 const PROXIES = ['direct', 'http-mitm-proxy', 'airlock', 'airlock-session', 'mitmdump'];
 const LOADS = ['keepalive-c1', 'keepalive-c32', 'new-connection'];
 
@@ -65,4 +66,21 @@ test('npm run bench -- --quick completes and writes JSON and markdown with every
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('npm run bench:sessions on a small index completes and times every listing, the CLI included', { timeout: 120_000 }, async () => {
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+    const p = spawn(process.execPath, [INDEX_BENCH, '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('exit', (code) => done({ code, stdout, stderr }));
+  });
+  assert.equal(r.code, 0, r.stderr.slice(-4000));
+  const timed = r.stdout.split('\n').filter((l) => / ms {2}\(/.test(l));
+  assert.equal(timed.length, 12, r.stdout);
+  assert.match(r.stdout, /compactIndex .* ms {2}\(300 sessions\)/);
+  assert.match(r.stdout, /sessions ls \(newest 100\) .* \(100 shown of uncounted\)/, 'the compacted listing stops at the limit');
+  assert.match(r.stdout, /sessions ls --limit 0 .* \(1300 shown of 1300\)/);
 });
