@@ -9,6 +9,7 @@ import { readSummary, writeSummary } from './meta-file.js';
 import { appendIndex } from './session-index.js';
 import { readJournalLines } from './read-journal.js';
 import { SessionFileError } from './session-error.js';
+import { identityFields } from './session-meta.js';
 import { sessionPaths } from './session-paths.js';
 import { streamHar } from './stream-har.js';
 
@@ -79,20 +80,13 @@ export async function finalizeJournal(
     const meta = result.meta;
     const summary: SessionSummary = {
         id,
-        key: meta?.key ?? '',
-        issuer: meta?.issuer ?? '',
-        iss: meta?.iss ?? '',
-        sub: meta?.sub ?? '',
-        grant: meta?.grant ?? '',
-        credential: meta?.credential ?? '',
-        claims: meta?.claims ?? {},
+        ...identityFields(meta),
         openedAt: meta?.openedAt ?? sidecar?.openedAt ?? closedAt,
         status: 'closed',
         closedAt,
         closeReason: reason,
         entryCount: result.entryCount,
         lastActivityAt: opts.lastActivityAt ?? sidecar?.lastActivityAt ?? closedAt,
-        ...(meta?.replayOf !== undefined ? { replayOf: meta.replayOf } : {}),
     };
     await writeSummary(sessionsDir, summary, { sync: true });
     step = 'index the session';

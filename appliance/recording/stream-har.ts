@@ -8,6 +8,7 @@ import type { HarEntry, HarLogAirlock } from './har-types.js';
 import type { JournalBeginLine } from './journal-types.js';
 import { parseJournalLine } from './read-journal.js';
 import type { SessionMeta } from './types.js';
+import { identityFields, sessionClaims } from './session-meta.js';
 
 /** Begins still waiting for their exchange; past this many the oldest are forgotten. */
 const MAX_PENDING_BEGINS = 100_000;
@@ -31,27 +32,14 @@ export interface StreamHarResult {
   readonly badLines: number;
 }
 
-/** Claims that say when/which token, not who: they would differ between requests of one session. */
-const DROPPED_CLAIMS = new Set(['exp', 'iat', 'nbf', 'jti']);
-
-export function sessionClaims(claims: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(claims).filter(([k]) => !DROPPED_CLAIMS.has(k)));
-}
-
 function logAirlock(id: string, meta: SessionMeta | null, closedAt: string | null, closeReason: string | null, chain: LogChain): HarLogAirlock {
   return {
     session: id,
-    key: meta?.key ?? '',
-    issuer: meta?.issuer ?? '',
-    iss: meta?.iss ?? '',
-    sub: meta?.sub ?? '',
-    grant: meta?.grant ?? '',
-    credential: meta?.credential ?? '',
+    ...identityFields(meta),
     claims: sessionClaims(meta?.claims ?? {}),
     openedAt: meta?.openedAt ?? '',
     closedAt,
     closeReason,
-    ...(meta?.replayOf !== undefined ? { replayOf: meta.replayOf } : {}),
     chain,
   };
 }
