@@ -18,6 +18,21 @@ test('a vaulted key anywhere in text becomes [masked:credential]; a regex rule m
   assert.deepEqual([...s.fired].sort(), ['credential', 'email']);
 });
 
+test('maskers are reused for the same keys and rules, and a rotated key or a new rule is masked at once', () => {
+  const rotated = 'ddapiffffffffffffffffffffffffffffff';
+  const body = `old ${KEY} new ${rotated} mail a@b.io`;
+  assert.equal(maskStep(textMasker([KEY], []), body, true).out, `old [masked:credential] new ${rotated} mail a@b.io`);
+  assert.equal(textMasker([KEY], []), textMasker([KEY], []), 'the same keys and rules give the same compiled masker');
+  assert.equal(maskStep(textMasker([rotated], []), body, true).out, `old ${KEY} new [masked:credential] mail a@b.io`);
+  assert.equal(maskStep(textMasker([rotated], [{ name: 'mail', regex: '\\w+@\\w+\\.io' }]), body, true).out, `old ${KEY} new [masked:credential] mail [masked:mail]`);
+  // Two streams sharing one masker, stepped in turns, do not disturb each other's matching.
+  const m = textMasker([KEY], []);
+  const a = maskStep(m, `x ${KEY.slice(0, 10)}`, false);
+  const b = maskStep(m, `y ${KEY} y`, true);
+  assert.equal(a.out + maskStep(m, `${a.keep}${KEY.slice(10)} x`, true).out, 'x [masked:credential] x');
+  assert.equal(b.out, 'y [masked:credential] y');
+});
+
 test('the streaming masker catches a key split across every possible chunk boundary', async () => {
   const text = `prefix ${KEY} middle ${KEY} end`;
   for (let cut = 1; cut < text.length; cut++) {
