@@ -43,12 +43,22 @@ export interface PreparedSecrets {
 // The proxy hands the same array to begin() and record(): prepare it once per exchange. The
 // length is checked too, so an array that grew since (more secrets) is never served stale.
 const prepared = new WeakMap<readonly Secret[], { readonly length: number; readonly out: PreparedSecrets }>();
+// And one job's exchanges carry the same token and vault key, in new arrays each time: a bounded
+// cache by content spares the percent-encoding and sorting per exchange.
+const BY_CONTENT_MAX = 256;
+const byContent = new Map<string, PreparedSecrets>();
 
 /** Once per exchange: everything per secret that does not depend on the text being redacted. */
 export function prepareSecrets(secrets: readonly Secret[]): PreparedSecrets {
   const cached = prepared.get(secrets);
   if (cached && cached.length === secrets.length) return cached.out;
-  const out = prepareSecretsUncached(secrets);
+  const key = secrets.map((x) => `${x.label}\0${x.value}`).join('\0\0');
+  let out = byContent.get(key);
+  if (!out) {
+    out = prepareSecretsUncached(secrets);
+    if (byContent.size >= BY_CONTENT_MAX) byContent.clear();
+    byContent.set(key, out);
+  }
   prepared.set(secrets, { length: secrets.length, out });
   return out;
 }
