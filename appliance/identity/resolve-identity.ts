@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { AirlockError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -51,7 +51,7 @@ export class IdentityResolver {
   }
 
   async resolve(token: string): Promise<Identity> {
-    const id = createHash('sha256').update(token).digest('base64url');
+    const id = hash('sha256', token, 'base64url');
     const cached = this.#cache.get(id);
     if (cached) {
       if (this.#now() < cached.expiresAt) return cached;

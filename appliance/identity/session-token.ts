@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 // `alk_` + 32 random bytes (256 bits) in base64url: 43 characters, all safe in a URL's userinfo
 // and in a header. The prefix makes the token recognisable (log scrubbing, secret scanners) and
@@ -16,5 +16,5 @@ export function looksLikeSessionToken(s: string): boolean {
 
 /** Only this is stored: whoever reads the state file cannot use what they read. */
 export function hashSessionToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }

@@ -90,6 +90,7 @@ export async function handleIntercepted(
   });
 
   let identity: Identity;
+  let attribution: Record<string, string>;
   let session: SessionMeta;
   let token: string;
   try {
@@ -99,7 +100,8 @@ export async function handleIntercepted(
     if (!found && !ambient) throw new AirlockError('TOKEN_MISSING');
     token = found?.token ?? '';
     identity = ambient ?? (await deps.identity.resolve(token));
-    Object.assign(line, { sub: identity.sub, grant: identity.grant, identity: attributionOf(identity) });
+    attribution = attributionOf(identity);
+    Object.assign(line, { sub: identity.sub, grant: identity.grant, identity: attribution });
     session = await deps.sessions.ensure(identity);
     line.session = session.id;
   } catch (err) {
@@ -130,7 +132,7 @@ export async function handleIntercepted(
     response: null,
     error: `refused by Airlock: ${code} (${status})`,
     timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 },
-    airlock: { decision: 'refused', errorCode: code, grant: identity.grant, credential: identity.credential, session: session.id, identity: attributionOf(identity), stripped: stripped.stripped, injected: [] },
+    airlock: { decision: 'refused', errorCode: code, grant: identity.grant, credential: identity.credential, session: session.id, identity: attribution, stripped: stripped.stripped, injected: [] },
   });
 
   let body: Readable = req;
@@ -175,7 +177,7 @@ export async function handleIntercepted(
     grant: identity.grant,
     credential: identity.credential,
     session: session.id,
-    identity: attributionOf(identity),
+    identity: attribution,
     stripped: stripped.stripped,
     injected: injected.injected,
   };

@@ -5,7 +5,7 @@
 //    hash = sha256(seq "\n" prev "\n" canonical JSON of the entry without its chain field),
 //    and log._airlock.chain = {alg, origin, head, count}. This chain is recomputed from the HAR
 //    alone, so `sessions verify` can name the first altered, missing or reordered entry.
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 export const CHAIN_ALG = 'sha256';
 
@@ -25,8 +25,9 @@ export interface LogChain {
   readonly journal?: { readonly lines: number; readonly intact: boolean; readonly firstBreakAtLine?: number };
 }
 
+// crypto.hash, not createHash: one call per journal line, and no Hash object to build each time.
 export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 export function newChainOrigin(): string {
