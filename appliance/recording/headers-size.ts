@@ -10,14 +10,17 @@ function headerLinesBytes(headers: readonly HeaderPair[]): number {
   return n;
 }
 
-/** The request target in origin form (path + query), as sent in the request line. */
+/**
+ * The request target in origin form (path + query) as it was sent: everything after the
+ * authority of the absolute URL the proxy built, fragment aside. Not through new URL(), which
+ * would resolve dot segments and re-encode, and so count bytes that were never on the wire.
+ */
 function requestTarget(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.pathname}${u.search}`;
-  } catch {
-    return url;
-  }
+  const scheme = url.indexOf('://');
+  const slash = scheme < 0 ? url.indexOf('/') : url.indexOf('/', scheme + 3);
+  const target = slash < 0 ? '/' : url.slice(slash);
+  const hash = target.indexOf('#');
+  return hash < 0 ? target : target.slice(0, hash);
 }
 
 export function requestHeadersSize(method: string, url: string, httpVersion: string, headers: readonly HeaderPair[]): number {

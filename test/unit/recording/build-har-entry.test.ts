@@ -165,3 +165,13 @@ test('a journal line with garbage numbers and fields still yields a schema-valid
   assert.equal(e.timings.dns, -1);
   assert.equal(e.serverIPAddress, undefined);
 });
+
+test('request headersSize counts the target as sent: dot segments and raw encoding kept, the fragment left out', () => {
+  const ex = exchange({});
+  const e = entry({ ...ex, request: { ...ex.request, url: 'https://api.datadoghq.com/api/v1/../v2/a%7Eb?q=1#frag' } });
+  const reqBlock =
+    'POST /api/v1/../v2/a%7Eb?q=1 HTTP/1.1\r\n' +
+    'Host: api.datadoghq.com\r\nContent-Type: application/json\r\n' +
+    'DD-API-KEY: 0123456789abcdef0123456789abcdef\r\n\r\n';
+  assert.equal(e.request.headersSize, Buffer.byteLength(reqBlock));
+});
