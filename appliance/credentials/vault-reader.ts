@@ -22,6 +22,7 @@ export class VaultReader {
   private readonly log: Logger;
   private readonly pollMs: number;
   private entries: ReadonlyMap<string, VaultEntry> = new Map();
+  private values: { readonly from: ReadonlyMap<string, VaultEntry>; readonly list: readonly string[] } | undefined;
   private signature: string | null = null;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
@@ -50,14 +51,20 @@ export class VaultReader {
     this.timer = undefined;
   }
 
-  /** Every key value, for the recorder's redaction. */
-  allSecretValues(): string[] {
-    const out: string[] = [];
-    for (const e of this.entries.values()) {
-      out.push(e.apiKey);
-      if (e.appKey !== undefined) out.push(e.appKey);
+  /**
+   * Every key value, for masking. The same array until the vault changes, so that what is
+   * compiled from it per response can be reused (masking/mask-text.ts).
+   */
+  allSecretValues(): readonly string[] {
+    if (this.values?.from !== this.entries) {
+      const list: string[] = [];
+      for (const e of this.entries.values()) {
+        list.push(e.apiKey);
+        if (e.appKey !== undefined) list.push(e.appKey);
+      }
+      this.values = { from: this.entries, list: Object.freeze(list) };
     }
-    return out;
+    return this.values.list;
   }
 
   // A chained timeout rather than setInterval, so a slow read never overlaps the next poll.

@@ -13,11 +13,11 @@ import type { CapturedBody } from '../recording/types.js';
 import { decodeContent, DECODABLE_ENCODINGS } from '../recording/decode-body.js';
 import { endToEndHeaders, headerValue } from '../proxy/headers.js';
 import { isJson, maskJsonPaths, type JsonPathRule } from './json-path-mask.js';
-import { maskBuffer, maskStep, textMasker } from './mask-text.js';
+import { maskBuffer, maskStep, textMasker, type MaskRegexes } from './mask-text.js';
 import { maskStream } from './mask-stream.js';
 
 export interface MaskRules {
-  readonly regexes: readonly { readonly name: string; readonly regex: string }[];
+  readonly regexes: MaskRegexes;
   readonly jsonPaths: readonly JsonPathRule[];
 }
 
@@ -41,6 +41,9 @@ export interface MaskedResponse {
 }
 
 const DECODED_CAP_FACTOR = 16;
+const NO_REGEXES: MaskRegexes = [];
+/** For callers without masking rules: one object, so compiled maskers are reused. */
+export const NO_MASK_RULES: MaskRules = { regexes: NO_REGEXES, jsonPaths: [] };
 
 function without(raw: readonly string[], names: readonly string[]): string[] {
   const out: string[] = [];
@@ -62,7 +65,7 @@ function bodyless(method: string, status: number): boolean {
 
 export function maskResponse(r: ResponseIn, secrets: readonly string[], rules: MaskRules, maxBodyBytes: number): MaskedResponse {
   const fired = new Set<string>();
-  const credentialOnly = textMasker(secrets, []);
+  const credentialOnly = textMasker(secrets, NO_REGEXES);
   const raw: string[] = [];
   for (let i = 0; i + 1 < r.rawHeaders.length; i += 2) {
     const s = maskStep(credentialOnly, r.rawHeaders[i + 1]!, true);

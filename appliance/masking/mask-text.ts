@@ -26,23 +26,34 @@ function escape(s: string): string {
 
 // Every response builds its maskers from the same few vault values and rules: compiling them
 // again per response (escape, sort, one big alternation) was a measurable share of a request's
-// CPU. Bounded, and keyed by content, so a vault or policy reload simply makes new entries.
+// CPU. Callers that pass the same arrays each time (the proxy does) hit by identity; others by
+// content, in a bounded map. A vault reload or a new rule set is new arrays and new content, so
+// nothing stale is ever used.
 const CACHE_MAX = 256;
-const cache = new Map<string, TextMasker>();
+const byContent = new Map<string, TextMasker>();
+const byArrays = new WeakMap<readonly string[], WeakMap<readonly object[], TextMasker>>();
 
-export function textMasker(secrets: readonly string[], regexes: readonly { name: string; regex: string }[]): TextMasker {
-  const key = JSON.stringify([secrets, regexes.map((r) => [r.name, r.regex])]);
-  const hit = cache.get(key);
+export type MaskRegexes = readonly { readonly name: string; readonly regex: string }[];
+
+export function textMasker(secrets: readonly string[], regexes: MaskRegexes): TextMasker {
+  let forSecrets = byArrays.get(secrets);
+  const hit = forSecrets?.get(regexes);
   if (hit) return hit;
-  const made = buildMasker(secrets, regexes);
-  if (cache.size >= CACHE_MAX) cache.clear();
-  cache.set(key, made);
+  const key = JSON.stringify([secrets, regexes.map((r) => [r.name, r.regex])]);
+  let made = byContent.get(key);
+  if (!made) {
+    made = buildMasker(secrets, regexes);
+    if (byContent.size >= CACHE_MAX) byContent.clear();
+    byContent.set(key, made);
+  }
+  if (!forSecrets) byArrays.set(secrets, (forSecrets = new WeakMap()));
+  forSecrets.set(regexes, made);
   return made;
 }
 
 // The RegExps are shared between responses: safe, because every use (hits) resets lastIndex and
 // runs to the end synchronously.
-function buildMasker(secrets: readonly string[], regexes: readonly { name: string; regex: string }[]): TextMasker {
+function buildMasker(secrets: readonly string[], regexes: MaskRegexes): TextMasker {
   const values = [...new Set(secrets.filter((s) => s.length >= MIN_SECRET))].sort((a, b) => b.length - a.length);
   const toLatin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
   const matchers: Matcher[] = [];

@@ -15,7 +15,7 @@ export interface Guard {
   readonly masking: MaskRules;
   readonly webhook: Webhook | null;
   /** Every vaulted key value: masked in every response, whichever credential the request used. */
-  secretValues(): string[];
+  secretValues(): readonly string[];
 }
 
 /** Compiled policies by grant name; a grant without `policy:` gets UNRESTRICTED. */
@@ -32,7 +32,7 @@ export function compileGrantPolicies(config: Pick<Config, 'policies' | 'identity
 
 export function buildGuard(
   config: Config,
-  deps: { readonly log: Logger; readonly now: () => number; readonly secretValues: () => string[]; readonly fetch?: Fetcher },
+  deps: { readonly log: Logger; readonly now: () => number; readonly secretValues: () => readonly string[]; readonly fetch?: Fetcher },
 ): Guard {
   const byGrant = compileGrantPolicies(config);
   const webhook = config.approvals.webhook ? new Webhook({ url: config.approvals.webhook, log: deps.log, ...(deps.fetch ? { fetch: deps.fetch } : {}) }) : null;

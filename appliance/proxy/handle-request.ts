@@ -20,7 +20,8 @@ import { respondError } from './respond-error.js';
 import type { Destination } from './resolve-destination.js';
 import { applyGuard } from './apply-guard.js';
 import type { Guard } from '../policy/guard.js';
-import { maskResponse, type MaskedResponse } from '../masking/mask-response.js';
+import { maskResponse, NO_MASK_RULES, type MaskedResponse } from '../masking/mask-response.js';
+import { credentialSecrets, maskSecrets, NO_SECRETS } from './exchange-secrets.js';
 
 export interface PipelineDeps {
   readonly identity: IdentityPort;
@@ -229,8 +230,8 @@ export async function handleIntercepted(
     // Masked before it is recorded and before the agent sees a byte of it.
     shown = maskResponse(
       { method, status: outcome.status, statusText: outcome.statusText, rawHeaders: outcome.rawHeaders, held: outcome.held, rest: outcome.rest },
-      [entry.apiKey, ...(entry.appKey ? [entry.appKey] : []), ...(deps.guard?.secretValues() ?? [])],
-      deps.guard?.masking ?? { regexes: [], jsonPaths: [] },
+      maskSecrets(entry, deps.guard?.secretValues() ?? NO_SECRETS),
+      deps.guard?.masking ?? NO_MASK_RULES,
       deps.maxBodyBytes,
     );
   } catch (err) {
@@ -269,12 +270,6 @@ export async function handleIntercepted(
   }
   line.status = outcome.status;
   bytesOut = await shown.deliver(res, log);
-}
-
-function credentialSecrets(name: string, entry: { apiKey: string; appKey?: string | undefined }): Secret[] {
-  const out: Secret[] = [{ value: entry.apiKey, label: `credential ${name} api key` }];
-  if (entry.appKey) out.push({ value: entry.appKey, label: `credential ${name} application key` });
-  return out;
 }
 
 function declared(req: http.IncomingMessage): number | undefined {

@@ -62,7 +62,7 @@ test('start loads the vault and allSecretValues lists every key', async () => {
     try {
       assert.equal(reader.get('a')?.appKey, APP);
       assert.equal(reader.get('b')?.apiKey, API2);
-      assert.deepEqual(reader.allSecretValues().sort(), [API, APP, API2].sort());
+      assert.deepEqual([...reader.allSecretValues()].sort(), [API, APP, API2].sort());
     } finally {
       reader.stop();
     }
