@@ -79,6 +79,16 @@ export function matches(c: CompiledMatch, r: RequestLine): boolean {
  * segments resolved, repeated slashes collapsed. Null when it cannot be decoded (fail closed).
  */
 export function normalizePath(rawPath: string): string | null {
+  // needsBody() and decide() ask for the same path one after the other: remember the last one.
+  if (rawPath === last.raw) return last.normalized;
+  const normalized = normalizeUncached(rawPath);
+  last = { raw: rawPath, normalized };
+  return normalized;
+}
+
+let last: { readonly raw: string | undefined; readonly normalized: string | null } = { raw: undefined, normalized: null };
+
+function normalizeUncached(rawPath: string): string | null {
   const noQuery = rawPath.split(/[?#]/, 1)[0] ?? '/';
   let decoded: string;
   try {
