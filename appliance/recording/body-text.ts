@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 // Control characters that do not occur in text formats; their presence means "binary".
 const BINARY_CONTROL = /[\u0000-\u0008\u000B\u000E-\u001A\u001C-\u001F\u007F]/;
 
@@ -7,10 +8,16 @@ const BINARY_CONTROL = /[\u0000-\u0008\u000B\u000E-\u001A\u001C-\u001F\u007F]/;
  */
 export function asText(bytes: Buffer, truncated: boolean): string | null {
   let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes, { stream: truncated });
-  } catch {
-    return null;
+  if (!truncated) {
+    // The common case, per exchange: a native validity check, not a TextDecoder built each time.
+    if (!isUtf8(bytes)) return null;
+    text = bytes.toString('utf8');
+  } else {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes, { stream: true });
+    } catch {
+      return null;
+    }
   }
   return BINARY_CONTROL.test(text) ? null : text;
 }
