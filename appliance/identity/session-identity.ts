@@ -21,6 +21,9 @@ export class SessionIdentity {
   readonly #tokens: SessionTokens;
   readonly #rules: IdentityRules;
   readonly #ambient: boolean;
+  // A record and the rules never change under one instance: check the grant once per record, not
+  // per request. A record replaced (a new login, a reload) is a new key.
+  readonly #memo = { 'session-token': new WeakMap<TokenRecord, Identity>(), ambient: new WeakMap<TokenRecord, Identity>() };
 
   constructor(jwt: JwtResolver, tokens: SessionTokens, rules: IdentityRules, opts: { ambient: boolean }) {
     this.#jwt = jwt;
@@ -31,14 +34,24 @@ export class SessionIdentity {
 
   async resolve(token: string): Promise<Identity> {
     if (!looksLikeSessionToken(token)) return { ...(await this.#jwt.resolve(token)), auth: 'jwt' };
-    return identityOfRecord(this.#rules, this.#tokens.lookup(token), 'session-token');
+    return this.#identityOf(this.#tokens.lookup(token), 'session-token');
+  }
+
+  #identityOf(rec: TokenRecord, auth: 'session-token' | 'ambient'): Identity {
+    const memo = this.#memo[auth];
+    let id = memo.get(rec);
+    if (id === undefined) {
+      id = identityOfRecord(this.#rules, rec, auth);
+      memo.set(rec, id);
+    }
+    return id;
   }
 
   /** The bound job's identity for a request that carries no token; null when nothing is bound. */
   ambient(): Identity | null {
     if (!this.#ambient) return null;
     const rec = this.#tokens.bound();
-    return rec ? identityOfRecord(this.#rules, rec, 'ambient') : null;
+    return rec ? this.#identityOf(rec, 'ambient') : null;
   }
 }
 
