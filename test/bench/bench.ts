@@ -25,6 +25,7 @@ import {
   type Upstream,
 } from './proxies.js';
 import { renderMarkdown, computeRatios, computeTargets } from './report.js';
+import { pairedRounds, type PairedResult } from './paired.js';
 
 export const PROXIES = ['direct', 'http-mitm-proxy', 'airlock', 'airlock-session', 'mitmdump'] as const;
 export type ProxyName = (typeof PROXIES)[number];
@@ -40,6 +41,10 @@ export interface Settings {
   readonly streamBytes: number;
   readonly journalExchanges: number;
   readonly journalBatch: number;
+  /** Alternating concurrency-32 rounds of Airlock and the bare http-mitm-proxy (paired.ts). */
+  readonly pairedRounds: number;
+  readonly pairedWarmupMs: number;
+  readonly pairedDurationMs: number;
 }
 
 export interface LoadFigures extends LoadResult {
@@ -98,6 +103,7 @@ export interface BenchReport {
   readonly settings: Settings;
   readonly proxies: Record<ProxyName, ProxyReport>;
   readonly journal: JournalResult | { readonly skipped: string };
+  readonly paired: PairedResult;
   readonly ratios: ReturnType<typeof computeRatios>;
   readonly targets: ReturnType<typeof computeTargets>;
 }
@@ -118,8 +124,8 @@ function parseArgs(argv: string[]): { quick: boolean; profile: boolean; only: Se
 
 function settingsFor(quick: boolean): Settings {
   return quick
-    ? { quick, warmupMs: 250, durationMs: 1000, newHosts: 2, idleConnections: 100, streamBytes: 20 * 1024 * 1024, journalExchanges: 5_000, journalBatch: 500 }
-    : { quick, warmupMs: 2000, durationMs: 10_000, newHosts: 20, idleConnections: 1000, streamBytes: 200 * 1024 * 1024, journalExchanges: 100_000, journalBatch: 1000 };
+    ? { quick, warmupMs: 250, durationMs: 1000, newHosts: 2, idleConnections: 100, streamBytes: 20 * 1024 * 1024, journalExchanges: 5_000, journalBatch: 500, pairedRounds: 2, pairedWarmupMs: 250, pairedDurationMs: 1000 }
+    : { quick, warmupMs: 2000, durationMs: 10_000, newHosts: 20, idleConnections: 1000, streamBytes: 200 * 1024 * 1024, journalExchanges: 100_000, journalBatch: 1000, pairedRounds: 5, pairedWarmupMs: 1000, pairedDurationMs: 5000 };
 }
 
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -289,6 +295,25 @@ async function runOne(name: ProxyName, s: Settings, start: () => Promise<Started
   return report;
 }
 
+/** Both proxies up at once, measured in turns (paired.ts); a failure is reported, not thrown. */
+async function pairedC32(s: Settings, starters: Record<ProxyName, () => Promise<Started | { skipped: string }>>, up: Upstream): Promise<PairedResult> {
+  const both: Started[] = [];
+  try {
+    for (const name of ['http-mitm-proxy', 'airlock'] as const) {
+      const st = await starters[name]();
+      if ('skipped' in st) return { skipped: st.skipped };
+      both.push(st);
+    }
+    const measure = (p: Started) => () => windowed(p.pid, (during) => keepAliveLoad({ route: p.route, req: requestFor(up, p.ca, p.route), concurrency: 32, warmupMs: s.pairedWarmupMs, durationMs: s.pairedDurationMs }, during));
+    return await pairedRounds(s.pairedRounds, { bare: measure(both[0]!), airlock: measure(both[1]!) }, log);
+  } catch (err) {
+    log(`   error: ${(err as Error).message}`);
+    return { skipped: `failed: ${(err as Error).message}` };
+  } finally {
+    for (const p of both) await p.stop();
+  }
+}
+
 function fmtLoad(l: LoadFigures | undefined): string {
   if (!l) return '-';
   return `${l.rps.toFixed(0)} req/s, p50 ${l.p50Ms.toFixed(2)} ms, p99 ${l.p99Ms.toFixed(2)} ms, ${l.errors} errors${l.cpuMsPerRequest !== null ? `, ${(l.cpuMsPerRequest * 1000).toFixed(0)} µs CPU/req` : ''}${l.firstError ? ` [${l.firstError}]` : ''}`;
@@ -351,6 +376,12 @@ async function main(): Promise<void> {
       proxies[name] = wanted(name) ? await runOne(name, s, starters[name], upstream, hosts) : { name, skipped: 'not selected (--only)', loads: {} };
     }
 
+    let paired: PairedResult = { skipped: 'not selected (--only): needs airlock and http-mitm-proxy' };
+    if (wanted('airlock') && wanted('http-mitm-proxy')) {
+      log(`\n== concurrency 32, airlock and http-mitm-proxy in ${s.pairedRounds} alternating rounds`);
+      paired = await pairedC32(s, starters, upstream);
+    }
+
     const meta = {
       date: new Date().toISOString(),
       mode: s.quick ? 'quick' : 'full',
@@ -368,9 +399,9 @@ async function main(): Promise<void> {
       ...(args.profile ? { profiles: profileDir } : {}),
     };
     const ratios = computeRatios(proxies);
-    const targets = computeTargets(proxies, journal, s);
+    const targets = computeTargets(proxies, journal, s, paired);
     meta.elapsedS = Math.round((performance.now() - t0) / 1000);
-    const report: BenchReport = { meta, settings: s, proxies, journal, ratios, targets };
+    const report: BenchReport = { meta, settings: s, proxies, journal, paired, ratios, targets };
     const md = renderMarkdown(report);
     const base = join(args.out, `bench-${stamp}`);
     writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
