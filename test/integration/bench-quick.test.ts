@@ -12,17 +12,21 @@ const INDEX_BENCH = resolve(import.meta.dirname, '../bench/sessions-index-bench.
 const PROXIES = ['direct', 'http-mitm-proxy', 'airlock', 'airlock-session', 'mitmdump'];
 const LOADS = ['keepalive-c1', 'keepalive-c32', 'new-connection'];
 
+function runNode(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('exit', (code) => done({ code, stdout, stderr }));
+  });
+}
+
 test('npm run bench -- --quick completes and writes JSON and markdown with every scenario', { timeout: 170_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'bench-quick-'));
   try {
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      const p = spawn(process.execPath, [BENCH, '--quick', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      p.on('exit', (code) => done({ code, stdout, stderr }));
-    });
+    const r = await runNode([BENCH, '--quick', '--out', out]);
     assert.equal(r.code, 0, r.stderr.slice(-4000));
     const files = readdirSync(out);
     const json = files.find((f) => /^bench-.*\.json$/.test(f));
@@ -73,14 +77,7 @@ test('npm run bench -- --quick completes and writes JSON and markdown with every
 });
 
 test('npm run bench:sessions on a small index completes and times every listing, the CLI included', { timeout: 120_000 }, async () => {
-  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-    const p = spawn(process.execPath, [INDEX_BENCH, '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('exit', (code) => done({ code, stdout, stderr }));
-  });
+  const r = await runNode([INDEX_BENCH, '300']);
   assert.equal(r.code, 0, r.stderr.slice(-4000));
   const timed = r.stdout.split('\n').filter((l) => / ms {2}\(/.test(l));
   assert.equal(timed.length, 12, r.stdout);
