@@ -15,24 +15,20 @@ export interface IndexLayout {
   /** [baseFrom, baseTo): the sorted base; empty when the index has no (valid) header. */
   readonly baseFrom: number;
   readonly baseTo: number;
-  /** How many sessions the base holds. */
-  readonly baseSessions: number;
 }
 
-/** The header, padded with JSON whitespace to exactly HEADER_BYTES including its newline. */
+/**
+ * The header, padded with JSON whitespace to exactly HEADER_BYTES including its newline. The
+ * session count is for whoever opens the file; readers need only the sorted length.
+ */
 export function headerLine(sortedBytes: number, sessions: number): string {
   const body = `{"airlockIndex":${VERSION},"sessions":${sessions},"sortedBytes":${sortedBytes}`;
   return `${body}${' '.repeat(HEADER_BYTES - body.length - 2)}}\n`;
 }
 
-/** True for the header line: folding the whole file skips it. */
-export function isHeaderLine(line: string): boolean {
-  return line.startsWith('{"airlockIndex":');
-}
-
 export async function readLayout(fh: FileHandle): Promise<IndexLayout> {
   const { size } = await fh.stat();
-  const none: IndexLayout = { size, baseFrom: 0, baseTo: 0, baseSessions: 0 };
+  const none: IndexLayout = { size, baseFrom: 0, baseTo: 0 };
   if (size < HEADER_BYTES) return none;
   const head = Buffer.alloc(HEADER_BYTES);
   const { bytesRead } = await fh.read(head, 0, HEADER_BYTES, 0);
@@ -45,15 +41,14 @@ export async function readLayout(fh: FileHandle): Promise<IndexLayout> {
   }
   const o = (typeof h === 'object' && h !== null ? h : {}) as Record<string, unknown>;
   const sorted = o['sortedBytes'];
-  const sessions = o['sessions'];
-  if (o['airlockIndex'] !== VERSION || !Number.isSafeInteger(sorted) || !Number.isSafeInteger(sessions)) return none;
+  if (o['airlockIndex'] !== VERSION || !Number.isSafeInteger(sorted) || (sorted as number) < 0) return none;
   const baseTo = HEADER_BYTES + (sorted as number);
-  if ((sorted as number) < 0 || (sessions as number) < 0 || baseTo > size) return none;
+  if (baseTo > size) return none;
   if (baseTo > HEADER_BYTES) {
     // The base must end on a line boundary, or the header describes some other file.
     const last = Buffer.alloc(1);
     await fh.read(last, 0, 1, baseTo - 1);
     if (last[0] !== 0x0a) return none;
   }
-  return { size, baseFrom: HEADER_BYTES, baseTo, baseSessions: sessions as number };
+  return { size, baseFrom: HEADER_BYTES, baseTo };
 }
