@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every compiled test file under dist/test/{unit,integration} with node's test runner.
+// Runs every compiled test file under dist/test/{unit,integration,adversarial} with node's test runner.
 // Integration suites start real servers and real clients; two at a time keeps a 2-core machine responsive.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ function collect(dir) {
 }
 
 const filter = process.argv.slice(2);
-let files = [...collect('dist/test/unit'), ...collect('dist/test/integration')];
+let files = [...collect('dist/test/unit'), ...collect('dist/test/integration'), ...collect('dist/test/adversarial')];
 if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
 if (files.length === 0) {
   process.stderr.write('no test files found under dist/test (did the build run?)\n');
