@@ -85,6 +85,11 @@ export const ERRORS = {
     status: 429,
     message: 'this session sent more requests than its policy\'s rateLimit allows: retry after the Retry-After seconds',
   },
+  UPSTREAM_ENCODING: {
+    status: 502,
+    message:
+      'the upstream\'s response used a coding Airlock cannot decode (unknown, corrupt, or decoding beyond the size cap), so it could not be masked and was withheld: retry, or ask for gzip, deflate, br or identity (Accept-Encoding)',
+  },
   MASKING_UNAVAILABLE: {
     status: 502,
     message: 'the response could not be masked, so it is withheld rather than passed on unmasked',

@@ -1,8 +1,11 @@
-// Masks an upstream response before it reaches the agent and before it is recorded. A body held
-// in full (within recording.maxBodyBytes) is decoded, masked and sent identity-encoded with a
-// correct Content-Length; a larger one streams through a decoder and a streaming masker. When
-// masking cannot be done (a JSON-path rule on a body too large to parse, an unknown
-// Content-Encoding, a corrupt body) the answer is 502 MASKING_UNAVAILABLE: never the raw bytes.
+// Masks an upstream response before it reaches the agent and before it is recorded: the reason
+// phrase and headers (mask-head.ts), and the body under every coding it carries
+// (response-codings.ts: all Content-Encoding and Transfer-Encoding layers, undone in order). A
+// body held in full (within recording.maxBodyBytes) is decoded, masked and sent with the codings
+// removed and a correct Content-Length; a larger one streams through the decoders and a streaming
+// masker. A coding that cannot be decoded, a corrupt body, or one that decodes beyond the cap is
+// 502 UPSTREAM_ENCODING; a JSON-path rule on a body too large to parse is 502
+// MASKING_UNAVAILABLE: never the raw bytes.
 import type http from 'node:http';
 import zlib from 'node:zlib';
 import { Readable, Transform, type Duplex } from 'node:stream';
@@ -10,11 +13,13 @@ import { pipeline } from 'node:stream/promises';
 import { AirlockError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CapturedBody } from '../recording/types.js';
-import { decodeContent, DECODABLE_ENCODINGS } from '../recording/decode-body.js';
+import { decodeContent } from '../recording/decode-body.js';
 import { endToEndHeaders, headerValue } from '../proxy/headers.js';
 import { isJson, maskJsonPaths, type JsonPathRule } from './json-path-mask.js';
-import { maskBuffer, maskStep, textMasker, type MaskRegexes } from './mask-text.js';
+import { maskBuffer, textMasker, type MaskRegexes } from './mask-text.js';
 import { maskStream } from './mask-stream.js';
+import { maskHead } from './mask-head.js';
+import { codingsToUndo } from './response-codings.js';
 
 export interface MaskRules {
   readonly regexes: MaskRegexes;
@@ -31,10 +36,12 @@ export interface ResponseIn {
 }
 
 export interface MaskedResponse {
+  /** The reason phrase, masked. */
+  readonly statusText: string;
   readonly rawHeaders: string[];
   /** What the agent will see, as recorded. */
   readonly body: CapturedBody;
-  /** Rule names that fired (`credential` for vaulted secrets). */
+  /** Rule names that fired (`credential` for vaulted secrets, `header-name-dropped` for a header dropped for its name). */
   readonly fired: string[];
   /** Writes the response; resolves with the body bytes sent. */
   deliver(res: http.ServerResponse, log: Logger): Promise<number>;
@@ -59,6 +66,19 @@ function decoder(encoding: string): Duplex {
   return zlib.createGunzip();
 }
 
+/** Undoes `codings` (decoding order) on a body held in full; each layer's output is capped. */
+function decodeAll(bytes: Buffer, codings: readonly string[], cap: number, partial: boolean): Buffer {
+  let out = bytes;
+  for (const c of codings) {
+    const d = decodeContent(out, c, { maxOutputBytes: cap, partial });
+    if (!d.ok) throw new AirlockError('UPSTREAM_ENCODING', `the ${codings.join(', ')} body could not be decoded: ${d.reason}`);
+    out = d.bytes;
+  }
+  return out;
+}
+
+const FRAMING = ['content-encoding', 'content-length', 'transfer-encoding'];
+
 function bodyless(method: string, status: number): boolean {
   return method.toUpperCase() === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
 }
@@ -66,12 +86,8 @@ function bodyless(method: string, status: number): boolean {
 export function maskResponse(r: ResponseIn, secrets: readonly string[], rules: MaskRules, maxBodyBytes: number): MaskedResponse {
   const fired = new Set<string>();
   const credentialOnly = textMasker(secrets, NO_REGEXES);
-  const raw: string[] = [];
-  for (let i = 0; i + 1 < r.rawHeaders.length; i += 2) {
-    const s = maskStep(credentialOnly, r.rawHeaders[i + 1]!, true);
-    for (const f of s.fired) fired.add(f);
-    raw.push(r.rawHeaders[i]!, s.out);
-  }
+  const head = maskHead(r.statusText, r.rawHeaders, credentialOnly, fired);
+  const raw = head.rawHeaders;
   const body = textMasker(secrets, rules.regexes);
   const held = Buffer.concat(r.held as Buffer[]);
   const capture = (bytes: Buffer, truncated: boolean, size = bytes.length): CapturedBody => ({
@@ -81,24 +97,15 @@ export function maskResponse(r: ResponseIn, secrets: readonly string[], rules: M
   });
 
   if (bodyless(r.method, r.status)) {
-    return complete(r, raw, held, capture(held, false), fired, false);
+    return complete(r.status, head.statusText, raw, held, capture(held, false), fired);
   }
-  const encodingHeader = (headerValue(r.rawHeaders, 'content-encoding') ?? '').trim().toLowerCase();
-  const encoding = encodingHeader === 'identity' ? '' : encodingHeader;
-  if (encoding !== '' && !DECODABLE_ENCODINGS.has(encoding)) {
-    throw new AirlockError('MASKING_UNAVAILABLE', `content-encoding ${JSON.stringify(encoding.slice(0, 40))} cannot be decoded for masking`);
-  }
+  const codings = codingsToUndo(r.rawHeaders, credentialOnly);
   const ct = headerValue(r.rawHeaders, 'content-type');
   const jsonRules = rules.jsonPaths.length > 0 && (isJson(ct) || ct === undefined);
   const cap = Math.max(DECODED_CAP_FACTOR * maxBodyBytes, 8 * 1024 * 1024);
 
   if (r.rest === null) {
-    let plain: Buffer = held;
-    if (encoding !== '') {
-      const d = decodeContent(held, encoding, { maxOutputBytes: cap, partial: false });
-      if (!d.ok) throw new AirlockError('MASKING_UNAVAILABLE', `the ${encoding} body could not be decoded (${d.reason})`);
-      plain = d.bytes;
-    }
+    let plain = decodeAll(held, codings, cap, false);
     if (jsonRules) {
       const j = maskJsonPaths(rules.jsonPaths, plain.toString('utf8'));
       if (j) {
@@ -108,13 +115,13 @@ export function maskResponse(r: ResponseIn, secrets: readonly string[], rules: M
     }
     const m = maskBuffer(body, plain);
     for (const f of m.fired) fired.add(f);
-    const changed = encoding !== '' || m.bytes !== held;
+    const changed = codings.length > 0 || m.bytes !== held;
     let headers = raw;
     if (changed) {
-      headers = without(raw, ['content-encoding', 'content-length', 'transfer-encoding']);
+      headers = without(raw, FRAMING);
       headers.push('content-length', String(m.bytes.length));
     }
-    return complete(r, headers, m.bytes, capture(m.bytes, false), fired, true);
+    return complete(r.status, head.statusText, headers, m.bytes, capture(m.bytes, false), fired);
   }
 
   if (jsonRules) {
@@ -123,21 +130,25 @@ export function maskResponse(r: ResponseIn, secrets: readonly string[], rules: M
   }
   // Recorded: the masked form of the prefix in hand (the agent sees the same bytes, streamed).
   let prefix: Buffer = held;
-  if (encoding !== '') {
-    const d = decodeContent(held, encoding, { maxOutputBytes: cap, partial: true });
-    prefix = d.ok ? d.bytes : Buffer.alloc(0);
+  if (codings.length > 0) {
+    try {
+      prefix = decodeAll(held, codings, cap, true);
+    } catch {
+      prefix = Buffer.alloc(0);
+    }
   }
   const recorded = maskBuffer(body, prefix);
   for (const f of recorded.fired) fired.add(f);
-  const headers = without(raw, encoding !== '' ? ['content-encoding', 'content-length'] : ['content-length']);
+  const headers = without(raw, codings.length > 0 ? FRAMING : ['content-length']);
   const rest = r.rest;
   return {
+    statusText: head.statusText,
     rawHeaders: headers,
     body: { size: recorded.bytes.length, bytes: recorded.bytes.subarray(0, maxBodyBytes), truncated: true },
     fired: [...fired],
     async deliver(res, log) {
       let bytes = 0;
-      res.writeHead(r.status, r.statusText, endToEndHeaders(headers));
+      res.writeHead(r.status, head.statusText, endToEndHeaders(headers));
       const counter = new Transform({
         transform(chunk: Buffer, _e, cb) {
           bytes += chunk.length;
@@ -149,11 +160,12 @@ export function maskResponse(r: ResponseIn, secrets: readonly string[], rules: M
         yield* rest as AsyncIterable<Buffer>;
       }
       const stages: (NodeJS.ReadableStream | NodeJS.WritableStream | Duplex)[] = [Readable.from(source(), { objectMode: false })];
-      if (encoding !== '') stages.push(decoder(encoding));
+      for (const c of codings) stages.push(decoder(c));
       stages.push(maskStream(body, new Set()), counter, res);
       try {
         await (pipeline as (...s: unknown[]) => Promise<void>)(...stages);
       } catch (err) {
+        // A corrupt layer mid-stream ends the response early (the client sees a cut body, never raw bytes).
         log.debug({ code: (err as NodeJS.ErrnoException).code }, 'masked response stream ended early');
       }
       return bytes;
@@ -161,13 +173,14 @@ export function maskResponse(r: ResponseIn, secrets: readonly string[], rules: M
   };
 }
 
-function complete(r: ResponseIn, headers: string[], bytes: Buffer, body: CapturedBody, fired: Set<string>, _masked: boolean): MaskedResponse {
+function complete(status: number, statusText: string, headers: string[], bytes: Buffer, body: CapturedBody, fired: Set<string>): MaskedResponse {
   return {
+    statusText,
     rawHeaders: headers,
     body,
     fired: [...fired],
     deliver(res) {
-      res.writeHead(r.status, r.statusText, endToEndHeaders(headers));
+      res.writeHead(status, statusText, endToEndHeaders(headers));
       res.end(bytes);
       return Promise.resolve(bytes.length);
     },

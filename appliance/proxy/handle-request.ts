@@ -249,7 +249,7 @@ export async function handleIntercepted(
     request: { method, url, httpVersion: base.httpVersion, headers: toPairs(headers), body: outcome.requestBody.body(declared(req)) },
     response: {
       status: outcome.status,
-      statusText: outcome.statusText,
+      statusText: shown.statusText,
       httpVersion: outcome.httpVersion,
       headers: toPairs(shown.rawHeaders),
       body: shown.body,

@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { gzipSync, brotliCompressSync } from 'node:zlib';
 import { maskStep, textMasker } from '../../../appliance/masking/mask-text.js';
 import { maskStream } from '../../../appliance/masking/mask-stream.js';
 import { maskJsonPaths } from '../../../appliance/masking/json-path-mask.js';
 import { maskResponse } from '../../../appliance/masking/mask-response.js';
 import { isAirlockError } from '../../../appliance/errors.js';
+import { codingsToUndo } from '../../../appliance/masking/response-codings.js';
+import { maskHead } from '../../../appliance/masking/mask-head.js';
 
 const KEY = 'ddapi0123456789abcdef0123456789ab';
 const NO_RULES = { regexes: [], jsonPaths: [] };
@@ -85,6 +87,49 @@ test('a JSON-path rule on a body larger than maxBodyBytes fails closed with MASK
   );
 });
 
-test('an unknown Content-Encoding fails closed with MASKING_UNAVAILABLE', () => {
-  assert.throws(() => maskResponse(resp(Buffer.from('x'), ['Content-Encoding', 'zstd']), [KEY], NO_RULES, 100), (e: unknown) => isAirlockError(e) && e.code === 'MASKING_UNAVAILABLE');
+test('an unknown Content-Encoding fails closed with UPSTREAM_ENCODING', () => {
+  assert.throws(() => maskResponse(resp(Buffer.from('x'), ['Content-Encoding', 'zstd']), [KEY], NO_RULES, 100), (e: unknown) => isAirlockError(e) && e.code === 'UPSTREAM_ENCODING' && e.status === 502);
+});
+
+test('codings are undone transfer first, then content, last listed first; a final chunked and identity are skipped', () => {
+  const m = textMasker([KEY], []);
+  assert.deepEqual(codingsToUndo(['Content-Encoding', 'gzip, identity', 'content-encoding', 'BR', 'Transfer-Encoding', 'deflate, chunked'], m), ['deflate', 'br', 'gzip']);
+  assert.deepEqual(codingsToUndo(['Content-Length', '3'], m), []);
+  const refused = (raw: string[]): boolean => {
+    try {
+      codingsToUndo(raw, m);
+      return false;
+    } catch (e) {
+      assert.ok(isAirlockError(e) && e.code === 'UPSTREAM_ENCODING');
+      assert.ok(!e.message.includes(KEY), 'the error names the key');
+      return true;
+    }
+  };
+  assert.ok(refused(['Transfer-Encoding', 'chunked, gzip']), 'a chunked that is not last was not undone by Node');
+  assert.ok(refused(['Content-Encoding', `gzip, ${KEY}`]));
+  assert.ok(refused(['Content-Encoding', 'gzip, gzip, gzip, gzip, gzip']), 'more than MAX_CODINGS layers');
+});
+
+test('the reason phrase and header values are masked, and a header named after the key is dropped and reported', () => {
+  const fired = new Set<string>();
+  const h = maskHead(`OK ${KEY}`, ['X-Echo', KEY, `x-${KEY}`, '1', 'Content-Length', '2'], textMasker([KEY], []), fired);
+  assert.equal(h.statusText, 'OK [masked:credential]');
+  assert.deepEqual(h.rawHeaders, ['X-Echo', '[masked:credential]', 'Content-Length', '2']);
+  assert.deepEqual([...fired].sort(), ['credential', 'header-name-dropped']);
+});
+
+test('a streamed body under stacked codings is decoded layer by layer and masked across chunk boundaries', async () => {
+  const plain = Buffer.from(`{"k":"${KEY}","pad":"${'z'.repeat(5000)}","again":"${KEY}"}`);
+  const packed = brotliCompressSync(gzipSync(plain));
+  const cut = 10;
+  const rest = Readable.from([packed.subarray(cut, cut + 7), packed.subarray(cut + 7)]);
+  const m = maskResponse(resp(packed.subarray(0, cut), ['Content-Encoding', 'gzip', 'Content-Encoding', 'br'], rest), [KEY], NO_RULES, 4);
+  assert.equal(header(m.rawHeaders, 'content-encoding'), undefined);
+  const sink = new PassThrough();
+  const got: Buffer[] = [];
+  sink.on('data', (c: Buffer) => got.push(c));
+  const fake = Object.assign(sink, { writeHead: () => fake }) as unknown as import('node:http').ServerResponse;
+  await m.deliver(fake, { debug: () => undefined } as unknown as import('../../../appliance/log.js').Logger);
+  const text = Buffer.concat(got).toString('utf8');
+  assert.equal(text, plain.toString('utf8').replaceAll(KEY, '[masked:credential]'));
 });
