@@ -202,6 +202,14 @@ describe('a reflecting upstream cannot get the vaulted key to the client past ma
     await assertMaskedBody('te-gzip');
   });
 
+  test('Transfer-Encoding: gzip without chunked (body to the close) is decoded and masked', async () => {
+    await assertMaskedBody('te-gzip-close');
+  });
+
+  test('Transfer-Encoding: chunked, gzip (chunked not last, so never dechunked) is refused with 502 UPSTREAM_ENCODING', async () => {
+    await assertEncodingRefused('te-chunked-gzip');
+  });
+
   test('an unknown Content-Encoding x-foo is refused with 502 UPSTREAM_ENCODING and recorded', async () => {
     await assertEncodingRefused('x-foo');
   });
