@@ -68,6 +68,8 @@ function decoder(encoding: string): Duplex {
 
 /** Undoes `codings` (decoding order) on a body held in full; each layer's output is capped. */
 function decodeAll(bytes: Buffer, codings: readonly string[], cap: number, partial: boolean): Buffer {
+  // An empty body carries nothing to mask (servers send `Content-Encoding: gzip` with no bytes).
+  if (bytes.length === 0) return bytes;
   let out = bytes;
   for (const c of codings) {
     const d = decodeContent(out, c, { maxOutputBytes: cap, partial });

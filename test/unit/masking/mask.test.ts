@@ -91,6 +91,12 @@ test('an unknown Content-Encoding fails closed with UPSTREAM_ENCODING', () => {
   assert.throws(() => maskResponse(resp(Buffer.from('x'), ['Content-Encoding', 'zstd']), [KEY], NO_RULES, 100), (e: unknown) => isAirlockError(e) && e.code === 'UPSTREAM_ENCODING' && e.status === 502);
 });
 
+test('an empty body under a coding is sent empty, without the coding, not refused', () => {
+  const m = maskResponse(resp(Buffer.alloc(0), ['Content-Encoding', 'gzip', 'Content-Length', '0']), [KEY], NO_RULES, 100);
+  assert.equal(header(m.rawHeaders, 'content-encoding'), undefined);
+  assert.equal(header(m.rawHeaders, 'content-length'), '0');
+});
+
 test('codings are undone transfer first, then content, last listed first; a final chunked and identity are skipped', () => {
   const m = textMasker([KEY], []);
   assert.deepEqual(codingsToUndo(['Content-Encoding', 'gzip, identity', 'content-encoding', 'BR', 'Transfer-Encoding', 'deflate, chunked'], m), ['deflate', 'br', 'gzip']);
