@@ -21,6 +21,7 @@ import { createRouter } from './proxy/router.js';
 import { startTransparentListener } from './proxy/transparent.js';
 import { interceptRules, permittedDomains } from './proxy/host-match.js';
 import type { Lookup } from './proxy/resolve-destination.js';
+import type { Dial } from './proxy/tunnel.js';
 import { createLocalApi } from './local-api.js';
 import { SessionTokens } from './identity/session-tokens.js';
 import { SessionIdentity } from './identity/session-identity.js';
@@ -36,6 +37,8 @@ export interface ServerDeps {
   /** Epoch ms with sub-ms precision; injected by tests. */
   readonly now?: () => number;
   readonly lookup?: Lookup;
+  /** Opens passthrough tunnels' upstream connections; tests inject one so nothing real is dialled. */
+  readonly dial?: Dial;
   /** Where CREDENTIALS_DIRECTORY (systemd's LoadCredential=) is read from; process.env by default. */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -139,6 +142,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     log,
     idleMs,
     ...(deps.lookup ? { lookup: deps.lookup } : {}),
+    ...(deps.dial ? { dial: deps.dial } : {}),
     pipeline: {
       identity,
       sessions,

@@ -8,7 +8,7 @@ import { handleIntercepted, newConnectionId, tlsServername, type PipelineDeps } 
 import { isIntercepted, normalizeHost, splitHostPort, type InterceptRules } from './host-match.js';
 import { resolveDestination, type Lookup } from './resolve-destination.js';
 import { refuseConnect, respondError } from './respond-error.js';
-import { tunnel } from './tunnel.js';
+import { tunnel, type Dial } from './tunnel.js';
 import { forwardPlain } from './forward-plain.js';
 import { originalUrl } from './original-url.js';
 import type { EngineHandlers } from './engine.js';
@@ -20,6 +20,8 @@ export interface RouterDeps {
   readonly log: Logger;
   readonly idleMs: number;
   readonly lookup?: Lookup;
+  /** Opens passthrough tunnels' upstream connections (tests inject one that records attempts). */
+  readonly dial?: Dial;
   /** Requests addressed to Airlock itself (not proxied): its small HTTP API. */
   readonly local: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** The listener's own address, to tell requests for Airlock from requests through it. */
@@ -67,7 +69,7 @@ export function createRouter(deps: RouterDeps): Router {
       if (config.passthrough === 'deny') throw new AirlockError('PASSTHROUGH_DENIED', target.host);
       const destination = await resolveDestination(target.host, target.port, config.upstream, deps.lookup);
       clog.info({ decision: 'tunnel' }, 'passthrough tunnel');
-      tunnel(socket, head, destination, deps.idleMs, clog);
+      tunnel(socket, head, destination, deps.idleMs, clog, { dial: deps.dial });
       return false;
     } catch (err) {
       const code = isAirlockError(err) ? err.code : 'INTERNAL';
@@ -93,7 +95,7 @@ export function createRouter(deps: RouterDeps): Router {
       if (config.passthrough === 'deny') throw new AirlockError('PASSTHROUGH_DENIED', host);
       const destination = await resolveDestination(host, 443, config.upstream, deps.lookup);
       clog.info({ decision: 'tunnel' }, 'passthrough tunnel');
-      tunnel(socket, head, destination, deps.idleMs, clog, { announce: false });
+      tunnel(socket, head, destination, deps.idleMs, clog, { announce: false, dial: deps.dial });
     })();
     work.catch((err: unknown) => {
       clog.info({ decision: 'refused', code: isAirlockError(err) ? err.code : 'INTERNAL' }, 'transparent connection refused');
