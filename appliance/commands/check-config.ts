@@ -7,10 +7,17 @@ export function checkConfigCommand(args: CommonArgs & { strict?: boolean | undef
   try {
     const { config, file } = load(args);
     const warnings = grantWarnings(config);
-    const summary = `${file ?? 'built-in defaults'}: ok (${config.identity.issuers.length} issuers, ${config.identity.grants.length} grants, intercepting ${[...config.intercept.datadogSites, ...config.intercept.hosts].join(', ')})`;
+    const summary = `${file ?? 'built-in defaults'}: ok (${config.identity.issuers.length} issuers, ${config.identity.grants.length} grants)`;
+    // What is intercepted (each entry with every host under it) and what happens to the rest:
+    // a Datadog site missing here would be passthrough, so the operator sees the list.
+    const interception = [
+      `  intercepted Datadog sites: ${config.intercept.datadogSites.join(', ') || '(none)'}`,
+      `  intercepted hosts: ${config.intercept.hosts.join(', ') || '(none)'}`,
+      `  passthrough: ${config.passthrough}${config.passthrough === 'allow' ? ' (other hosts are tunnelled blind; IP literals and aliases of intercepted addresses are refused)' : ' (other hosts are refused)'}`,
+    ];
     return {
       ok: warnings.length === 0 || args.strict !== true,
-      text: [summary, ...warnings.map((w) => `  warning: ${w.path}: ${w.message}`)].join('\n'),
+      text: [summary, ...interception, ...warnings.map((w) => `  warning: ${w.path}: ${w.message}`)].join('\n'),
     };
   } catch (err) {
     if (err instanceof ConfigError) {

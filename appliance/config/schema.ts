@@ -4,6 +4,7 @@ import { approvalsSchema, maskingSchema, policySchema } from '../policy/policy-s
 import { PRESETS } from './issuer-presets.js';
 import { resolveIssuer } from './resolve-issuer.js';
 import { ruleProblem } from '../identity/claim-rules.js';
+import { DEFAULT_DATADOG_SITES } from './datadog-sites.js';
 
 // The YAML file's shape. Unknown keys are errors (strictObject) so a typo never silently
 // weakens a rule. Durations are written as "15m", "6h", "30d" and become milliseconds.
@@ -93,11 +94,14 @@ export const configSchema = z
     stateDir: z.string().min(1).default('.airlock'),
     intercept: z
       .strictObject({
-        datadogSites: z.array(hostname).default(['datadoghq.com']),
+        // Every Datadog site and intake domain (config/datadog-sites.ts): a site left out would be
+        // passthrough, and a blind tunnel carries the agent's own key unrecorded.
+        datadogSites: z.array(hostname).default([...DEFAULT_DATADOG_SITES]),
         hosts: z.array(hostname).default([]),
       })
       .prefault({}),
-    passthrough: z.enum(['allow', 'deny']).default('allow'),
+    // deny: what is not intercepted is refused unless the operator opens it (issue #11).
+    passthrough: z.enum(['allow', 'deny']).default('deny'),
     upstream: z
       .strictObject({
         resolve: z.record(hostname, hostPort).default({}),

@@ -33,10 +33,14 @@ export function isIntercepted(rules: InterceptRules, host: string): boolean {
   return rules.suffixes.some((s) => h === s || h.endsWith(`.${s}`));
 }
 
-/** The domains the CA must be able to sign for, as name-constraint subtrees. */
+/**
+ * The domains the CA must be able to sign for, as name-constraint subtrees. One already admitted
+ * by another (us3.datadoghq.com under datadoghq.com) is left out: it would add nothing.
+ */
 export function permittedDomains(intercept: Config['intercept']): string[] {
   const rules = interceptRules(intercept);
-  return [...new Set([...rules.suffixes, ...rules.exact])];
+  const all = [...new Set([...rules.suffixes, ...rules.exact])];
+  return all.filter((d) => !rules.suffixes.some((s) => s !== d && d.endsWith(`.${s}`)));
 }
 
 /** Splits "host:port" / "[v6]:port" as found in a CONNECT target or Host header. */
@@ -48,5 +52,8 @@ export function splitHostPort(value: string, defaultPort: number): { host: strin
   if (!Number.isInteger(port) || port < 1 || port > 65535) return null;
   const host = normalizeHost(m[1]!);
   if (host.length === 0 || host.length > 253) return null;
+  // An empty label ("api..datadoghq.com", ".x", "x..") is no host name; it could only ever
+  // differ from the intercepted spelling, never match it.
+  if (!host.includes(':') && host.split('.').includes('')) return null;
   return { host, port };
 }

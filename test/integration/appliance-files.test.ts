@@ -553,6 +553,12 @@ test('the default appliance config is accepted by the config loader', async (t) 
     const cfg = parseConfigText(text, 'airlock.yaml');
     assert.equal(cfg.listen.port, 3128);
     assert.equal(cfg.stateDir, '/var/lib/airlock');
+    // The runner reaches GitHub through Airlock, so the image opts into passthrough explicitly,
+    // and must still intercept every Datadog site (a narrower list would tunnel the rest blind).
+    assert.equal(cfg.passthrough, 'allow');
+    for (const site of ['datadoghq.com', 'us3.datadoghq.com', 'datadoghq.eu', 'ddog-gov.com', 'browser-intake-datadoghq.com']) {
+      assert.ok(cfg.intercept.datadogSites.includes(site), `the appliance config intercepts ${site}`);
+    }
   } catch (err) {
     if (err instanceof ConfigError && err.problems.every((p) => p.path === 'transparent' && p.message === 'unknown key')) {
       const why = 'the config schema has no `transparent` key yet (daemon side of issue 5)';
