@@ -39,7 +39,8 @@ export const ERRORS = {
   },
   DESTINATION_BLOCKED: {
     status: 403,
-    message: 'the destination resolves to a loopback, private, link-local or otherwise internal address: list it under upstream.resolve if it is meant',
+    message:
+      'the destination is an IP address, resolves to an internal address, or resolves to an address of an intercepted Datadog host: connect to Datadog by its host name (api.<site>) through Airlock; list any other host under upstream.resolve if it is meant',
   },
   PASSTHROUGH_DENIED: {
     status: 403,

@@ -22,6 +22,8 @@ import { startTransparentListener } from './proxy/transparent.js';
 import { interceptRules, permittedDomains } from './proxy/host-match.js';
 import type { Lookup } from './proxy/resolve-destination.js';
 import type { Dial } from './proxy/tunnel.js';
+import { InterceptedAddresses } from './proxy/intercepted-addresses.js';
+import { lookupAllFrom, preresolveIntercepted } from './proxy/preresolve-intercepted.js';
 import { createLocalApi } from './local-api.js';
 import { SessionTokens } from './identity/session-tokens.js';
 import { SessionIdentity } from './identity/session-identity.js';
@@ -136,9 +138,16 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const inflight = new Set<Promise<unknown>>();
   let address = { host: config.listen.host, port: config.listen.port };
   const idleMs = 60_000;
+  const rules = interceptRules(config.intercept);
+  const interceptedAddresses = new InterceptedAddresses();
+  // Only passthrough: allow consults the set. In the background: start must not wait on (or fail for) DNS.
+  if (config.passthrough === 'allow') {
+    void preresolveIntercepted(config, rules, interceptedAddresses, lookupAllFrom(deps.lookup), log.child({ stage: 'passthrough' }));
+  }
   const router = createRouter({
     config,
-    rules: interceptRules(config.intercept),
+    rules,
+    interceptedAddresses,
     log,
     idleMs,
     ...(deps.lookup ? { lookup: deps.lookup } : {}),

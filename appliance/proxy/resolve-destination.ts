@@ -38,7 +38,8 @@ export async function resolveDestination(
   upstream: Config['upstream'],
   lookup: Lookup = defaultLookup,
 ): Promise<Destination> {
-  const pinned = upstream.resolve[host];
+  // Own keys only: a CONNECT to `constructor` or `__proto__` must not find Object.prototype's.
+  const pinned = Object.hasOwn(upstream.resolve, host) ? upstream.resolve[host] : undefined;
   if (pinned) {
     const family = isIP(pinned.host);
     if (family === 0) {

@@ -6,9 +6,11 @@ import type { Config } from '../config/schema.js';
 import { setConnectState, getConnectState } from './connect-state.js';
 import { handleIntercepted, newConnectionId, tlsServername, type PipelineDeps } from './handle-request.js';
 import { isIntercepted, normalizeHost, splitHostPort, type InterceptRules } from './host-match.js';
-import { resolveDestination, type Lookup } from './resolve-destination.js';
+import { resolveDestination, type Destination, type Lookup } from './resolve-destination.js';
 import { refuseConnect, respondError } from './respond-error.js';
 import { tunnel, type Dial } from './tunnel.js';
+import { InterceptedAddresses } from './intercepted-addresses.js';
+import { passthroughDestination } from './passthrough-destination.js';
 import { forwardPlain } from './forward-plain.js';
 import { originalUrl } from './original-url.js';
 import type { EngineHandlers } from './engine.js';
@@ -22,6 +24,8 @@ export interface RouterDeps {
   readonly lookup?: Lookup;
   /** Opens passthrough tunnels' upstream connections (tests inject one that records attempts). */
   readonly dial?: Dial;
+  /** Addresses of intercepted hosts (seeded at start); a passthrough name resolving to one is refused. */
+  readonly interceptedAddresses?: InterceptedAddresses;
   /** Requests addressed to Airlock itself (not proxied): its small HTTP API. */
   readonly local: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** The listener's own address, to tell requests for Airlock from requests through it. */
@@ -39,6 +43,15 @@ export interface Router extends Omit<EngineHandlers, 'secureContextFor'> {
 
 export function createRouter(deps: RouterDeps): Router {
   const { config, rules, log } = deps;
+  const addresses = deps.interceptedAddresses ?? new InterceptedAddresses();
+  const passthrough = { config, addresses, lookup: deps.lookup };
+
+  /** Resolves an intercepted host once, and remembers the address for the passthrough check. */
+  async function interceptedDestination(host: string): Promise<Destination> {
+    const destination = await resolveDestination(host, 443, config.upstream, deps.lookup);
+    addresses.add(destination.address);
+    return destination;
+  }
 
   async function onConnect(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<boolean> {
     const id = newConnectionId();
@@ -54,7 +67,7 @@ export function createRouter(deps: RouterDeps): Router {
         if (target.port !== 443) {
           throw new AirlockError('PASSTHROUGH_DENIED', `intercepted hosts are reached on port 443 only, not ${target.port}`);
         }
-        const destination = await resolveDestination(target.host, 443, config.upstream, deps.lookup);
+        const destination = await interceptedDestination(target.host);
         setConnectState(req, {
           id,
           host: target.host,
@@ -66,8 +79,7 @@ export function createRouter(deps: RouterDeps): Router {
         clog.debug('intercepting');
         return true;
       }
-      if (config.passthrough === 'deny') throw new AirlockError('PASSTHROUGH_DENIED', target.host);
-      const destination = await resolveDestination(target.host, target.port, config.upstream, deps.lookup);
+      const destination = await passthroughDestination(target.host, target.port, passthrough);
       clog.info({ decision: 'tunnel' }, 'passthrough tunnel');
       tunnel(socket, head, destination, deps.idleMs, clog, { dial: deps.dial });
       return false;
@@ -85,15 +97,14 @@ export function createRouter(deps: RouterDeps): Router {
     const clog = log.child({ conn: newConnectionId(), target: `${host}:443`, transparent: true });
     const work = (async () => {
       if (isIntercepted(rules, host)) {
-        const destination = await resolveDestination(host, 443, config.upstream, deps.lookup);
+        const destination = await interceptedDestination(host);
         // No CONNECT exists: a stand-in carries the target so requests are checked against it.
         const connectReq = { url: `${host}:443`, headers: {} } as http.IncomingMessage;
         setConnectState(connectReq, { id: newConnectionId(), host, port: 443, destination, proxyAuthorization: undefined, log: clog });
         deps.adoptTls(socket, head, connectReq);
         return;
       }
-      if (config.passthrough === 'deny') throw new AirlockError('PASSTHROUGH_DENIED', host);
-      const destination = await resolveDestination(host, 443, config.upstream, deps.lookup);
+      const destination = await passthroughDestination(host, 443, passthrough);
       clog.info({ decision: 'tunnel' }, 'passthrough tunnel');
       tunnel(socket, head, destination, deps.idleMs, clog, { announce: false, dial: deps.dial });
     })();
@@ -145,12 +156,11 @@ export function createRouter(deps: RouterDeps): Router {
     try {
       if (isIntercepted(rules, target.host)) {
         // Datadog is HTTPS only: a plain request for an intercepted host goes upstream over TLS.
-        const destination = await resolveDestination(target.host, 443, config.upstream, deps.lookup);
+        const destination = await interceptedDestination(target.host);
         await handleIntercepted(deps.pipeline, { destination, hostHeader: target.host, proxyAuthorization: req.headers['proxy-authorization'], log: rlog }, req, res);
         return;
       }
-      if (config.passthrough === 'deny') throw new AirlockError('PASSTHROUGH_DENIED', target.host);
-      const destination = await resolveDestination(target.host, target.port, config.upstream, deps.lookup);
+      const destination = await passthroughDestination(target.host, target.port, passthrough);
       await forwardPlain(req, res, destination, deps.pipeline.upstreamTimeoutMs, rlog);
     } catch (err) {
       req.resume();
