@@ -1,3 +1,6 @@
+import { decodeComponent, isCredentialCookie, isCredentialHeader, isCredentialParam } from './credential-name.js';
+import { redactKeyShapes } from './key-shape.js';
+
 // Removes every Datadog credential the agent supplied, so only the vaulted key (injected
 // afterwards) can reach upstream. Everything else passes byte-for-byte: the query is cut into
 // its raw pieces and never decoded and re-encoded.
@@ -12,28 +15,25 @@ export interface StripInput {
 export interface StripResult {
   readonly path: string;
   readonly rawHeaders: string[];
-  /** What was removed, once per kind: "header:dd-api-key", "query:api_key", "path:/v1/input key". */
+  /** What was removed, once per kind: "header:dd-api-key", "query:api_key", "cookie:dd_api_key", "path:/v1/input key". */
   readonly stripped: string[];
   /** Every removed value (raw, plus decoded forms), so the recorder can redact any echo of them. */
   readonly removedValues: string[];
 }
 
-// Names are compared lower-cased with "_" and "-" folded together: CGI/WSGI-style servers map
-// DD_API_KEY and DD-API-KEY to the same variable, so both spellings are credentials.
-const HEADER_LABELS: ReadonlyMap<string, string> = new Map([
-  ['dd-api-key', 'header:dd-api-key'],
-  ['dd-application-key', 'header:dd-application-key'],
-  ['authorization', 'header:authorization'],
-  // The identity stage has read the job's token from here already; it must not go upstream.
-  ['proxy-authorization', 'header:proxy-authorization'],
-]);
-
-const QUERY_LABELS: ReadonlyMap<string, string> = new Map([
+// Which names are credentials is a rule (credential-name.ts). The labels of the names Airlock
+// has always known stay as they were, so existing recordings and queries keep matching: header
+// labels fold "_" into "-" (CGI/WSGI servers treat DD_API_KEY and DD-API-KEY alike), and the
+// four classic query names keep their historical labels.
+const LEGACY_QUERY_LABELS: ReadonlyMap<string, string> = new Map([
   ['api_key', 'query:api_key'],
   ['application_key', 'query:application_key'],
   ['dd_api_key', 'query:dd-api-key'],
   ['dd_application_key', 'query:dd-application-key'],
 ]);
+
+/** Labels are recorded unredacted in `_airlock.stripped`: printable ASCII, no key shapes, bounded. */
+const MAX_LABEL_NAME = 64;
 
 const V1_INPUT_RE = /^(\/v1\/input)\/([^/]+)(\/.*)?$/i;
 
@@ -48,12 +48,16 @@ export function stripAgentCredentials(req: StripInput): StripResult {
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i] ?? '';
     const value = req.rawHeaders[i + 1] ?? '';
-    const label = HEADER_LABELS.get(name.toLowerCase().replaceAll('_', '-'));
-    if (label === undefined) {
-      rawHeaders.push(name, value);
-    } else {
-      note(label);
+    if (isCredentialHeader(name)) {
+      note(`header:${safeLabelName(name.toLowerCase().replaceAll('_', '-'))}`);
       removed.push(...headerSecretForms(value));
+    } else if (name.toLowerCase() === 'cookie') {
+      const c = stripCookies(value);
+      for (const label of c.labels) note(label);
+      removed.push(...c.removed);
+      if (c.value !== null) rawHeaders.push(name, c.value);
+    } else {
+      rawHeaders.push(name, value);
     }
   }
 
@@ -111,11 +115,10 @@ function stripQuery(query: string): { query: string; labels: string[]; removed: 
     const sep = i === 0 ? '' : (tokens[i - 1] ?? '');
     const eq = piece.indexOf('=');
     const rawName = eq === -1 ? piece : piece.slice(0, eq);
-    const label = QUERY_LABELS.get(decodeComponent(rawName).toLowerCase().replaceAll('-', '_'));
-    if (label === undefined) {
+    if (!isCredentialParam(rawName)) {
       kept.push({ sep, piece });
     } else {
-      labels.push(label);
+      labels.push(queryLabel(rawName));
       if (eq !== -1) removed.push(...rawAndDecoded(piece.slice(eq + 1)));
     }
   }
@@ -123,12 +126,42 @@ function stripQuery(query: string): { query: string; labels: string[]; removed: 
   return { query: out, labels, removed };
 }
 
-function decodeComponent(raw: string): string {
-  try {
-    return decodeURIComponent(raw.replaceAll('+', ' '));
-  } catch {
-    return raw;
+function queryLabel(rawName: string): string {
+  const legacy = LEGACY_QUERY_LABELS.get(decodeComponent(rawName).toLowerCase().replaceAll('-', '_'));
+  // Otherwise the name as written (still percent-encoded), so the label shows the trick used.
+  return legacy ?? `query:${safeLabelName(rawName.toLowerCase())}`;
+}
+
+/**
+ * Cookie pairs whose name is a credential name are dropped; the rest of the header is kept as
+ * written. null when nothing is left.
+ */
+function stripCookies(value: string): { value: string | null; labels: string[]; removed: string[] } {
+  const pieces = value.split(';');
+  const kept: string[] = [];
+  const labels: string[] = [];
+  const removed: string[] = [];
+  for (const piece of pieces) {
+    const eq = piece.indexOf('=');
+    const name = (eq === -1 ? piece : piece.slice(0, eq)).trim();
+    if (name !== '' && isCredentialCookie(name)) {
+      labels.push(`cookie:${safeLabelName(name.toLowerCase())}`);
+      if (eq !== -1) removed.push(...rawAndDecoded(piece.slice(eq + 1).trim()));
+    } else {
+      kept.push(piece);
+    }
   }
+  if (labels.length === 0) return { value, labels, removed };
+  const rest = kept.join(';').trim();
+  return { value: rest === '' ? null : rest, labels, removed };
+}
+
+/** Non-printable bytes percent-encoded, key-shaped runs redacted, long names cut. */
+function safeLabelName(name: string): string {
+  // Buffer, not encodeURIComponent: a lone surrogate must not throw.
+  const printable = name.replace(/[^\x21-\x7e]/gu, (ch) => [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join(''));
+  const clean = redactKeyShapes(printable, '[key-shaped]');
+  return clean.length > MAX_LABEL_NAME ? `${clean.slice(0, MAX_LABEL_NAME)}...` : clean;
 }
 
 function rawAndDecoded(raw: string): string[] {

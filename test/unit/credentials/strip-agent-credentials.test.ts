@@ -49,12 +49,42 @@ test('a Basic Proxy-Authorization lists the header, the base64 pair, the pair an
   assert.deepEqual(r.removedValues, [`Basic ${cred}`, cred, 'x:the.jwt.value', 'the.jwt.value']);
 });
 
-test('headers that only resemble the key headers survive, in order and case', () => {
-  const keep = ['X-DD-API-KEY-ID', 'a', 'DD-API-KEYS', 'b', 'X-Authorization-Mode', 'c', 'dd-api', 'd'];
+test('headers whose name only resembles a credential survive, in order and case', () => {
+  const keep = ['X-Authorization-Mode', 'c', 'dd-api', 'd', 'X-Api-Version', 'e', 'Key', 'f', 'X-App', 'g'];
   const r = stripAgentCredentials({ path: '/', rawHeaders: keep });
   assert.deepEqual(r.rawHeaders, keep);
   assert.deepEqual(r.stripped, []);
   assert.deepEqual(r.removedValues, []);
+});
+
+test('any header whose compacted name holds apikey, appkey or applicationkey is stripped and labelled by its name', () => {
+  const r = stripAgentCredentials({
+    path: '/',
+    rawHeaders: ['X-Datadog-Api-Key', 'k1', 'ApiKey', 'k2', 'DD.API.KEY', 'k3', 'Dd_Application_Key', 'k4', 'X-DD-API-KEY-ID', 'k5', 'x-app-key', 'k6', ...base],
+  });
+  assert.deepEqual(r.rawHeaders, base);
+  assert.deepEqual(r.stripped, ['header:x-datadog-api-key', 'header:apikey', 'header:dd.api.key', 'header:dd-application-key', 'header:x-dd-api-key-id', 'header:x-app-key']);
+  assert.deepEqual(r.removedValues, ['k1', 'k2', 'k3', 'k4', 'k5', 'k6']);
+});
+
+test('a key-shaped run in a stripped header name is not copied into its label', () => {
+  const key = '0123456789abcdef0123456789abcdef';
+  const r = stripAgentCredentials({ path: '/', rawHeaders: [`X-Api-Key-${key}`, 'v'] });
+  assert.deepEqual(r.stripped, ['header:x-api-key-[key-shaped]']);
+});
+
+test('cookies named like a credential are dropped from the Cookie header and the others kept as written', () => {
+  const r = stripAgentCredentials({ path: '/', rawHeaders: ['Cookie', 'a=1; dd_api_key=K1; b=2;DD-APPLICATION-KEY=K2', 'Host', 'h'] });
+  assert.deepEqual(r.rawHeaders, ['Cookie', 'a=1; b=2', 'Host', 'h']);
+  assert.deepEqual(r.stripped, ['cookie:dd_api_key', 'cookie:dd-application-key']);
+  assert.deepEqual(r.removedValues, ['K1', 'K2']);
+});
+
+test('a Cookie header holding only credential cookies is dropped; one without any is untouched', () => {
+  const gone = stripAgentCredentials({ path: '/', rawHeaders: ['cookie', ' apikey=K ', 'Cookie', 'session=abc;  theme=dark'] });
+  assert.deepEqual(gone.rawHeaders, ['Cookie', 'session=abc;  theme=dark']);
+  assert.deepEqual(gone.stripped, ['cookie:apikey']);
+  assert.deepEqual(gone.removedValues, ['K']);
 });
 
 test('every key query parameter in any case, repeated, is stripped and the rest kept in order', () => {
@@ -68,11 +98,27 @@ test('every key query parameter in any case, repeated, is stripped and the rest 
   assert.deepEqual(r.rawHeaders, base);
 });
 
-test('look-alike parameters such as api_key_id=x and query=api_key survive byte-for-byte', () => {
-  const path = '/api/v1/query?api_key_id=x&query=api_key&my_api_key=y&q=avg%3Asystem.cpu%7Bhost%3Aa%20b%7D+x&from=1&x=%E2%9C%93';
+test('parameters whose name only resembles a credential, and a key word in a value, survive byte-for-byte', () => {
+  const path = '/api/v1/query?query=api_key&key=x&api=y&app=z&q=avg%3Asystem.cpu%7Bhost%3Aa%20b%7D+x&from=1&x=%E2%9C%93';
   const r = stripAgentCredentials({ path, rawHeaders: [] });
   assert.equal(r.path, path);
   assert.deepEqual(r.stripped, []);
+});
+
+test('query names are judged decoded, without brackets, NUL, separators or case; the label shows the name as written', () => {
+  const r = stripAgentCredentials({
+    path: '/p??api_key=K0&a=1&api_key[]=K1&api_key%00=K2&api_key+=K3&apikey=K4&API-KEY=K5&dd.app.key=K6&api_key_id=K7&my_api_key=K8&b=2',
+    rawHeaders: [],
+  });
+  assert.equal(r.path, '/p?a=1&b=2');
+  assert.deepEqual(r.stripped, ['query:?api_key', 'query:api_key[]', 'query:api_key%00', 'query:api_key+', 'query:apikey', 'query:api_key', 'query:dd.app.key', 'query:api_key_id', 'query:my_api_key']);
+  assert.deepEqual(r.removedValues, ['K0', 'K1', 'K2', 'K3', 'K4', 'K5', 'K6', 'K7', 'K8']);
+});
+
+test('a percent-encoded bracket or NUL in a query name cannot hide it', () => {
+  const r = stripAgentCredentials({ path: '/p?api_key%5B%5D=K1&%61pi%2Dkey=K2&x=1', rawHeaders: [] });
+  assert.equal(r.path, '/p?x=1');
+  assert.deepEqual(r.removedValues, ['K1', 'K2']);
 });
 
 test('encoded characters and odd separators around a stripped parameter are preserved', () => {
