@@ -6,8 +6,10 @@ import {
   redactQueryString,
   redactText,
   redactTruncatedTail,
+  withKeyShapes,
   type PreparedSecrets,
 } from './redact.js';
+import { findKeyShapes } from '../credentials/key-shape.js';
 import type { CapturedBody, HeaderPair } from './types.js';
 
 export interface BodyLimits {
@@ -33,12 +35,16 @@ function isForm(headers: readonly HeaderPair[]): boolean {
  * A captured body in its stored, redacted form. Content-encoded bodies are decoded first because
  * only the decoded form can be searched for secrets; the redacted decoded form replaces the wire
  * bytes. When decoding fails the wire bytes are kept as base64 with a note saying why.
+ *
+ * `keyShapes` is given for the agent's request body: every key-shaped value in it (the decoded
+ * form, searched as text even when stored as base64) is added to the set and redacted.
  */
 export function captureBody(
   body: CapturedBody,
   headers: readonly HeaderPair[],
   secrets: PreparedSecrets,
   limits: BodyLimits,
+  keyShapes?: Set<string>,
 ): JournalBody {
   const enc = contentEncodingOf(headers);
   const base = { wireSize: body.size, capturedBytes: body.bytes.length, truncated: body.truncated, ...(enc ? { contentEncoding: enc } : {}) };
@@ -57,18 +63,26 @@ export function captureBody(
         ...base,
         contentSize: body.size,
         note,
-        base64: redactBytes(body.bytes, secrets).toString('base64'),
+        base64: redactBytes(body.bytes, withShapesOf(body.bytes, secrets, keyShapes)).toString('base64'),
       };
     }
   }
   const flags = { ...(decoded ? { decoded: true } : {}), ...(note ? { note } : {}) };
   const contentSize = decoded ? content.length : body.size;
+  const all = withShapesOf(content, secrets, keyShapes);
   const raw = asText(content, body.truncated);
   if (raw === null) {
-    return { ...base, contentSize, ...flags, base64: redactBytes(content, secrets).toString('base64') };
+    return { ...base, contentSize, ...flags, base64: redactBytes(content, all).toString('base64') };
   }
   let text = isForm(headers) ? redactQueryString(raw) : raw;
-  text = redactText(text, secrets);
-  if (body.truncated) text = redactTruncatedTail(text, secrets);
+  text = redactText(text, all);
+  if (body.truncated) text = redactTruncatedTail(text, all);
   return { ...base, contentSize, ...flags, text };
+}
+
+/** Key shapes are ASCII, so searching the bytes as latin1 finds them in text and binary alike. */
+function withShapesOf(bytes: Buffer, secrets: PreparedSecrets, keyShapes: Set<string> | undefined): PreparedSecrets {
+  if (!keyShapes) return secrets;
+  for (const v of findKeyShapes(bytes.toString('latin1'))) keyShapes.add(v);
+  return withKeyShapes(secrets, keyShapes);
 }

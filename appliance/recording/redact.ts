@@ -1,29 +1,22 @@
 // Redaction applied to every string of an exchange before it is written (journal and HAR alike).
 // Rules, in the order they apply:
-//  1. values of credential-bearing headers become [redacted:<header name>], or the label of the
-//     Secret whose value they are;
-//  2. every Secret value (>= 8 chars) anywhere in header values, URL and bodies becomes
+//  1. values of credential-bearing headers (cookies, and every name credential-name.ts calls a
+//     credential) become [redacted:<header name>], or the label of the Secret whose value they are;
+//  2. every Secret value (>= 8 chars) anywhere in header names and values, URL and bodies becomes
 //     [redacted:<label>];
 //  3. a JWT-shaped string keeps header and payload; its signature becomes [redacted:signature];
-//  4. query parameters that carry Datadog keys become [redacted:query <name>].
+//  4. query parameters whose name is a credential name become [redacted:query <name>];
+//  5. in the agent's request (URL, headers, body), a value shaped like a Datadog key
+//     (credentials/key-shape.ts) becomes [redacted:key-shaped value]; each one found is then a
+//     Secret for the whole exchange, so an upstream that echoes it is redacted too.
+import { decodeComponent, isCredentialHeader, isCredentialParam } from '../credentials/credential-name.js';
+import { findKeyShapes, redactKeyShapes } from '../credentials/key-shape.js';
 import type { HeaderPair, Secret } from './types.js';
 
-export const SENSITIVE_HEADERS: ReadonlySet<string> = new Set([
-  'dd-api-key',
-  'dd-application-key',
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'set-cookie',
-  'x-api-key',
-]);
+/** Redacted by name whatever their value, besides every credential name (credential-name.ts). */
+export const SENSITIVE_HEADERS: ReadonlySet<string> = new Set(['cookie', 'set-cookie']);
 
-export const SENSITIVE_QUERY: ReadonlySet<string> = new Set([
-  'api_key',
-  'application_key',
-  'dd-api-key',
-  'dd-application-key',
-]);
+export const KEY_SHAPE_LABEL = 'key-shaped value';
 
 /** Shorter values would wreck ordinary text (and no real credential is that short). */
 export const MIN_SECRET_LENGTH = 8;
@@ -135,26 +128,46 @@ function secretEqualTo(value: string, secrets: PreparedSecrets): Secret | undefi
   return secrets.list.find((s) => s.value === trimmed || s.value === afterScheme);
 }
 
+function isSensitiveHeader(lower: string): boolean {
+  return SENSITIVE_HEADERS.has(lower) || isCredentialHeader(lower);
+}
+
 /** Rule 1 for credential headers, rules 2 and 3 for the rest. */
 export function redactHeaderValue(name: string, value: string, secrets: PreparedSecrets): string {
   const lower = name.toLowerCase();
-  if (SENSITIVE_HEADERS.has(lower)) {
+  if (isSensitiveHeader(lower)) {
     const s = secretEqualTo(value, secrets);
     return placeholder(s ? s.label : lower);
   }
   return redactText(value, secrets);
 }
 
+/** Rules 1 to 3; a name holding a secret (an echoed `x-<key>: 1`) is redacted too. */
 export function redactHeaders(headers: readonly HeaderPair[], secrets: PreparedSecrets): HeaderPair[] {
-  return headers.map(([n, v]) => [n, redactHeaderValue(n, v, secrets)] as const);
+  return headers.map(([n, v]) => [redactText(n, secrets), redactHeaderValue(n, v, secrets)] as const);
 }
 
-function decodeComponent(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
-  } catch {
-    return s;
+/** The Secret list plus every value in `shapes`, labelled as key-shaped (a known label wins). */
+export function withKeyShapes(secrets: PreparedSecrets, shapes: ReadonlySet<string>): PreparedSecrets {
+  if (shapes.size === 0) return secrets;
+  // The injected vaulted key is key-shaped too: a request with nothing new keeps its prepared list.
+  const fresh = [...shapes].filter((v) => !secrets.list.some((s) => s.value === v));
+  if (fresh.length === 0) return secrets;
+  return prepareSecrets([...secrets.list, ...fresh.map((value) => ({ value, label: KEY_SHAPE_LABEL }))]);
+}
+
+/** Rule 5 as a search: adds every key-shaped value of the request's URL and header names and values to `into`. */
+export function collectRequestKeyShapes(url: string, headers: readonly HeaderPair[], into: Set<string>): void {
+  for (const v of findKeyShapes(url)) into.add(v);
+  for (const [n, v] of headers) {
+    for (const x of findKeyShapes(n)) into.add(x);
+    for (const x of findKeyShapes(v)) into.add(x);
   }
+}
+
+/** Rules 2, 3 and 5 on free text from the agent's request (approval previews, log lines). */
+export function redactRequestText(text: string, secrets: PreparedSecrets, wrap: (p: string) => string = (p) => p): string {
+  return redactKeyShapes(redactText(text, secrets, wrap), wrap(placeholder(KEY_SHAPE_LABEL)));
 }
 
 /** Rule 4 on an application/x-www-form-urlencoded string (a query or a form body). */
@@ -165,21 +178,22 @@ export function redactQueryString(qs: string, wrap: (p: string) => string = (p) 
     .map((part) => {
       const eq = part.indexOf('=');
       const rawName = eq < 0 ? part : part.slice(0, eq);
-      const name = decodeComponent(rawName).toLowerCase();
-      if (!SENSITIVE_QUERY.has(name) || eq < 0) return part;
+      if (eq < 0 || !isCredentialParam(rawName)) return part;
+      // Non-printable characters (a NUL, a decoded "+") would make the label unreadable.
+      const name = decodeComponent(rawName).toLowerCase().replace(/[^\x21-\x7e]/g, '?');
       return `${rawName}=${wrap(placeholder(`query ${name}`))}`;
     })
     .join('&');
 }
 
 /**
- * Rules 4, 2 and 3 on a URL; the fragment is dropped (HAR URLs carry none). Placeholders are
- * percent-encoded because brackets are not legal in a URI path or query (RFC 3986); the HAR's
- * queryString list shows them decoded.
+ * Rules 4, 2, 3 and 5 on a request URL (only request URLs are recorded); the fragment is dropped
+ * (HAR URLs carry none). Placeholders are percent-encoded because brackets are not legal in a
+ * URI path or query (RFC 3986); the HAR's queryString list shows them decoded.
  */
 export function redactUrl(url: string, secrets: PreparedSecrets): string {
   const noFragment = url.split('#', 1)[0] ?? '';
   const q = noFragment.indexOf('?');
   const withQuery = q < 0 ? noFragment : noFragment.slice(0, q + 1) + redactQueryString(noFragment.slice(q + 1), encodeURIComponent);
-  return redactText(withQuery, secrets, encodeURIComponent);
+  return redactRequestText(withQuery, secrets, encodeURIComponent);
 }

@@ -1,7 +1,7 @@
 import { captureBody, type BodyLimits } from './capture-body.js';
 import { requestHeadersSize, responseHeadersSize } from './headers-size.js';
 import type { JournalExchangeLine } from './journal-types.js';
-import { redactHeaders, redactText, redactUrl, type PreparedSecrets } from './redact.js';
+import { collectRequestKeyShapes, redactHeaders, redactText, redactUrl, withKeyShapes, type PreparedSecrets } from './redact.js';
 import type { Exchange } from './types.js';
 
 /** HAR and the size computation want "HTTP/1.1"; accept "1.1" from callers too. */
@@ -9,12 +9,20 @@ export function normalizeHttpVersion(v: string): string {
   return /^HTTP\//i.test(v) ? v : `HTTP/${v || '1.1'}`;
 }
 
-/** The journal line for one exchange: sizes from the raw form, every string redacted. */
-export function toJournalExchange(ex: Exchange, secrets: PreparedSecrets, limits: BodyLimits): JournalExchangeLine {
+/**
+ * The journal line for one exchange: sizes from the raw form, every string redacted. Key-shaped
+ * values of the agent's request are found first (URL, headers, then the body as decoded), and
+ * then redacted in every string of the exchange, response included.
+ */
+export function toJournalExchange(ex: Exchange, given: PreparedSecrets, limits: BodyLimits): JournalExchangeLine {
   const rq = ex.request;
   const rqVersion = normalizeHttpVersion(rq.httpVersion);
   const rs = ex.response;
   const rsVersion = rs ? normalizeHttpVersion(rs.httpVersion) : '';
+  const shapes = new Set<string>();
+  collectRequestKeyShapes(rq.url, rq.headers, shapes);
+  const requestBody = rq.body ? captureBody(rq.body, rq.headers, withKeyShapes(given, shapes), limits, shapes) : null;
+  const secrets = withKeyShapes(given, shapes);
   return {
     type: 'exchange',
     id: ex.id,
@@ -25,7 +33,7 @@ export function toJournalExchange(ex: Exchange, secrets: PreparedSecrets, limits
       httpVersion: rqVersion,
       headers: redactHeaders(rq.headers, secrets),
       headersSize: requestHeadersSize(rq.method, rq.url, rqVersion, rq.headers),
-      body: rq.body ? captureBody(rq.body, rq.headers, secrets, limits) : null,
+      body: requestBody,
     },
     response: rs
       ? {

@@ -158,3 +158,55 @@ test('secrets prepared once per exchange are prepared again when the list has gr
   const text = redactText('echo vaultedkey-abcdef0123 and agentkey-0123456789', prepareSecrets(list));
   assert.equal(text, 'echo [redacted:credential dd-prod api key] and [redacted:agent credential]');
 });
+
+test('a key-shaped value in the request URL, a header name and value and the body is redacted, and so is its echo', () => {
+  const k1 = '11112222333344445555666677778888';
+  const k2 = '9999aaaabbbbccccddddeeeeffff000011112222';
+  const k3 = 'ddapp_ZyXwVuTsRqPoNmLkJiHgFeDcBa98765432';
+  const k4 = 'abcdefabcdefabcdefabcdefabcdef12';
+  const line = toJournalExchange(
+    exchange({
+      url: `https://api.datadoghq.com/api/v1/foo/${k1}?q=1`,
+      reqHeaders: [['Host', 'api.datadoghq.com'], ['X-Trace', k2], [`X-${k4}`, '1'], ['DD-API-KEY', VAULT_KEY]],
+      reqBody: body(JSON.stringify({ title: k3 })),
+      response: { status: 200, statusText: k1, httpVersion: 'HTTP/1.1', headers: [['X-Echo', k2]], body: body(JSON.stringify({ a: k3, b: k4 })) },
+    }),
+    secrets,
+    limits,
+  );
+  const text = JSON.stringify(line);
+  for (const k of [k1, k2, k3, k4]) assert.ok(!text.includes(k), k);
+  assert.equal(line.request.url, 'https://api.datadoghq.com/api/v1/foo/%5Bredacted%3Akey-shaped%20value%5D?q=1');
+  assert.deepEqual(line.request.headers[2], ['X-[redacted:key-shaped value]', '1']);
+  // A known secret keeps its own label even though it is key-shaped.
+  assert.deepEqual(line.request.headers[3], ['DD-API-KEY', '[redacted:vault:ci-metrics]']);
+});
+
+test('a key-shaped value only in the response is not redacted by shape', () => {
+  const id = '11112222333344445555666677778888';
+  const line = toJournalExchange(
+    exchange({ response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [], body: body(JSON.stringify({ trace: id })) } }),
+    secrets,
+    limits,
+  );
+  assert.ok(JSON.stringify(line.response).includes(id));
+});
+
+test('a key-shaped value in a binary request body is redacted in the stored bytes', () => {
+  const k = '11112222333344445555666677778888';
+  const bytes = Buffer.concat([Buffer.from([0xff, 0x00, 0xfe]), Buffer.from(` ${k} `), Buffer.from([0x80])]);
+  const line = toJournalExchange(exchange({ reqHeaders: [['Content-Type', 'application/octet-stream']], reqBody: body(bytes) }), secrets, limits);
+  const b64 = line.request.body && 'base64' in line.request.body ? line.request.body.base64 : '';
+  assert.ok(b64 !== '' && !Buffer.from(b64, 'base64').toString('latin1').includes(k));
+});
+
+test('query and form parameters named like a credential by the rule are redacted by name', () => {
+  assert.equal(
+    redactUrl('https://h/p?api_key[]=a&x=1&apikey=b', prepareSecrets([])),
+    'https://h/p?api_key[]=%5Bredacted%3Aquery%20api_key%5B%5D%5D&x=1&apikey=%5Bredacted%3Aquery%20apikey%5D',
+  );
+  assert.deepEqual(redactHeaders([['X-Datadog-Api-Key', 'v'], ['DD.APP.KEY', 'w']], prepareSecrets([])), [
+    ['X-Datadog-Api-Key', '[redacted:x-datadog-api-key]'],
+    ['DD.APP.KEY', '[redacted:dd.app.key]'],
+  ]);
+});
