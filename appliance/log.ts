@@ -1,4 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { prepareSecrets, redactRequestText } from './recording/redact.js';
+import type { Secret } from './recording/types.js';
 
 // Field names that could carry a credential in a log object. Values are redacted at the source
 // (no log call passes a header set, a token or a key); this is the net under it. Only fixed paths:
@@ -19,6 +21,23 @@ const REDACT_PATHS = [
 ];
 
 export type { Logger };
+
+// A whole JWT, signature or not (a log line has no use for its claims), and an `airlock login`
+// session token (identity/session-token.ts).
+const JWT = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?/g;
+const SESSION_TOKEN = /alk_[A-Za-z0-9_-]{43}/g;
+
+/**
+ * A URL, path or host from the agent's request, made fit for a log field: known secrets, any
+ * JWT, session token or Datadog-key-shaped value are replaced. Log fields are redacted here, at
+ * the source, not by pino redact paths (those cost CPU on every line; see README Performance).
+ */
+export function redactForLog(text: string, secrets: readonly Secret[] = []): string {
+  let out = text;
+  if (out.includes('eyJ')) out = out.replace(JWT, '[redacted:jwt]');
+  if (out.includes('alk_')) out = out.replace(SESSION_TOKEN, '[redacted:session token]');
+  return redactRequestText(out, prepareSecrets(secrets));
+}
 
 export interface LogOptions {
   level?: string;

@@ -5,13 +5,13 @@
 import type http from 'node:http';
 import { Readable } from 'node:stream';
 import { AirlockError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { redactForLog, type Logger } from '../log.js';
 import type { Identity } from '../identity/types.js';
 import type { Approval } from '../approvals/approval-queue.js';
 import type { Guard } from '../policy/guard.js';
 import { decide, needsBody, type Decision, type RuleRef } from '../policy/decide.js';
 import { bodyFacts, readBody } from '../policy/read-body.js';
-import { prepareSecrets, redactText } from '../recording/redact.js';
+import { prepareSecrets, redactRequestText } from '../recording/redact.js';
 import type { Exchange, Secret } from '../recording/types.js';
 import { headerValue } from './headers.js';
 
@@ -91,7 +91,7 @@ export async function applyGuard(c: GuardContext): Promise<GuardVerdict> {
 
   if (decision.action === 'allow') return { go: true, body: bodyStream(), decision: 'forwarded', rule: decision.rule };
   if (!decision.enforced) {
-    c.log.warn({ rule: decision.rule, method: c.method, url: c.url }, `policy would ${decision.action === 'deny' ? 'deny' : 'hold'} this request (report mode): forwarded`);
+    c.log.warn({ rule: decision.rule, method: c.method, url: redactForLog(c.url, c.secrets) }, `policy would ${decision.action === 'deny' ? 'deny' : 'hold'} this request (report mode): forwarded`);
     return { go: true, body: bodyStream(), decision: decision.action === 'deny' ? 'report-deny' : 'report-approve', rule: decision.rule };
   }
   if (decision.action === 'deny') {
@@ -117,8 +117,8 @@ async function hold(c: GuardContext, rule: RuleRef, buffered: Buffer | null, par
     sub: c.identity.sub,
     grant: c.identity.grant,
     method: c.method,
-    url: redactText(c.url, secrets),
-    bodyPreview: redactText(body.subarray(0, PREVIEW_CHARS * 4).toString('utf8').slice(0, PREVIEW_CHARS), secrets),
+    url: redactRequestText(c.url, secrets),
+    bodyPreview: redactRequestText(body.subarray(0, PREVIEW_CHARS * 4).toString('utf8').slice(0, PREVIEW_CHARS), secrets),
     rule,
   });
   const restore = suspendTimeouts(c.req);

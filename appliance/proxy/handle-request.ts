@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { AirlockError, isAirlockError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { redactForLog, type Logger } from '../log.js';
 import type { Identity } from '../identity/types.js';
 import { findToken } from '../identity/carriers.js';
 import { attributionOf } from '../identity/attribution.js';
@@ -82,8 +82,12 @@ export async function handleIntercepted(
   const url = `https://${host}${stripped.path}`;
   const line: Canonical = { method, host, path: stripped.path.split('?')[0] ?? '/', decision: 'refused' };
   let bytesOut = 0;
+  // The first label that matches a value wins: name the token as such, not as an agent key.
+  let secrets: Secret[] = stripped.removedValues.map((value) => ({ value, label: 'agent credential' }));
 
   res.once('close', () => {
+    // The path is the agent's: a token or key in it is redacted with everything known by now.
+    line.path = redactForLog(line.path, secrets);
     line.durationMs = Math.round((deps.now() - started) * 1000) / 1000;
     line.bytesOut = bytesOut;
     line.status ??= res.statusCode;
@@ -115,11 +119,7 @@ export async function handleIntercepted(
     return;
   }
 
-  // The first label that matches a value wins: name the token as such, not as an agent key.
-  let secrets: Secret[] = [
-    ...(token !== '' ? [{ value: token, label: 'identity token' }] : []),
-    ...stripped.removedValues.map((value) => ({ value, label: 'agent credential' })),
-  ];
+  if (token !== '') secrets = [{ value: token, label: 'identity token' }, ...secrets];
   const startedDateTime = new Date(started).toISOString();
   const base = {
     id: exchangeId,

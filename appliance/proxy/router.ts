@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { AirlockError, isAirlockError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { redactForLog, type Logger } from '../log.js';
 import type { Config } from '../config/schema.js';
 import { setConnectState, getConnectState } from './connect-state.js';
 import { handleIntercepted, newConnectionId, tlsServername, type PipelineDeps } from './handle-request.js';
@@ -56,7 +56,8 @@ export function createRouter(deps: RouterDeps): Router {
   async function onConnect(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<boolean> {
     const id = newConnectionId();
     const target = splitHostPort(req.url ?? '', 443);
-    const clog = log.child({ conn: id, target: target ? `${target.host}:${target.port}` : 'invalid' });
+    // The CONNECT authority is the agent's text: a JWT is a valid host name.
+    const clog = log.child({ conn: id, target: target ? redactForLog(`${target.host}:${target.port}`) : 'invalid' });
     if (!target) {
       refuseConnect(socket, new AirlockError('BAD_REQUEST', 'CONNECT needs HOST:PORT'));
       return false;
@@ -94,7 +95,7 @@ export function createRouter(deps: RouterDeps): Router {
 
   function onTransparent(socket: Socket, head: Buffer, servername: string): void {
     const host = normalizeHost(servername);
-    const clog = log.child({ conn: newConnectionId(), target: `${host}:443`, transparent: true });
+    const clog = log.child({ conn: newConnectionId(), target: redactForLog(`${host}:443`), transparent: true });
     const work = (async () => {
       if (isIntercepted(rules, host)) {
         const destination = await interceptedDestination(host);
@@ -152,7 +153,7 @@ export function createRouter(deps: RouterDeps): Router {
       deps.local(req, res);
       return;
     }
-    const rlog = log.child({ conn: newConnectionId(), target: `${target.host}:${target.port}` });
+    const rlog = log.child({ conn: newConnectionId(), target: redactForLog(`${target.host}:${target.port}`) });
     try {
       if (isIntercepted(rules, target.host)) {
         // Datadog is HTTPS only: a plain request for an intercepted host goes upstream over TLS.
