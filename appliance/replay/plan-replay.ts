@@ -1,8 +1,8 @@
 // What to send for one recorded entry, or why not. Pure.
 //
-// Never sent: a redaction placeholder. Headers whose value holds `[redacted:` are dropped (the
+// Never sent: a redaction placeholder. Headers whose name or value holds `[redacted:` are dropped (the
 // credential headers are then injected afresh from the vault, exactly as the proxy does), query
-// parameters likewise; a request whose BODY holds a placeholder is skipped, because removing it
+// parameters likewise; a request whose PATH or BODY holds a placeholder is skipped, because removing it
 // would change what the request means and sending it would send the placeholder.
 import type { HarEntry } from '../recording/har-types.js';
 
@@ -37,6 +37,8 @@ export function planReplay(e: HarEntry): ReplayPlan {
   const path = pathOf(url);
   const skip = (reason: string): ReplayPlan => ({ kind: 'skip', method, path, reason });
   const a = e._airlock;
+  // A key-shaped path segment or a known secret in the path was recorded as a placeholder.
+  if (ENCODED_PLACEHOLDER.test(url.pathname) || url.pathname.includes(PLACEHOLDER)) return skip('the request path holds a redaction placeholder ([redacted:...]); the original value is not recorded');
   if (a?.decision === 'refused') return skip(`refused by Airlock when recorded (${a.errorCode ?? 'refused'}): it never reached Datadog`);
   if (a?.truncated?.request) {
     return skip(`the request body was truncated in the recording (${a.truncated.requestBytesRecorded ?? '?'} of ${a.truncated.requestBodySize ?? '?'} bytes): replaying it would send a different body`);
@@ -58,7 +60,7 @@ export function planReplay(e: HarEntry): ReplayPlan {
   const headers: string[] = [];
   for (const h of e.request.headers ?? []) {
     const name = String(h.name);
-    if (DROPPED.has(name.toLowerCase()) || name.startsWith(':') || String(h.value).includes(PLACEHOLDER)) continue;
+    if (DROPPED.has(name.toLowerCase()) || name.startsWith(':') || name.includes(PLACEHOLDER) || String(h.value).includes(PLACEHOLDER)) continue;
     headers.push(name, String(h.value));
   }
   headers.push('accept-encoding', 'identity');

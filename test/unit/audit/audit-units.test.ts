@@ -129,6 +129,14 @@ test('replay skips refused exchanges, truncated request bodies and bodies holdin
   assert.match(ph.kind === 'skip' ? ph.reason : '', /redaction placeholder/);
 });
 
+test('replay skips a request whose path holds a placeholder and drops a header whose name holds one', () => {
+  const inPath = planReplay(entry({ request: { ...entry({}).request, url: 'https://api.datadoghq.com/api/v1/foo/%5Bredacted%3Akey-shaped%20value%5D' } }));
+  assert.match(inPath.kind === 'skip' ? inPath.reason : '', /path holds a redaction placeholder/);
+  const inName = planReplay(entry({ request: { ...entry({}).request, headers: [{ name: 'X-[redacted:key-shaped value]', value: '1' }, { name: 'X-Custom', value: 'keep' }] } }));
+  assert.equal(inName.kind, 'send');
+  assert.deepEqual(inName.kind === 'send' ? inName.headers.slice(0, 2) : [], ['X-Custom', 'keep']);
+});
+
 test('top-level key comparison: same keys match whatever the values; non-objects are not compared', () => {
   assert.equal(compareKeys('{"a":1,"b":2}', '{"b":3,"a":4}'), 'yes');
   assert.equal(compareKeys('{"a":1}', '{"errors":["Forbidden"]}'), 'no');
