@@ -110,12 +110,12 @@ test('the official Datadog client creates a dashboard with the job token as its 
 
 test('every agent credential form is stripped: headers in any case and repeated, query parameters, and the /v1/input key', async () => {
   const token = await a.issuer.mint();
-  const q = `api_key=${AGENT_KEY}&keep=1&Application_Key=${AGENT_KEY}&dd-api-key=${AGENT_KEY}&DD-APPLICATION-KEY=${AGENT_KEY}&api_key_id=stays`;
+  const q = `api_key=${AGENT_KEY}&keep=1&Application_Key=${AGENT_KEY}&dd-api-key=${AGENT_KEY}&DD-APPLICATION-KEY=${AGENT_KEY}&api_key_id=gone&query=api_key`;
   const r = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--proxy', a.proxyUrl, '--proxy-header', `Proxy-Authorization: Bearer ${token}`, '--cacert', a.caPath,
     '-H', `Dd-Api-Key: ${AGENT_KEY}`, '-H', `DD-API-KEY: ${AGENT_KEY}x`, '-H', `dd-application-key: ${AGENT_KEY}`, '-H', `Authorization: Basic ${Buffer.from(`u:${AGENT_KEY}`).toString('base64')}`,
     `https://api.datadoghq.com/api/v1/validate?${q}`]);
   assert.equal(r.stdout, '200', r.stderr);
-  assert.equal(lastReceived().path, '/api/v1/validate?keep=1&api_key_id=stays');
+  assert.equal(lastReceived().path, '/api/v1/validate?keep=1&query=api_key');
   assertVaultedKeysOnly(lastReceived().rawHeaders);
 
   const r2 = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--proxy', a.proxyUrl, '--proxy-header', `Proxy-Authorization: Bearer ${token}`, '--cacert', a.caPath,
