@@ -19,3 +19,11 @@ export function redactKeyShapes(text: string, replacement: string): string {
   if (!MAYBE.test(text)) return text;
   return text.replace(KEY_SHAPE, replacement);
 }
+
+// The start of a key at the very end of a text cut short: 8+ hex digits or `ddapp_...`.
+const KEY_SHAPED_TAIL = /(?<![A-Za-z0-9])(?:[0-9A-Fa-f]{8,39}|ddapp_[A-Za-z0-9]*)$/;
+
+/** For a text cut at a cap: a trailing run that could be the first part of a key is replaced. */
+export function redactKeyShapedTail(text: string, replacement: string): string {
+  return text.replace(KEY_SHAPED_TAIL, replacement);
+}

@@ -7,9 +7,11 @@ import {
   redactText,
   redactTruncatedTail,
   withKeyShapes,
+  placeholder,
+  KEY_SHAPE_LABEL,
   type PreparedSecrets,
 } from './redact.js';
-import { findKeyShapes } from '../credentials/key-shape.js';
+import { findKeyShapes, redactKeyShapedTail } from '../credentials/key-shape.js';
 import type { CapturedBody, HeaderPair } from './types.js';
 
 export interface BodyLimits {
@@ -69,20 +71,26 @@ export function captureBody(
   }
   const flags = { ...(decoded ? { decoded: true } : {}), ...(note ? { note } : {}) };
   const contentSize = decoded ? content.length : body.size;
-  const all = withShapesOf(content, secrets, keyShapes);
   const raw = asText(content, body.truncated);
   if (raw === null) {
-    return { ...base, contentSize, ...flags, base64: redactBytes(content, all).toString('base64') };
+    return { ...base, contentSize, ...flags, base64: redactBytes(content, withShapesOf(content, secrets, keyShapes)).toString('base64') };
   }
+  const all = withShapesIn(raw, secrets, keyShapes);
   let text = isForm(headers) ? redactQueryString(raw) : raw;
   text = redactText(text, all);
   if (body.truncated) text = redactTruncatedTail(text, all);
+  // A key cut by the cap is no longer key-shaped; its first part must not be kept either.
+  if (body.truncated && keyShapes) text = redactKeyShapedTail(text, placeholder(KEY_SHAPE_LABEL));
   return { ...base, contentSize, ...flags, text };
 }
 
-/** Key shapes are ASCII, so searching the bytes as latin1 finds them in text and binary alike. */
-function withShapesOf(bytes: Buffer, secrets: PreparedSecrets, keyShapes: Set<string> | undefined): PreparedSecrets {
+function withShapesIn(text: string, secrets: PreparedSecrets, keyShapes: Set<string> | undefined): PreparedSecrets {
   if (!keyShapes) return secrets;
-  for (const v of findKeyShapes(bytes.toString('latin1'))) keyShapes.add(v);
+  for (const v of findKeyShapes(text)) keyShapes.add(v);
   return withKeyShapes(secrets, keyShapes);
+}
+
+/** Key shapes are ASCII, so searching binary bytes as latin1 finds them. */
+function withShapesOf(bytes: Buffer, secrets: PreparedSecrets, keyShapes: Set<string> | undefined): PreparedSecrets {
+  return keyShapes ? withShapesIn(bytes.toString('latin1'), secrets, keyShapes) : secrets;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findKeyShapes, redactKeyShapes } from '../../../appliance/credentials/key-shape.js';
+import { findKeyShapes, redactKeyShapedTail, redactKeyShapes } from '../../../appliance/credentials/key-shape.js';
 
 const K32 = '0123456789abcdef0123456789abcdef';
 const K40 = 'aaaabbbbccccddddeeeeffff0000111122223333';
@@ -30,4 +30,11 @@ test('runs that are longer, shorter or glued to letters and digits are not keys'
 test('redaction replaces every key-shaped value and leaves the rest byte for byte', () => {
   assert.equal(redactKeyShapes(`a ${K32}/${K40} b ${DDAPP}`, 'X'), 'a X/X b X');
   assert.equal(redactKeyShapes('nothing here', 'X'), 'nothing here');
+});
+
+test('the first part of a key at the end of a cut text is replaced; a short or glued tail is not', () => {
+  assert.equal(redactKeyShapedTail('{"k":"0123456789abcdef0123', 'X'), '{"k":"X');
+  assert.equal(redactKeyShapedTail('{"k":"ddapp_AbC', 'X'), '{"k":"X');
+  assert.equal(redactKeyShapedTail('{"n":1234567', 'X'), '{"n":1234567');
+  assert.equal(redactKeyShapedTail('{"n":"id0123456789', 'X'), '{"n":"id0123456789');
 });

@@ -210,3 +210,11 @@ test('query and form parameters named like a credential by the rule are redacted
     ['DD.APP.KEY', '[redacted:dd.app.key]'],
   ]);
 });
+
+test('a request body cut at the cap in the middle of a key keeps no part of it', () => {
+  const k = '11112222333344445555666677778888';
+  const text = `{"a":"${k.slice(0, 20)}`;
+  const line = toJournalExchange(exchange({ reqBody: body(text, { size: 100, truncated: true }) }), secrets, limits);
+  const stored = line.request.body && 'text' in line.request.body ? line.request.body.text : '';
+  assert.equal(stored, '{"a":"[redacted:key-shaped value]');
+});
