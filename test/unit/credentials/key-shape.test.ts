@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { findKeyShapes, redactKeyShapedTail, redactKeyShapes } from '../../../appliance/credentials/key-shape.js';
 
 const K32 = '0123456789abcdef0123456789abcdef';
@@ -37,4 +38,22 @@ test('the first part of a key at the end of a cut text is replaced; a short or g
   assert.equal(redactKeyShapedTail('{"k":"ddapp_AbC', 'X'), '{"k":"X');
   assert.equal(redactKeyShapedTail('{"n":1234567', 'X'), '{"n":1234567');
   assert.equal(redactKeyShapedTail('{"n":"id0123456789', 'X'), '{"n":"id0123456789');
+});
+
+test('the scan finds exactly what the reference regex finds, on generated text', () => {
+  const reference = /(?<![A-Za-z0-9])(?:ddapp_[A-Za-z0-9]{20,}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{32})(?![A-Za-z0-9])/g;
+  // Pieces that build keys, near-keys and their boundaries.
+  const piece = fc.oneof(
+    fc.constantFrom('-', '_', '.', '/', '"', ' ', 'x', 'Z', 'ddapp_', 'ddapp', 'é', '\0'),
+    fc.stringMatching(/^[0-9a-f]{1,41}$/),
+    fc.stringMatching(/^[0-9A-Za-z]{15,25}$/),
+  );
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 12 }), (parts) => {
+      const text = parts.join('');
+      assert.deepEqual(findKeyShapes(text), [...new Set(text.match(reference) ?? [])]);
+      assert.equal(redactKeyShapes(text, '#'), text.replace(reference, '#'));
+    }),
+    { numRuns: 3000 },
+  );
 });
