@@ -1,0 +1,139 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, run, startAirlock, type Airlock } from '../fixtures/airlock-process.js';
+import { assertNoSecrets, assertRefusal, parseResponses, waitFor } from '../fixtures/refusal-helpers.js';
+import { rawTlsExchange } from '../fixtures/raw-tls.js';
+
+// Finding 8 of issue #11: the disk fills between the `begin` line (small, fits) and the
+// exchange's record (large, does not). The request has then reached the upstream, so the
+// client must not be told "nothing was forwarded", the recording must say "forwarded, response
+// not recorded" (not "Airlock stopped before the exchange completed"), and the session takes no
+// new exchange until that can be written.
+//
+// The disk is real: `airlock serve` runs in a private mount namespace (`unshare -m`) with a 4 MiB
+// tmpfs over its sessions dir; the namespace, and so the tmpfs, ends with the process. The test
+// reaches that tmpfs through /proc/<pid>/root and runs the reading CLI commands inside it with
+// nsenter. Root only.
+
+const BIG = 600_000;
+const asRoot = process.getuid?.() === 0;
+
+describe('a response that cannot be recorded after its request was forwarded', { skip: asRoot ? false : 'needs root (mount namespace and tmpfs)' }, () => {
+  let a: Airlock;
+  let sessions: string;
+  let pid: number;
+  let token: string;
+  const inNs = (p: string): string => `/proc/${pid}/root${p}`;
+  const fillers: string[] = [];
+
+  /** Fills the tmpfs with a file until ENOSPC, then gives `leave` bytes back. */
+  const fill = (leave: number): void => {
+    const path = inNs(join(sessions, `filler-${fillers.length}`));
+    fillers.push(path);
+    const fd = openSync(path, 'w', 0o600);
+    const chunk = Buffer.alloc(64 * 1024, 0x2e);
+    let size = 0;
+    try {
+      for (;;) size += writeSync(fd, chunk);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOSPC') throw err;
+      // The last chunk may have landed partly: measure by what is left to write byte by byte.
+      for (;;) {
+        try {
+          size += writeSync(fd, chunk, 0, 1);
+        } catch {
+          break;
+        }
+      }
+    }
+    ftruncateSync(fd, Math.max(0, size - leave));
+    closeSync(fd);
+  };
+  const freeAll = (): void => {
+    for (const f of fillers.splice(0)) rmSync(f, { force: true });
+  };
+  const send = (path: string): Promise<string> =>
+    rawTlsExchange({
+      port: a.port,
+      ca: readFileSync(a.caPath, 'utf8'),
+      proxyAuth: `Bearer ${token}`,
+      request: `GET ${path} HTTP/1.1\r\nHost: api.datadoghq.com\r\nDD-API-KEY: 0123456789abcdef0123456789abcdef\r\nConnection: close\r\n\r\n`,
+      ms: 10_000,
+    });
+  const cliInNs = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+    run('nsenter', ['-t', String(pid), '-m', process.execPath, CLI, ...args, '--config', a.configPath], { timeoutMs: 60_000 });
+
+  before(async () => {
+    a = await startAirlock({
+      wrapServe: (argv, stateDir) => {
+        sessions = join(stateDir, 'sessions');
+        return [
+          'unshare', '-m', '--propagation', 'private', 'sh', '-c',
+          'mkdir -p -m 0700 "$1" && mount -t tmpfs -o size=4m,mode=0700 airlock-record-failure "$1" && shift && exec "$@"',
+          'sh', sessions, ...argv,
+        ];
+      },
+    });
+    pid = a.child!.pid!;
+    token = await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main' });
+  });
+  after(async () => {
+    await a?.cleanup();
+  });
+
+  test('the client gets 502 RECORDING_INCOMPLETE, the session refuses the next exchange until the disk has room, and the HAR says forwarded-response-not-recorded', async () => {
+    // A normal exchange opens the session (and shows the setup works).
+    const first = parseResponses(await send('/api/v1/validate'));
+    assert.equal(first.status, 200, first.raw);
+    const journal = readdirSync(inNs(sessions)).find((n) => n.endsWith('.jsonl'));
+    assert.ok(journal, 'an open session journal on the tmpfs');
+    const id = journal.slice(0, -'.jsonl'.length);
+
+    // Room for a begin line, not for a 600 kB response.
+    fill(32 * 1024);
+    const upstreamBefore = a.datadog.received.length;
+    const big = parseResponses(await send(`/bigjson?bytes=${BIG}`));
+    assert.equal(a.datadog.received.length, upstreamBefore + 1, 'the request reached the upstream exactly once');
+    assert.equal(`${big.status} ${big.headers['x-airlock-error']}`, '502 RECORDING_INCOMPLETE', big.body);
+    assertRefusal(big, 502, 'RECORDING_INCOMPLETE' as never);
+    assert.ok(!big.raw.includes('yyyyyyyy'), 'no byte of the unrecorded upstream body reached the client');
+
+    // Disk entirely full: the next exchange of the session is refused before it goes upstream.
+    fill(0);
+    const refused = parseResponses(await send('/api/v1/validate'));
+    assertRefusal(refused, 503, 'RECORDING_FAILED');
+    assert.equal(a.datadog.received.length, upstreamBefore + 1, 'nothing more reached the upstream');
+
+    // Room again: the same session goes on.
+    freeAll();
+    const again = parseResponses(await send('/api/v1/validate'));
+    assert.equal(again.status, 200, again.raw);
+    assert.equal(a.datadog.received.length, upstreamBefore + 2);
+
+    const closed = await a.cli(['sessions', 'close', id]);
+    assert.equal(closed.code, 0, closed.stderr);
+    const exported = await cliInNs(['sessions', 'export', id]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const har = JSON.parse(exported.stdout) as { log: { entries: Array<{ request: { url: string }; response: { status: number }; _error?: string; _airlock: { errorCode?: string } }> } };
+    const urls = har.log.entries.map((e) => e.request.url);
+    assert.deepEqual(urls, [
+      'https://api.datadoghq.com/api/v1/validate',
+      `https://api.datadoghq.com/bigjson?bytes=${BIG}`,
+      'https://api.datadoghq.com/api/v1/validate',
+    ], 'the refused exchange was never begun; the others are there once each');
+    const lost = har.log.entries[1]!;
+    assert.match(lost._error ?? '', /^forwarded, response not recorded/);
+    assert.match(lost._error ?? '', /upstream answered 200/);
+    assert.equal(lost._airlock.errorCode, 'RECORDING_INCOMPLETE');
+    assert.ok(!JSON.stringify(har).includes('stopped before the exchange completed'), JSON.stringify(har).slice(0, 2000));
+    const verified = await cliInNs(['sessions', 'verify', join(sessions, `${id}.har`)]);
+    assert.equal(verified.code, 0, `${verified.stdout}${verified.stderr}`);
+
+    await waitFor(() => a.logs.find((l) => /"code":"RECORDING_INCOMPLETE"/.test(l) && /"msg":"request"/.test(l)), 'the request line with the code');
+    assertNoSecrets(a, [token], [exported.stdout, big.raw, refused.raw]);
+    assert.equal(a.child?.exitCode, null, 'the process is alive');
+  });
+});
+
