@@ -50,6 +50,12 @@ export const ERRORS = {
     status: 503,
     message: 'the exchange could not be recorded, so nothing was forwarded: an operator must check the state directory (disk space, permissions)',
   },
+  RECORDING_INCOMPLETE: {
+    // 502, not 503: the upstream did get the request, so a blind retry may repeat what it did.
+    status: 502,
+    message:
+      'the request was forwarded, but its response could not be recorded, so it is withheld: an operator must check the state directory (disk space, permissions); the request may have taken effect, so check before retrying it',
+  },
   UPSTREAM_UNREACHABLE: {
     status: 502,
     message: 'the upstream could not be reached: retry later, or check upstream.resolve and the network',

@@ -263,9 +263,11 @@ export async function handleIntercepted(
     // Recorded before a byte of the response reaches the client.
     await deps.sessions.record(session.id, exchange, secrets);
   } catch (err) {
+    // The request was forwarded: the store answers RECORDING_INCOMPLETE, and so does any surprise.
     outcome.rest?.destroy();
-    line.code = codeOf(err);
-    line.status = respondError(res, isAirlockError(err) ? err : new AirlockError('RECORDING_FAILED'));
+    const e = isAirlockError(err) ? err : new AirlockError('RECORDING_INCOMPLETE');
+    line.code = e.code;
+    line.status = respondError(res, e);
     return;
   }
   line.status = outcome.status;

@@ -1,12 +1,15 @@
 // The live side of recording: open sessions, their journals, idle closing and finalizing.
 // Every write that fails throws RECORDING_FAILED, and the proxy then refuses to go on (fail closed).
+// A record that fails after its request was forwarded throws RECORDING_INCOMPLETE instead, and
+// leaves a short "forwarded, response not recorded" line pending (unrecorded-exchange.ts): the
+// session begins no new exchange until that line is in the journal.
 import { chmod, mkdir } from 'node:fs/promises';
 import { AirlockError } from '../errors.js';
 import type { Identity } from '../identity/types.js';
 import type { Logger } from '../log.js';
 import { errCode, DIR_MODE } from './file-io.js';
 import { DEFAULT_CREATOR_VERSION, finalizeJournal, type FinalizeOptions } from './finalize-journal.js';
-import { JournalWriter } from './journal-writer.js';
+import { JournalWriter, type OpenJournalFile } from './journal-writer.js';
 import type { JournalBeginLine, SessionSummary } from './journal-types.js';
 import { writeSummary } from './meta-file.js';
 import { CHAIN_ALG, newChainOrigin } from './chain.js';
@@ -20,6 +23,7 @@ import { sessionPaths } from './session-paths.js';
 import { sessionMetaOf } from './session-meta.js';
 import { toJournalExchange } from './to-journal-exchange.js';
 import type { Exchange, Secret, SessionMeta } from './types.js';
+import { unrecordedExchange } from './unrecorded-exchange.js';
 
 export interface SessionStoreOptions {
   readonly sessionsDir: string;
@@ -30,6 +34,8 @@ export interface SessionStoreOptions {
   readonly creatorVersion?: string;
   /** See FinalizeOptions.seal: signs the HAR and queues its upload. */
   readonly seal?: (id: string, harPath: string) => Promise<void>;
+  /** Opens a new journal file (tests put a disk quota in front of it). */
+  readonly openJournal?: OpenJournalFile;
 }
 
 interface OpenSession {
@@ -41,6 +47,10 @@ interface OpenSession {
   summaryDirty: boolean;
   /** Begun exchanges not yet recorded: an idle sweep leaves such a session open. */
   readonly inFlight: Set<string>;
+  /** Exchange id -> its short journal line, for records that failed: written before any new begin. */
+  readonly unrecorded: Map<string, string>;
+  /** The write of `unrecorded` under way (one at a time); resolves to its error, or null. */
+  writingUnrecorded: Promise<unknown> | null;
   closing: Promise<string | null> | null;
 }
 
@@ -135,7 +145,7 @@ export class SessionStore {
     try {
       await this.ensureDir();
       const first = { type: 'session', ...meta, chain: { alg: CHAIN_ALG, origin: newChainOrigin() } };
-      writer = await JournalWriter.create(sessionPaths(this.opts.sessionsDir, meta.id).journal, JSON.stringify(first));
+      writer = await JournalWriter.create(sessionPaths(this.opts.sessionsDir, meta.id).journal, JSON.stringify(first), this.opts.openJournal);
     } catch (err) {
       throw this.fail(`cannot create a session journal: ${errCode(err)}`, err, meta.id);
     }
@@ -147,6 +157,8 @@ export class SessionStore {
       entryCount: 0,
       summaryDirty: false,
       inFlight: new Set(),
+      unrecorded: new Map(),
+      writingUnrecorded: null,
       closing: null,
     };
     this.sessions.set(meta.id, s);
@@ -176,9 +188,49 @@ export class SessionStore {
     try {
       await s.writer.append(line);
     } catch (err) {
-      // Close it so that the next request opens a fresh session (the disk may have recovered).
-      void this.close(s.meta.id, 'recording failed').catch(() => undefined);
+      this.closeIfBroken(s);
       throw this.fail(`cannot append to the session journal: ${errCode(err)}`, err, s.meta.id);
+    }
+  }
+
+  /**
+   * A failed write is cut off the journal and the session stays open (the disk may get room
+   * again, and the pending lines must land in this session). Only a journal that could not be cut
+   * back is closed, so that the next request opens a fresh session.
+   */
+  private closeIfBroken(s: OpenSession): void {
+    if (s.writer.failure !== null) void this.close(s.meta.id, 'recording failed').catch(() => undefined);
+  }
+
+  /**
+   * Writes the pending short lines of failed records; throws RECORDING_FAILED while they cannot
+   * be written. One write at a time, so that no line is written twice.
+   */
+  private async writeUnrecorded(s: OpenSession): Promise<void> {
+    for (;;) {
+      if (s.writingUnrecorded) {
+        const err = await s.writingUnrecorded;
+        if (err !== null) throw this.fail(`an earlier exchange's outcome is not recorded yet: ${errCode(err)}`, err, s.meta.id);
+        continue;
+      }
+      if (s.unrecorded.size === 0) return;
+      const claimed = [...s.unrecorded];
+      const p = s.writer.append(claimed.map(([, line]) => line)).then(
+        () => {
+          for (const [id] of claimed) s.unrecorded.delete(id);
+          s.entryCount += claimed.length;
+          s.summaryDirty = true;
+          return null;
+        },
+        (err: unknown) => {
+          this.closeIfBroken(s);
+          return err ?? new Error('write failed');
+        },
+      );
+      s.writingUnrecorded = p;
+      const err = await p;
+      if (s.writingUnrecorded === p) s.writingUnrecorded = null;
+      if (err !== null) throw this.fail(`an earlier exchange's outcome is not recorded yet: ${errCode(err)}`, err, s.meta.id);
     }
   }
 
@@ -189,6 +241,8 @@ export class SessionStore {
     secrets: readonly Secret[] = [],
   ): Promise<void> {
     const s = this.live(sessionId);
+    // Fail closed in order: what became of an earlier exchange is on disk before a new one starts.
+    await this.writeUnrecorded(s);
     const line: JournalBeginLine = {
       type: 'begin',
       id: b.id,
@@ -207,20 +261,41 @@ export class SessionStore {
     }
   }
 
-  /** Written before the response reaches the client: if this throws, the client must get an error. */
+  /**
+   * Written before the response reaches the client: if this throws, the client must get an error,
+   * RECORDING_INCOMPLETE when `ex` has a response (its request was forwarded), else RECORDING_FAILED.
+   * Either way a short line for `ex` is pending, and written as soon as the disk takes it.
+   */
   async record(sessionId: string, ex: Exchange, secrets: readonly Secret[]): Promise<void> {
     const s = this.live(sessionId);
-    let line: string;
-    try {
-      line = JSON.stringify(toJournalExchange(ex, prepareSecrets(secrets), { maxDecodedBytes: this.maxDecodedBytes }));
-    } catch (err) {
-      throw this.fail('cannot encode the exchange', err, sessionId);
-    }
+    const prepared = prepareSecrets(secrets);
     s.lastActivity = this.now();
-    await this.append(s, line);
+    try {
+      await s.writer.append(JSON.stringify(toJournalExchange(ex, prepared, { maxDecodedBytes: this.maxDecodedBytes })));
+    } catch (err) {
+      // Encoding (a body beyond what can be decoded) or the write failed: keep the short line.
+      this.fail(`cannot record the exchange: ${errCode(err)}`, err, sessionId);
+      s.unrecorded.set(ex.id, this.unrecordedLine(ex, errCode(err), prepared));
+      s.inFlight.delete(ex.id);
+      this.closeIfBroken(s);
+      // It may fit where the full record did not: then the session is whole again at once.
+      await this.writeUnrecorded(s).catch(() => undefined);
+      const detail = `the session journal could not take it: ${errCode(err)}`;
+      throw new AirlockError(ex.response !== null ? 'RECORDING_INCOMPLETE' : 'RECORDING_FAILED', detail, { cause: err });
+    }
     s.inFlight.delete(ex.id);
     s.entryCount++;
     s.summaryDirty = true;
+  }
+
+  private unrecordedLine(ex: Exchange, why: string, prepared: ReturnType<typeof prepareSecrets>): string {
+    const short = unrecordedExchange(ex, why);
+    try {
+      return JSON.stringify(toJournalExchange(short, prepared, { maxDecodedBytes: this.maxDecodedBytes }));
+    } catch {
+      // Headers that cannot be encoded either: the line still says what happened, and to what.
+      return JSON.stringify(toJournalExchange({ ...short, request: { ...short.request, headers: [] } }, prepared, { maxDecodedBytes: this.maxDecodedBytes }));
+    }
   }
 
   /** The id of the open session for this key, or null: `airlock logout` closes the job's session by it. */
@@ -253,6 +328,10 @@ export class SessionStore {
   private async finish(s: OpenSession, reason: string): Promise<string> {
     const id = s.meta.id;
     try {
+      // The disk may have room by now: the pending short lines go in before the HAR is made.
+      await this.writeUnrecorded(s).catch(() => {
+        this.log.error({ sessionId: id, unrecorded: s.unrecorded.size }, 'closing a session whose failed records could not be written either');
+      });
       try {
         await s.writer.close();
       } catch (err) {
@@ -286,7 +365,7 @@ export class SessionStore {
   async closeIdle(): Promise<string[]> {
     const now = this.now();
     const idle = [...this.sessions.values()].filter(
-      (s) => !s.closing && isIdle({ now, lastActivity: s.lastActivity, inFlight: s.inFlight.size, idleTimeoutMs: this.opts.idleTimeoutMs }),
+      (s) => !s.closing && isIdle({ now, lastActivity: s.lastActivity, inFlight: s.inFlight.size + s.unrecorded.size, idleTimeoutMs: this.opts.idleTimeoutMs }),
     );
     const closed: string[] = [];
     for (const s of idle) {

@@ -54,12 +54,12 @@ describe('a response that cannot be recorded after its request was forwarded', {
   const freeAll = (): void => {
     for (const f of fillers.splice(0)) rmSync(f, { force: true });
   };
-  const send = (path: string): Promise<string> =>
+  const send = (path: string, extraHeaders = ''): Promise<string> =>
     rawTlsExchange({
       port: a.port,
       ca: readFileSync(a.caPath, 'utf8'),
       proxyAuth: `Bearer ${token}`,
-      request: `GET ${path} HTTP/1.1\r\nHost: api.datadoghq.com\r\nDD-API-KEY: 0123456789abcdef0123456789abcdef\r\nConnection: close\r\n\r\n`,
+      request: `GET ${path} HTTP/1.1\r\nHost: api.datadoghq.com\r\nDD-API-KEY: 0123456789abcdef0123456789abcdef\r\n${extraHeaders}Connection: close\r\n\r\n`,
       ms: 10_000,
     });
   const cliInNs = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
@@ -91,16 +91,24 @@ describe('a response that cannot be recorded after its request was forwarded', {
     assert.ok(journal, 'an open session journal on the tmpfs');
     const id = journal.slice(0, -'.jsonl'.length);
 
-    // Room for a begin line, not for a 600 kB response.
-    fill(32 * 1024);
+    // One free page (plus the journal's last page's slack): room for the small begin line, not
+    // for the 600 kB response, nor for the short line that replaces it (it keeps the request's
+    // headers, padded here past a page), so that line stays pending in memory.
+    fill(4096);
     const upstreamBefore = a.datadog.received.length;
-    const big = parseResponses(await send(`/bigjson?bytes=${BIG}`));
+    const big = parseResponses(await send(`/bigjson?bytes=${BIG}`, `X-Pad: ${'p'.repeat(8192)}\r\n`));
     assert.equal(a.datadog.received.length, upstreamBefore + 1, 'the request reached the upstream exactly once');
     assert.equal(`${big.status} ${big.headers['x-airlock-error']}`, '502 RECORDING_INCOMPLETE', big.body);
-    assertRefusal(big, 502, 'RECORDING_INCOMPLETE' as never);
+    assertRefusal(big, 502, 'RECORDING_INCOMPLETE');
     assert.ok(!big.raw.includes('yyyyyyyy'), 'no byte of the unrecorded upstream body reached the client');
+    const journalPath = inNs(join(sessions, journal));
+    const pendingJournal = readFileSync(journalPath, 'utf8');
+    assert.match(pendingJournal, /"type":"begin"[^\n]*bigjson/, 'the begin line is there');
+    assert.ok(pendingJournal.endsWith('}\n'), 'the journal ends on a whole line: the torn record was cut off');
+    assert.ok(!pendingJournal.includes('response not recorded'), 'the short line did not fit either: it is pending in memory');
 
-    // Disk entirely full: the next exchange of the session is refused before it goes upstream.
+    // Disk entirely full: the next exchange of the session is refused before it goes upstream,
+    // since the pending line cannot be written first.
     fill(0);
     const refused = parseResponses(await send('/api/v1/validate'));
     assertRefusal(refused, 503, 'RECORDING_FAILED');
