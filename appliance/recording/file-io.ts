@@ -5,7 +5,7 @@ export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
 /** write(2) may write less than asked (a full disk, a signal): loop until all of it is out. */
-export async function writeFully(fh: Pick<FileHandle, 'write'>, data: string | Buffer): Promise<void> {
+export async function writeFully(fh: { write(b: Buffer, off: number, len: number): Promise<{ bytesWritten: number }> }, data: string | Buffer): Promise<void> {
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let off = 0;
   while (off < buf.length) {

@@ -6,7 +6,7 @@
 // lines that a reader could mistake for a continuation.
 // Lines are hash-chained: every appended line gets "prev", the SHA-256 of the line before it
 // (see chain.ts), computed when its batch is written, so a batch that is cut off leaves no gap.
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { sha256Hex } from './chain.js';
 import { errCode, FILE_MODE, writeFully } from './file-io.js';
 
@@ -16,7 +16,12 @@ interface Batch {
 }
 
 /** The few FileHandle calls a journal makes (tests put a quota in front of a real one). */
-export type JournalFile = Pick<FileHandle, 'write' | 'truncate' | 'sync' | 'close'>;
+export interface JournalFile {
+  write(buffer: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }>;
+  truncate(length: number): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
 export type OpenJournalFile = (path: string) => Promise<JournalFile>;
 
 const openForAppend: OpenJournalFile = (path) => open(path, 'ax', FILE_MODE);
