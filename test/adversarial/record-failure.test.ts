@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, run, startAirlock, type Airlock } from '../fixtures/airlock-process.js';
+import { CLI, run, startAirlock, type Airlock, type AirlockOptions } from '../fixtures/airlock-process.js';
 import { assertNoSecrets, assertRefusal, parseResponses, waitFor } from '../fixtures/refusal-helpers.js';
 import { rawTlsExchange } from '../fixtures/raw-tls.js';
 
@@ -20,70 +20,95 @@ import { rawTlsExchange } from '../fixtures/raw-tls.js';
 const BIG = 600_000;
 const asRoot = process.getuid?.() === 0;
 
-describe('a response that cannot be recorded after its request was forwarded', { skip: asRoot ? false : 'needs root (mount namespace and tmpfs)' }, () => {
-  let a: Airlock;
-  let sessions: string;
-  let pid: number;
-  let token: string;
+interface SmallDisk {
+  readonly a: Airlock;
+  readonly sessions: string;
+  readonly pid: number;
+  readonly token: string;
+  /** A path as the serve process sees it (its mount namespace). */
+  inNs(p: string): string;
+  /** Fills the tmpfs with a file until ENOSPC, then gives `leave` bytes back. */
+  fill(leave: number): void;
+  freeAll(): void;
+  send(method: string, path: string, extraHeaders?: string): Promise<string>;
+  cliInNs(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+async function startOnSmallDisk(opts: AirlockOptions = {}): Promise<SmallDisk> {
+  let sessions = '';
+  const a = await startAirlock({
+    ...opts,
+    wrapServe: (argv, stateDir) => {
+      sessions = join(stateDir, 'sessions');
+      return [
+        'unshare', '-m', '--propagation', 'private', 'sh', '-c',
+        'mkdir -p -m 0700 "$1" && mount -t tmpfs -o size=4m,mode=0700 airlock-record-failure "$1" && shift && exec "$@"',
+        'sh', sessions, ...argv,
+      ];
+    },
+  });
+  const pid = a.child!.pid!;
+  const token = await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main' });
   const inNs = (p: string): string => `/proc/${pid}/root${p}`;
   const fillers: string[] = [];
-
-  /** Fills the tmpfs with a file until ENOSPC, then gives `leave` bytes back. */
-  const fill = (leave: number): void => {
-    const path = inNs(join(sessions, `filler-${fillers.length}`));
-    fillers.push(path);
-    const fd = openSync(path, 'w', 0o600);
-    const chunk = Buffer.alloc(64 * 1024, 0x2e);
-    let size = 0;
-    try {
-      for (;;) size += writeSync(fd, chunk);
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'ENOSPC') throw err;
-      // The last chunk may have landed partly: measure by what is left to write byte by byte.
-      for (;;) {
-        try {
-          size += writeSync(fd, chunk, 0, 1);
-        } catch {
-          break;
+  const ca = readFileSync(a.caPath, 'utf8');
+  return {
+    a,
+    sessions,
+    pid,
+    token,
+    inNs,
+    fill(leave) {
+      const path = inNs(join(sessions, `filler-${fillers.length}`));
+      fillers.push(path);
+      const fd = openSync(path, 'w', 0o600);
+      const chunk = Buffer.alloc(64 * 1024, 0x2e);
+      let size = 0;
+      try {
+        for (;;) size += writeSync(fd, chunk);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ENOSPC') throw err;
+        // The last chunk may have landed partly: take what is left byte by byte.
+        for (;;) {
+          try {
+            size += writeSync(fd, chunk, 0, 1);
+          } catch {
+            break;
+          }
         }
       }
-    }
-    ftruncateSync(fd, Math.max(0, size - leave));
-    closeSync(fd);
+      ftruncateSync(fd, Math.max(0, size - leave));
+      closeSync(fd);
+    },
+    freeAll() {
+      for (const f of fillers.splice(0)) rmSync(f, { force: true });
+    },
+    send: (method, path, extraHeaders = '') =>
+      rawTlsExchange({
+        port: a.port,
+        ca,
+        proxyAuth: `Bearer ${token}`,
+        request: `${method} ${path} HTTP/1.1\r\nHost: api.datadoghq.com\r\nDD-API-KEY: 0123456789abcdef0123456789abcdef\r\n${extraHeaders}Connection: close\r\n\r\n`,
+        ms: 10_000,
+      }),
+    cliInNs: (args) => run('nsenter', ['-t', String(pid), '-m', process.execPath, CLI, ...args, '--config', a.configPath], { timeoutMs: 60_000 }),
   };
-  const freeAll = (): void => {
-    for (const f of fillers.splice(0)) rmSync(f, { force: true });
-  };
-  const send = (path: string, extraHeaders = ''): Promise<string> =>
-    rawTlsExchange({
-      port: a.port,
-      ca: readFileSync(a.caPath, 'utf8'),
-      proxyAuth: `Bearer ${token}`,
-      request: `GET ${path} HTTP/1.1\r\nHost: api.datadoghq.com\r\nDD-API-KEY: 0123456789abcdef0123456789abcdef\r\n${extraHeaders}Connection: close\r\n\r\n`,
-      ms: 10_000,
-    });
-  const cliInNs = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-    run('nsenter', ['-t', String(pid), '-m', process.execPath, CLI, ...args, '--config', a.configPath], { timeoutMs: 60_000 });
+}
 
+const skip = asRoot ? false : 'needs root (mount namespace and tmpfs)';
+
+describe('a response that cannot be recorded after its request was forwarded', { skip }, () => {
+  let d: SmallDisk;
   before(async () => {
-    a = await startAirlock({
-      wrapServe: (argv, stateDir) => {
-        sessions = join(stateDir, 'sessions');
-        return [
-          'unshare', '-m', '--propagation', 'private', 'sh', '-c',
-          'mkdir -p -m 0700 "$1" && mount -t tmpfs -o size=4m,mode=0700 airlock-record-failure "$1" && shift && exec "$@"',
-          'sh', sessions, ...argv,
-        ];
-      },
-    });
-    pid = a.child!.pid!;
-    token = await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main' });
+    d = await startOnSmallDisk();
   });
   after(async () => {
-    await a?.cleanup();
+    await d?.a.cleanup();
   });
 
   test('the client gets 502 RECORDING_INCOMPLETE, the session refuses the next exchange until the disk has room, and the HAR says forwarded-response-not-recorded', async () => {
+    const { a, sessions, token, inNs, fill, freeAll, cliInNs } = d;
+    const send = (path: string, extra?: string): Promise<string> => d.send('GET', path, extra);
     // A normal exchange opens the session (and shows the setup works).
     const first = parseResponses(await send('/api/v1/validate'));
     assert.equal(first.status, 200, first.raw);
@@ -145,3 +170,35 @@ describe('a response that cannot be recorded after its request was forwarded', {
   });
 });
 
+
+describe('a request held for approval when its begin line cannot be written', { skip }, () => {
+  let d: SmallDisk;
+  before(async () => {
+    d = await startOnSmallDisk({
+      grantPolicy: 'holds',
+      config: { policies: { holds: { default: 'allow', rules: [{ match: 'DELETE /api/v1/dashboard/*', action: 'approve' }] } }, approvals: { timeout: '3s' } },
+    });
+  });
+  after(async () => {
+    await d?.a.cleanup();
+  });
+
+  test('is refused with 503 RECORDING_FAILED, is never held, and nothing reaches the upstream', async () => {
+    const { a, token, fill, freeAll } = d;
+    const first = parseResponses(await d.send('GET', '/api/v1/validate'));
+    assert.equal(first.status, 200, first.raw);
+    fill(0);
+    const upstreamBefore = a.datadog.received.length;
+    // A begin line longer than a page: it cannot hide in the slack of the journal's last page.
+    const r = parseResponses(await d.send('DELETE', `/api/v1/dashboard/abc-123?note=${'n'.repeat(6000)}`, 'Content-Length: 0\r\n'));
+    assertRefusal(r, 503, 'RECORDING_FAILED');
+    assert.equal(a.datadog.received.length, upstreamBefore);
+    const held = await a.cli(['approvals', 'ls', '--json']);
+    assert.equal(held.code, 0, held.stderr);
+    assert.deepEqual(JSON.parse(held.stdout), [], 'nothing waits for an approver');
+    freeAll();
+    const again = parseResponses(await d.send('GET', '/api/v1/validate'));
+    assert.equal(again.status, 200, again.raw);
+    assertNoSecrets(a, [token], [r.raw]);
+  });
+});
