@@ -110,7 +110,13 @@ async function hold(c: GuardContext, rule: RuleRef, buffered: Buffer | null, par
     if (!r.ok) return refuse(c, new AirlockError('POLICY_DENIED', `held for approval, but ${r.reason}`), 'denied', rule);
     body = r.bytes;
   }
-  await c.begin('held');
+  try {
+    await c.begin('held');
+  } catch (err) {
+    // Recording does not work: nothing is held, nothing forwarded (and there is nowhere to record it).
+    const status = c.respond(err instanceof AirlockError ? err : new AirlockError('RECORDING_FAILED'));
+    return { go: false, status, code: err instanceof AirlockError ? err.code : 'RECORDING_FAILED', decision: 'refused' };
+  }
   const secrets = prepareSecrets(c.secrets);
   const { id, outcome } = c.guard.approvals.hold({
     session: c.sessionId,
