@@ -24,6 +24,7 @@ import { sessionMetaOf } from './session-meta.js';
 import { toJournalExchange } from './to-journal-exchange.js';
 import type { Exchange, Secret, SessionMeta } from './types.js';
 import { unrecordedExchange } from './unrecorded-exchange.js';
+import { PendingLines } from './pending-lines.js';
 
 export interface SessionStoreOptions {
   readonly sessionsDir: string;
@@ -47,10 +48,8 @@ interface OpenSession {
   summaryDirty: boolean;
   /** Begun exchanges not yet recorded: an idle sweep leaves such a session open. */
   readonly inFlight: Set<string>;
-  /** Exchange id -> its short journal line, for records that failed: written before any new begin. */
-  readonly unrecorded: Map<string, string>;
-  /** The write of `unrecorded` under way (one at a time); resolves to its error, or null. */
-  writingUnrecorded: Promise<unknown> | null;
+  /** Short lines for records that failed: written before any new begin. */
+  readonly unrecorded: PendingLines;
   closing: Promise<string | null> | null;
 }
 
@@ -157,8 +156,7 @@ export class SessionStore {
       entryCount: 0,
       summaryDirty: false,
       inFlight: new Set(),
-      unrecorded: new Map(),
-      writingUnrecorded: null,
+      unrecorded: new PendingLines(),
       closing: null,
     };
     this.sessions.set(meta.id, s);
@@ -202,35 +200,17 @@ export class SessionStore {
     if (s.writer.failure !== null) void this.close(s.meta.id, 'recording failed').catch(() => undefined);
   }
 
-  /**
-   * Writes the pending short lines of failed records; throws RECORDING_FAILED while they cannot
-   * be written. One write at a time, so that no line is written twice.
-   */
+  /** Writes the pending short lines of failed records; RECORDING_FAILED while they cannot be. */
   private async writeUnrecorded(s: OpenSession): Promise<void> {
-    for (;;) {
-      if (s.writingUnrecorded) {
-        const err = await s.writingUnrecorded;
-        if (err !== null) throw this.fail(`an earlier exchange's outcome is not recorded yet: ${errCode(err)}`, err, s.meta.id);
-        continue;
+    try {
+      const n = await s.unrecorded.writeTo(s.writer);
+      if (n > 0) {
+        s.entryCount += n;
+        s.summaryDirty = true;
       }
-      if (s.unrecorded.size === 0) return;
-      const claimed = [...s.unrecorded];
-      const p = s.writer.append(claimed.map(([, line]) => line)).then(
-        () => {
-          for (const [id] of claimed) s.unrecorded.delete(id);
-          s.entryCount += claimed.length;
-          s.summaryDirty = true;
-          return null;
-        },
-        (err: unknown) => {
-          this.closeIfBroken(s);
-          return err ?? new Error('write failed');
-        },
-      );
-      s.writingUnrecorded = p;
-      const err = await p;
-      if (s.writingUnrecorded === p) s.writingUnrecorded = null;
-      if (err !== null) throw this.fail(`an earlier exchange's outcome is not recorded yet: ${errCode(err)}`, err, s.meta.id);
+    } catch (err) {
+      this.closeIfBroken(s);
+      throw this.fail(`an earlier exchange's outcome is not recorded yet: ${errCode(err)}`, err, s.meta.id);
     }
   }
 
@@ -275,7 +255,7 @@ export class SessionStore {
     } catch (err) {
       // Encoding (a body beyond what can be decoded) or the write failed: keep the short line.
       this.fail(`cannot record the exchange: ${errCode(err)}`, err, sessionId);
-      s.unrecorded.set(ex.id, this.unrecordedLine(ex, errCode(err), prepared));
+      s.unrecorded.add(ex.id, this.unrecordedLine(ex, errCode(err), prepared));
       s.inFlight.delete(ex.id);
       this.closeIfBroken(s);
       // It may fit where the full record did not: then the session is whole again at once.
