@@ -189,3 +189,36 @@ test('a session with a pending short line is not closed by the idle sweep', asyn
   assert.deepEqual(await store.closeIdle(), []);
   assert.ok(store.isOpen(meta.id));
 });
+
+test('pending lines: concurrent writers share one batch and its failure, and a later write takes them all', async () => {
+  const { PendingLines } = await import('../../../appliance/recording/pending-lines.js');
+  const p = new PendingLines();
+  p.add('a', '{"a":1}');
+  p.add('b', '{"b":1}');
+  const batches: string[][] = [];
+  let fail = true;
+  let release: () => void = () => undefined;
+  const sink = {
+    append: (lines: readonly string[]) =>
+      new Promise<void>((resolve, reject) => {
+        batches.push([...lines]);
+        release = () => (fail ? reject(Object.assign(new Error('full'), { code: 'ENOSPC' })) : resolve());
+      }),
+  };
+  const w1 = p.writeTo(sink);
+  const w2 = p.writeTo(sink);
+  await new Promise((r) => setImmediate(r));
+  release();
+  await assert.rejects(w1, { code: 'ENOSPC' });
+  await assert.rejects(w2, { code: 'ENOSPC' });
+  assert.equal(batches.length, 1, 'the second writer waited for the first batch');
+  assert.equal(p.size, 2);
+  fail = false;
+  const w3 = p.writeTo(sink);
+  await new Promise((r) => setImmediate(r));
+  release();
+  assert.equal(await w3, 2);
+  assert.equal(p.size, 0);
+  assert.deepEqual(batches, [['{"a":1}', '{"b":1}'], ['{"a":1}', '{"b":1}']]);
+  assert.equal(await p.writeTo(sink), 0);
+});
