@@ -15,6 +15,7 @@ import { fetchJson } from './identity/fetch-json.js';
 import { VaultReader } from './credentials/vault-reader.js';
 import { importVaultSeed } from './credentials/import-seed.js';
 import { SessionStore } from './recording/session-store.js';
+import { sessionsReserve } from './recording/space-reserve.js';
 import { openAuditTrail } from './shipping/audit-trail.js';
 import { Engine } from './proxy/engine.js';
 import { createRouter } from './proxy/router.js';
@@ -108,6 +109,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     now: () => Math.floor(now()),
     creatorVersion: VERSION,
     seal: audit.seal,
+    reserve: sessionsReserve(join(config.stateDir, 'sessions')),
   });
   const recovered = await sessions.recover();
   if (recovered.length > 0) log.info({ sessions: recovered }, 'finalized sessions left open by a previous run');

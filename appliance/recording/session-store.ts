@@ -2,7 +2,9 @@
 // Every write that fails throws RECORDING_FAILED, and the proxy then refuses to go on (fail closed).
 // A record that fails after its request was forwarded throws RECORDING_INCOMPLETE instead, and
 // leaves a short "forwarded, response not recorded" line pending (unrecorded-exchange.ts): the
-// session begins no new exchange until that line is in the journal.
+// session begins no new exchange until that line is in the journal. With a space reserve
+// (space-reserve.ts) that line gets room even on a full disk, and then every session waits for the
+// reserve to be taken back before it begins a new exchange.
 import { chmod, mkdir } from 'node:fs/promises';
 import { AirlockError } from '../errors.js';
 import type { Identity } from '../identity/types.js';
@@ -25,6 +27,7 @@ import { toJournalExchange } from './to-journal-exchange.js';
 import type { Exchange, Secret, SessionMeta } from './types.js';
 import { unrecordedExchange } from './unrecorded-exchange.js';
 import { PendingLines } from './pending-lines.js';
+import type { SpaceReserve } from './space-reserve.js';
 
 export interface SessionStoreOptions {
   readonly sessionsDir: string;
@@ -37,6 +40,8 @@ export interface SessionStoreOptions {
   readonly seal?: (id: string, harPath: string) => Promise<void>;
   /** Opens a new journal file (tests put a disk quota in front of it). */
   readonly openJournal?: OpenJournalFile;
+  /** Space given up for the short lines of failed records; none when absent. */
+  readonly reserve?: SpaceReserve;
 }
 
 interface OpenSession {
@@ -102,6 +107,8 @@ export class SessionStore {
     } catch (err) {
       throw this.fail(`the sessions directory cannot be used: ${errCode(err)}`, err);
     }
+    // Not taken yet, begin() takes it (and refuses until it can).
+    await this.opts.reserve?.take().catch((err: unknown) => this.log.warn({ code: errCode(err) }, 'cannot set disk space aside for the recording'));
     return recoverJournals(this.opts.sessionsDir, (id) => this.sessions.has(id), this.finalizeOpts(), this.log);
   }
 
@@ -200,17 +207,39 @@ export class SessionStore {
     if (s.writer.failure !== null) void this.close(s.meta.id, 'recording failed').catch(() => undefined);
   }
 
-  /** Writes the pending short lines of failed records; RECORDING_FAILED while they cannot be. */
+  /**
+   * Writes the pending short lines of failed records, giving up the space reserve when the disk
+   * has no room for them; RECORDING_FAILED while they cannot be written.
+   */
   private async writeUnrecorded(s: OpenSession): Promise<void> {
+    let n: number;
     try {
-      const n = await s.unrecorded.writeTo(s.writer);
-      if (n > 0) {
-        s.entryCount += n;
-        s.summaryDirty = true;
-      }
+      n = await s.unrecorded.writeTo(s.writer);
     } catch (err) {
-      this.closeIfBroken(s);
-      throw this.fail(`an earlier exchange's outcome is not recorded yet: ${errCode(err)}`, err, s.meta.id);
+      const released = s.writer.failure === null && (await this.opts.reserve?.release().catch(() => false));
+      if (released) this.log.warn({ sessionId: s.meta.id }, 'the disk is full: the space reserve is given up to record what became of a forwarded request');
+      try {
+        if (!released) throw err;
+        n = await s.unrecorded.writeTo(s.writer);
+      } catch (err2) {
+        this.closeIfBroken(s);
+        throw this.fail(`an earlier exchange's outcome is not recorded yet: ${errCode(err2)}`, err2, s.meta.id);
+      }
+    }
+    if (n > 0) {
+      s.entryCount += n;
+      s.summaryDirty = true;
+    }
+  }
+
+  /** A reserve given up is taken back before any new exchange: the test that the disk has room again. */
+  private async takeReserve(s: OpenSession): Promise<void> {
+    const reserve = this.opts.reserve;
+    if (!reserve || reserve.held) return;
+    try {
+      await reserve.take();
+    } catch (err) {
+      throw this.fail(`the disk has no room to set recording space aside: ${errCode(err)}`, err, s.meta.id);
     }
   }
 
@@ -223,6 +252,7 @@ export class SessionStore {
     const s = this.live(sessionId);
     // Fail closed in order: what became of an earlier exchange is on disk before a new one starts.
     await this.writeUnrecorded(s);
+    await this.takeReserve(s);
     const line: JournalBeginLine = {
       type: 'begin',
       id: b.id,

@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { statfsSync, closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI, run, startAirlock, type Airlock, type AirlockOptions } from '../fixtures/airlock-process.js';
 import { assertNoSecrets, assertRefusal, parseResponses, waitFor } from '../fixtures/refusal-helpers.js';
 import { rawTlsExchange } from '../fixtures/raw-tls.js';
@@ -12,18 +13,18 @@ import { rawTlsExchange } from '../fixtures/raw-tls.js';
 // not recorded" (not "Airlock stopped before the exchange completed"), and the session takes no
 // new exchange until that can be written.
 //
-// The disk is real: `airlock serve` runs in a private mount namespace (`unshare -m`) with a 4 MiB
-// tmpfs over its sessions dir; the namespace, and so the tmpfs, ends with the process. The test
-// reaches that tmpfs through /proc/<pid>/root and runs the reading CLI commands inside it with
-// nsenter. Root only.
+// The disk is real: a holder process owns a private mount namespace (`unshare -m`) with a 4 MiB
+// tmpfs over the sessions dir, and `airlock serve` runs inside it (nsenter), so the tmpfs outlives
+// a restart; it is gone when the holder ends, at cleanup or with this process. The test reaches
+// the tmpfs through /proc/<holder>/root and runs the reading CLI commands inside it. Root only.
 
 const BIG = 600_000;
+const TMPFS_MAGIC = 0x01021994;
 const asRoot = process.getuid?.() === 0;
 
 interface SmallDisk {
   readonly a: Airlock;
   readonly sessions: string;
-  readonly pid: number;
   readonly token: string;
   /** A path as the serve process sees it (its mount namespace). */
   inNs(p: string): string;
@@ -32,22 +33,35 @@ interface SmallDisk {
   freeAll(): void;
   send(method: string, path: string, extraHeaders?: string): Promise<string>;
   cliInNs(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Stops airlock, then the namespace holder: the tmpfs is gone afterwards. */
+  cleanup(): Promise<void>;
 }
 
 async function startOnSmallDisk(opts: AirlockOptions = {}): Promise<SmallDisk> {
   let sessions = '';
+  let holder: ChildProcess | undefined;
+  // The namespace (and its tmpfs) belongs to a holder process, so that it outlives a restart of
+  // `airlock serve`; the holder ends when its stdin closes, so it dies with this test too.
+  const startHolder = (): ChildProcess =>
+    spawn('unshare', [
+      '-m', '--propagation', 'private', 'sh', '-c',
+      'mkdir -p -m 0700 "$1" && mount -t tmpfs -o size=4m,mode=0700 airlock-record-failure "$1" && exec cat >/dev/null',
+      'sh', sessions,
+    ], { stdio: ['pipe', 'ignore', 'inherit'] });
   const a = await startAirlock({
     ...opts,
     wrapServe: (argv, stateDir) => {
       sessions = join(stateDir, 'sessions');
+      holder ??= startHolder();
       return [
-        'unshare', '-m', '--propagation', 'private', 'sh', '-c',
-        'mkdir -p -m 0700 "$1" && mount -t tmpfs -o size=4m,mode=0700 airlock-record-failure "$1" && shift && exec "$@"',
-        'sh', sessions, ...argv,
+        'sh', '-c',
+        // Wait for the holder's mount, then run serve inside its mount namespace.
+        'for i in $(seq 100); do nsenter -t "$1" -m mountpoint -q "$2" && break; sleep 0.05; done; nsenter -t "$1" -m mountpoint -q "$2" || exit 97; p=$1; shift 2; exec nsenter -t "$p" -m -- "$@"',
+        'sh', String(holder.pid), sessions, ...argv,
       ];
     },
   });
-  const pid = a.child!.pid!;
+  const pid = holder!.pid!;
   const token = await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main' });
   const inNs = (p: string): string => `/proc/${pid}/root${p}`;
   const fillers: string[] = [];
@@ -55,10 +69,12 @@ async function startOnSmallDisk(opts: AirlockOptions = {}): Promise<SmallDisk> {
   return {
     a,
     sessions,
-    pid,
     token,
     inNs,
     fill(leave) {
+      // Never fill a real disk: only the small tmpfs of this test.
+      const fs = statfsSync(inNs(sessions));
+      assert.ok(fs.type === TMPFS_MAGIC && fs.blocks * fs.bsize <= 4 * 1024 * 1024, 'the sessions dir is the test\'s small tmpfs');
       const path = inNs(join(sessions, `filler-${fillers.length}`));
       fillers.push(path);
       const fd = openSync(path, 'w', 0o600);
@@ -92,6 +108,16 @@ async function startOnSmallDisk(opts: AirlockOptions = {}): Promise<SmallDisk> {
         ms: 10_000,
       }),
     cliInNs: (args) => run('nsenter', ['-t', String(pid), '-m', process.execPath, CLI, ...args, '--config', a.configPath], { timeoutMs: 60_000 }),
+    async cleanup() {
+      await a.cleanup();
+      const h = holder;
+      if (h && h.exitCode === null && h.signalCode === null) {
+        await new Promise<void>((resolve) => {
+          h.once('exit', () => resolve());
+          h.stdin?.end();
+        });
+      }
+    },
   };
 }
 
@@ -103,7 +129,7 @@ describe('a response that cannot be recorded after its request was forwarded', {
     d = await startOnSmallDisk();
   });
   after(async () => {
-    await d?.a.cleanup();
+    await d?.cleanup();
   });
 
   test('the client gets 502 RECORDING_INCOMPLETE, the session refuses the next exchange until the disk has room, and the HAR says forwarded-response-not-recorded', async () => {
@@ -118,7 +144,7 @@ describe('a response that cannot be recorded after its request was forwarded', {
 
     // One free page (plus the journal's last page's slack): room for the small begin line, not
     // for the 600 kB response, nor for the short line that replaces it (it keeps the request's
-    // headers, padded here past a page), so that line stays pending in memory.
+    // headers, padded here past a page): only the space reserve Airlock gives up makes room for it.
     fill(4096);
     const upstreamBefore = a.datadog.received.length;
     const big = parseResponses(await send(`/bigjson?bytes=${BIG}`, `X-Pad: ${'p'.repeat(8192)}\r\n`));
@@ -130,10 +156,11 @@ describe('a response that cannot be recorded after its request was forwarded', {
     const pendingJournal = readFileSync(journalPath, 'utf8');
     assert.match(pendingJournal, /"type":"begin"[^\n]*bigjson/, 'the begin line is there');
     assert.ok(pendingJournal.endsWith('}\n'), 'the journal ends on a whole line: the torn record was cut off');
-    assert.ok(!pendingJournal.includes('response not recorded'), 'the short line did not fit either: it is pending in memory');
+    assert.match(pendingJournal, /"type":"exchange"[^\n]*forwarded, response not recorded/, 'the short line is on disk before the client hears of it');
+    assert.ok(!existsSync(inNs(join(sessions, '.space-reserve'))), 'the reserve was given up for it');
 
     // Disk entirely full: the next exchange of the session is refused before it goes upstream,
-    // since the pending line cannot be written first.
+    // since the reserve cannot be taken back.
     fill(0);
     const refused = parseResponses(await send('/api/v1/validate'));
     assertRefusal(refused, 503, 'RECORDING_FAILED');
@@ -180,7 +207,7 @@ describe('a request held for approval when its begin line cannot be written', { 
     });
   });
   after(async () => {
-    await d?.a.cleanup();
+    await d?.cleanup();
   });
 
   test('is refused with 503 RECORDING_FAILED, is never held, and nothing reaches the upstream', async () => {
@@ -200,5 +227,49 @@ describe('a request held for approval when its begin line cannot be written', { 
     const again = parseResponses(await d.send('GET', '/api/v1/validate'));
     assert.equal(again.status, 200, again.raw);
     assertNoSecrets(a, [token], [r.raw]);
+  });
+});
+
+describe('a crash right after a response could not be recorded', { skip }, () => {
+  let d: SmallDisk;
+  before(async () => {
+    d = await startOnSmallDisk();
+  });
+  after(async () => {
+    await d?.cleanup();
+  });
+
+  test('recovery writes forwarded-response-not-recorded for that exchange, not "Airlock stopped before the exchange completed"', async () => {
+    const { a, sessions, token, inNs, fill, freeAll, cliInNs } = d;
+    const first = parseResponses(await d.send('GET', '/api/v1/validate'));
+    assert.equal(first.status, 200, first.raw);
+    const journal = readdirSync(inNs(sessions)).find((n) => n.endsWith('.jsonl'));
+    assert.ok(journal);
+    const id = journal.slice(0, -'.jsonl'.length);
+    fill(4096);
+    const upstreamBefore = a.datadog.received.length;
+    const big = parseResponses(await d.send('GET', `/bigjson?bytes=${BIG}`, `X-Pad: ${'p'.repeat(8192)}\r\n`));
+    assertRefusal(big, 502, 'RECORDING_INCOMPLETE');
+    assert.equal(a.datadog.received.length, upstreamBefore + 1);
+
+    // Killed while the disk is still full; the operator frees space and starts it again.
+    await a.stop('SIGKILL');
+    freeAll();
+    await a.start();
+    await waitFor(() => a.logs.find((l) => /recovered an orphaned session journal/.test(l) && l.includes(id)), 'the recovery of the session');
+    const exported = await cliInNs(['sessions', 'export', id]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const har = JSON.parse(exported.stdout) as { log: { entries: Array<{ request: { url: string }; _error?: string; _airlock: { errorCode?: string } }> } };
+    const lost = har.log.entries.find((e) => e.request.url.includes('/bigjson'));
+    assert.match(lost?._error ?? '', /^forwarded, response not recorded: the upstream answered 200/);
+    assert.equal(lost?._airlock.errorCode, 'RECORDING_INCOMPLETE');
+    assert.equal(har.log.entries.length, 2);
+    assert.ok(!exported.stdout.includes('stopped before the exchange completed'));
+    const verified = await cliInNs(['sessions', 'verify', join(sessions, `${id}.har`)]);
+    assert.equal(verified.code, 0, `${verified.stdout}${verified.stderr}`);
+
+    const again = parseResponses(await d.send('GET', '/api/v1/validate'));
+    assert.equal(again.status, 200, again.raw);
+    assertNoSecrets(a, [token], [exported.stdout, big.raw]);
   });
 });

@@ -7,6 +7,8 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JournalFile, OpenJournalFile } from '../../../appliance/recording/journal-writer.js';
+import type { SpaceReserve } from '../../../appliance/recording/space-reserve.js';
+import { finalizeJournal } from '../../../appliance/recording/finalize-journal.js';
 import { SessionStore } from '../../../appliance/recording/session-store.js';
 import { RESPONSE_NOT_RECORDED } from '../../../appliance/recording/unrecorded-exchange.js';
 import { NO_RESPONSE_ERROR } from '../../../appliance/recording/build-har-entry.js';
@@ -45,12 +47,41 @@ function quotaOpener(disk: Disk): OpenJournalFile {
   };
 }
 
-async function setup(t: { after: (fn: () => Promise<void>) => void }, now?: () => number) {
+/** A reserve that takes its bytes out of the same quota as the journals. */
+function quotaReserve(disk: Disk, bytes: number): SpaceReserve & { takes: number } {
+  let held = false;
+  return {
+    takes: 0,
+    get held() {
+      return held;
+    },
+    async take() {
+      if (held) return;
+      if (disk.free < bytes) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      disk.free -= bytes;
+      held = true;
+      this.takes++;
+    },
+    async release() {
+      if (!held) return false;
+      held = false;
+      disk.free += bytes;
+      return true;
+    },
+  };
+}
+
+async function setup(t: { after: (fn: () => Promise<void>) => void }, now?: () => number, withReserve = false) {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-recfail-'));
   const sessionsDir = join(dir, 'sessions');
   const disk: Disk = { free: Infinity, failTruncate: false };
   const { log, lines } = memoryLogger();
-  const store = new SessionStore({ sessionsDir, maxBodyBytes: 1024 * 1024, idleTimeoutMs: 60_000, log, creatorVersion: '9.9.9', openJournal: quotaOpener(disk), ...(now ? { now } : {}) });
+  const reserve = quotaReserve(disk, 16 * 1024);
+  const store = new SessionStore({
+    sessionsDir, maxBodyBytes: 1024 * 1024, idleTimeoutMs: 60_000, log, creatorVersion: '9.9.9', openJournal: quotaOpener(disk),
+    ...(now ? { now } : {}),
+    ...(withReserve ? { reserve } : {}),
+  });
   t.after(async () => {
     disk.free = Infinity;
     disk.failTruncate = false;
@@ -59,7 +90,7 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, now?: () =
   });
   const meta = await store.ensure(identity());
   const journal = join(sessionsDir, `${meta.id}.jsonl`);
-  return { sessionsDir, store, disk, meta, journal, logLines: lines };
+  return { sessionsDir, store, disk, meta, journal, reserve, logLines: lines };
 }
 
 const T0 = '2026-11-22T03:15:00.000Z';
@@ -221,4 +252,55 @@ test('pending lines: concurrent writers share one batch and its failure, and a l
   assert.equal(p.size, 0);
   assert.deepEqual(batches, [['{"a":1}', '{"b":1}'], ['{"a":1}', '{"b":1}']]);
   assert.equal(await p.writeTo(sink), 0);
+});
+
+test('with a space reserve, a short line that finds no room gets the reserve, so a crash loses nothing; new begins wait until the reserve is taken back', async (t) => {
+  const { sessionsDir, store, disk, meta, journal, reserve } = await setup(t, undefined, true);
+  await store.begin(meta.id, { id: 'big', startedDateTime: T0, method: 'GET', url: URL_ });
+  assert.ok(reserve.held, 'the first begin took the reserve');
+  disk.free = 0;
+  await assert.rejects(store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
+  assert.equal(reserve.held, false, 'given up for the short line');
+  assert.deepEqual((await journalLines(journal)).map((l) => `${String(l['type'])}:${String(l['id'])}`).slice(1), ['begin:big', 'exchange:big'], 'on disk at once');
+
+  disk.free = 0;
+  await assert.rejects(store.begin(meta.id, { id: 'refused', startedDateTime: T0, method: 'GET', url: URL_ }), { code: 'RECORDING_FAILED' });
+  assert.equal((await journalLines(journal)).length, 3, 'the refused begin left nothing');
+
+  // What a restart's recovery would make of the journal right now (as if the process had died).
+  const copy = join(sessionsDir, 'copy');
+  await rm(copy, { recursive: true, force: true });
+  const { mkdir, copyFile } = await import('node:fs/promises');
+  await mkdir(copy);
+  await copyFile(journal, join(copy, `${meta.id}.jsonl`));
+  const recovered = await readHar((await finalizeJournal(copy, meta.id, 'recovered after an unclean stop')).harPath);
+  assert.equal(recovered.log.entries.length, 1);
+  assert.match(recovered.log.entries[0]?._error ?? '', /^forwarded, response not recorded: the upstream answered 200/);
+  assert.equal(recovered.log._airlock.chain.journal?.intact, true);
+  await rm(copy, { recursive: true, force: true });
+
+  disk.free = Infinity;
+  await store.begin(meta.id, { id: 'next', startedDateTime: T0, method: 'GET', url: URL_ });
+  assert.ok(reserve.held, 'taken back before the begin');
+  assert.equal(reserve.takes, 2);
+});
+
+test('the file reserve takes its bytes as a file, gives them up, and reuses a whole one left by an earlier run', async (t) => {
+  const { FileReserve } = await import('../../../appliance/recording/space-reserve.js');
+  const { stat, writeFile } = await import('node:fs/promises');
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-reserve-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, '.space-reserve');
+  const r = new FileReserve(path, 8192);
+  await r.take();
+  assert.ok(r.held);
+  assert.equal((await stat(path)).size, 8192);
+  assert.equal(await r.release(), true);
+  assert.equal(await r.release(), false);
+  await assert.rejects(stat(path), { code: 'ENOENT' });
+  await writeFile(path, Buffer.alloc(8192, 1));
+  const again = new FileReserve(path, 8192);
+  await again.take();
+  assert.ok(again.held);
+  assert.equal((await readFile(path))[0], 1, 'the earlier file is kept, not rewritten');
 });
