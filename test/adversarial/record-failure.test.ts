@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { CLI, run, startAirlock, type Airlock, type AirlockOptions } from '../fixtures/airlock-process.js';
 import { assertNoSecrets, assertRefusal, parseResponses, waitFor } from '../fixtures/refusal-helpers.js';
 import { rawTlsExchange } from '../fixtures/raw-tls.js';
+import { suiteSkip } from '../fixtures/skip-outside-ci.js';
 
 // Finding 8 of issue #11: the disk fills between the `begin` line (small, fits) and the
 // exchange's record (large, does not). The request has then reached the upstream, so the
@@ -124,7 +125,7 @@ async function startOnSmallDisk(opts: AirlockOptions = {}): Promise<SmallDisk> {
 
 // Root without CAP_SYS_ADMIN (some containers) cannot make the namespace either: probe it.
 const canMount = asRoot && spawnSync('unshare', ['-m', '--propagation', 'private', 'mount', '-t', 'tmpfs', '-o', 'size=4k', 'probe', tmpdir()], { stdio: 'ignore' }).status === 0;
-const skip = canMount ? false : 'needs root with a private mount namespace and tmpfs (unshare -m)';
+const skip = suiteSkip(!canMount && 'needs root with a private mount namespace and tmpfs (unshare -m)');
 
 describe('a response that cannot be recorded after its request was forwarded', { skip }, () => {
   let d: SmallDisk;

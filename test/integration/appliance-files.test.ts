@@ -16,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanEnv, isRoot, lookupUser, missingTools, must, REPO_ROOT, run, withUsers } from '../fixtures/netns.js';
+import { skipOutsideCi } from '../fixtures/skip-outside-ci.js';
 
 // The appliance's files checked with the real tools that will consume them: systemd-analyze,
 // nft, packer, systemd-sysusers, systemctl --root, update-ca-certificates and keytool.
@@ -36,12 +37,7 @@ after(() => {
 
 function skipUnless(t: TestContext, tools: readonly string[], needRoot = false): boolean {
   const why = missingTools(tools) ?? (needRoot && !isRoot() ? 'needs root (file owners and sysusers)' : null);
-  if (why) {
-    console.log(`# skip ${t.name}: ${why}`);
-    t.skip(why);
-    return true;
-  }
-  return false;
+  return skipOutsideCi(t, why);
 }
 
 function scratch(name: string): string {

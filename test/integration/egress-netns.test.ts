@@ -27,6 +27,7 @@ import {
   type Topology,
 } from '../fixtures/netns.js';
 import { ISSUER_SCRIPT, runIdFor, type IssuerReady } from '../fixtures/netns-issuer.js';
+import { skipOutsideCi } from '../fixtures/skip-outside-ci.js';
 
 // The egress table, loaded for real into a throwaway "runner VM" namespace. `nobody` plays the
 // CI job's user and `daemon` plays Airlock's user, so nothing has to be created on the host.
@@ -57,12 +58,7 @@ let airlockUser: PasswdEntry;
 let rulesFile: string;
 
 function skip(t: TestContext): boolean {
-  if (skipReason) {
-    console.log(`# skip ${t.name}: ${skipReason}`);
-    t.skip(skipReason);
-    return true;
-  }
-  return false;
+  return skipOutsideCi(t, skipReason);
 }
 
 function url(family: 4 | 6, scheme = 'https'): string {
