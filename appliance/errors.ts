@@ -101,6 +101,18 @@ export const ERRORS = {
     status: 502,
     message: 'the response could not be masked, so it is withheld rather than passed on unmasked',
   },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    message: 'the request did not arrive in time (headers within limits.headersTimeout, the body within limits.requestTimeout): send it without pauses',
+  },
+  CONNECTION_LIMIT: {
+    status: 503,
+    message: 'too many open client connections (limits.maxConnections, or limits.maxConnectionsPerSession for this job): close idle connections or reuse one, then retry',
+  },
+  INFLIGHT_LIMIT: {
+    status: 503,
+    message: 'responses not yet read by the client hold too many bytes on this connection or session (limits.maxInflightBytesPerConnection, limits.maxInflightBytesPerSession); nothing was forwarded: read the responses already asked for, then retry',
+  },
   INTERNAL: {
     status: 500,
     message: 'Airlock hit an internal error: the request was not forwarded; an operator can find the cause in the logs',

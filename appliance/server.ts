@@ -20,6 +20,7 @@ import { openAuditTrail } from './shipping/audit-trail.js';
 import { Engine } from './proxy/engine.js';
 import { createRouter } from './proxy/router.js';
 import { startTransparentListener } from './proxy/transparent.js';
+import { Limits, STREAM_SLACK_BYTES } from './proxy/limits.js';
 import { interceptRules, permittedDomains } from './proxy/host-match.js';
 import type { Lookup } from './proxy/resolve-destination.js';
 import type { Dial } from './proxy/tunnel.js';
@@ -139,7 +140,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const guard = buildGuard(config, { log: log.child({ stage: 'policy' }), now: () => Math.floor(now()), secretValues: () => vault.allSecretValues() });
   const inflight = new Set<Promise<unknown>>();
   let address = { host: config.listen.host, port: config.listen.port };
-  const idleMs = 60_000;
+  const idleMs = config.limits.idleTimeout;
+  const limits = new Limits(config.limits, config.recording.maxBodyBytes + STREAM_SLACK_BYTES);
   const rules = interceptRules(config.intercept);
   const interceptedAddresses = new InterceptedAddresses();
   // Only passthrough: allow consults the set. In the background: start must not wait on (or fail for) DNS.
@@ -163,10 +165,11 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       upstreamTimeoutMs: 60_000,
       now,
       guard,
+      limits,
     },
     local: localApi,
     self: () => address,
-    adoptTls: (socket, head, connectReq) => engine.adoptTls(socket, head, connectReq),
+    adoptTls: (socket, head, state) => engine.adoptTls(socket, head, state),
     track: (p) => {
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
@@ -177,12 +180,13 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     host: config.listen.host,
     port: config.listen.port,
     log,
-    timeouts: { headersMs: 10_000, idleMs, requestMs: 300_000 },
+    timeouts: { headersMs: config.limits.headersTimeout, idleMs, requestMs: config.limits.requestTimeout },
+    limits,
     handlers: { ...router, secureContextFor: (name) => leaves.secureContextFor(name) },
   });
   address = await engine.start();
   const transparent = config.transparent.listen
-    ? await startTransparentListener({ ...config.transparent.listen, log: log.child({ listener: 'transparent' }), idleMs, onHello: router.onTransparent })
+    ? await startTransparentListener({ ...config.transparent.listen, log: log.child({ listener: 'transparent' }), idleMs, limits, onHello: router.onTransparent })
     : undefined;
   if (transparent) {
     const t = transparent.address() as AddressInfo;

@@ -5,6 +5,7 @@ import { PRESETS } from './issuer-presets.js';
 import { resolveIssuer } from './resolve-issuer.js';
 import { ruleProblem } from '../identity/claim-rules.js';
 import { DEFAULT_DATADOG_SITES } from './datadog-sites.js';
+import { STREAM_SLACK_BYTES } from '../proxy/limits.js';
 
 // The YAML file's shape. Unknown keys are errors (strictObject) so a typo never silently
 // weakens a rule. Durations are written as "15m", "6h", "30d" and become milliseconds.
@@ -133,11 +134,35 @@ export const configSchema = z
     // Raw TLS accepted here is treated as a CONNECT to its SNI (the nftables nat rule redirects
     // the runner user's outbound 443 to it, for clients that never use a proxy).
     transparent: z.strictObject({ listen: hostPort.nullable().default(null) }).prefault({}),
+    // Client connections: deadlines (enforced inside intercepted TLS too) and caps.
+    limits: z
+      .strictObject({
+        /** From a connection's start (TLS handshake included), or the end of its last response plus idleTimeout, to complete request headers. */
+        headersTimeout: duration.default(10_000),
+        /** From a request's headers to its complete body. */
+        requestTimeout: duration.default(300_000),
+        /** No byte either way on a client connection for this long closes it. */
+        idleTimeout: duration.default(60_000),
+        maxConnections: z.number().int().min(1).default(1024),
+        maxConnectionsPerSession: z.number().int().min(1).default(256),
+        /** Response bytes held for a client that has not read them; each exchange counts recording.maxBodyBytes + 256 KiB. */
+        maxInflightBytesPerConnection: z.number().int().min(1).default(16 * 1024 * 1024),
+        maxInflightBytesPerSession: z.number().int().min(1).default(64 * 1024 * 1024),
+      })
+      .prefault({}),
     policies: z.record(z.string().min(1), policySchema).default({}),
     approvals: approvalsSchema,
     masking: maskingSchema,
   })
   .superRefine((cfg, ctx) => {
+    // One exchange reserves recording.maxBodyBytes plus STREAM_SLACK_BYTES (proxy/limits.ts):
+    // a cap below that would refuse every request.
+    const exchange = cfg.recording.maxBodyBytes + STREAM_SLACK_BYTES;
+    for (const key of ['maxInflightBytesPerConnection', 'maxInflightBytesPerSession'] as const) {
+      if (cfg.limits[key] < exchange) {
+        ctx.addIssue({ code: 'custom', path: ['limits', key], message: `must be at least recording.maxBodyBytes + ${STREAM_SLACK_BYTES} (${exchange}): one exchange reserves that much` });
+      }
+    }
     const issuerNames = new Set<string>();
     cfg.identity.issuers.forEach((iss, i) => {
       if (issuerNames.has(iss.name)) {

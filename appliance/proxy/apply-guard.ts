@@ -14,6 +14,7 @@ import { bodyFacts, readBody } from '../policy/read-body.js';
 import { prepareSecrets, redactRequestText } from '../recording/redact.js';
 import type { Exchange, Secret } from '../recording/types.js';
 import { headerValue } from './headers.js';
+import { suspendConnectionTimers } from './connection-timers.js';
 
 export interface GuardContext {
   readonly guard: Guard;
@@ -127,7 +128,9 @@ async function hold(c: GuardContext, rule: RuleRef, buffered: Buffer | null, par
     bodyPreview: redactRequestText(body.subarray(0, PREVIEW_CHARS * 4).toString('utf8').slice(0, PREVIEW_CHARS), secrets),
     rule,
   });
-  const restore = suspendTimeouts(c.req);
+  // A hold can last minutes with no bytes moving: every deadline of the connection waits for the
+  // decision, which approvals.timeout bounds.
+  const restore = suspendConnectionTimers(c.req.socket);
   const onClose = (): void => c.guard.approvals.abort(id, 'the client closed the connection');
   c.res.once('close', onClose);
   const o = await outcome;
@@ -160,18 +163,4 @@ async function refuse(c: GuardContext, err: AirlockError, decision: string, rule
     .catch((e: unknown) => c.log.error({ err: e }, 'could not record a refused exchange'));
   const status = c.respond(err);
   return { go: false, status, code: err.code, decision };
-}
-
-/**
- * A hold can last minutes with no bytes moving: the HTTP server's idle timeout, and the CONNECT
- * socket's under the TLS layer (`_parent`, a Node internal, checked before use), are paused
- * until the decision, which approvals.timeout bounds.
- */
-function suspendTimeouts(req: http.IncomingMessage): () => void {
-  const sockets = [req.socket, (req.socket as unknown as { _parent?: unknown })._parent].filter(
-    (s): s is import('node:net').Socket => typeof (s as { setTimeout?: unknown } | undefined)?.setTimeout === 'function',
-  );
-  const before = sockets.map((s) => s.timeout ?? 0);
-  for (const s of sockets) s.setTimeout(0);
-  return () => sockets.forEach((s, i) => s.setTimeout(before[i] ?? 0));
 }

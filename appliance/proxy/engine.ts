@@ -1,25 +1,24 @@
-// The only module that touches http-mitm-proxy. We keep its CONNECT dispatch, its request
-// context plumbing and its connectRequests bookkeeping, and replace the parts the field notes
-// warn about: no per-host HTTPS servers and no internal listening port (the client's socket is
-// handed straight to one in-process SNI TLS server), no CA files written by the library, no
-// console output, no WebSocket bypass of the request pipeline, and timeouts on every socket.
+// The only module that touches http-mitm-proxy. We keep its CONNECT dispatch and replace the
+// parts the field notes warn about: no per-host HTTPS servers and no internal listening port
+// (the client's socket is wrapped in TLS here and handed to one in-process HTTP parser), no CA
+// files written by the library, no console output, no WebSocket bypass of the request pipeline,
+// timeouts on every socket, and no connection state keyed by ports: the library's
+// connectRequests map (remotePort:localPort) let a connection from another address on the same
+// source port borrow a CONNECT's identity. State hangs off the TLS socket object instead.
 import http from 'node:http';
-import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import { Proxy as MitmProxy, type IContext } from 'http-mitm-proxy';
 import type { Logger } from '../log.js';
 import { rememberOriginalUrl } from './original-url.js';
+import { bindConnectState, connectStateOf, getConnectState, type ConnectState } from './connect-state.js';
+import { watchConnection, watchRequest, type ConnectionTimeouts, type Expiry } from './connection-timers.js';
+import { respondError } from './respond-error.js';
+import { AirlockError, toErrorResponse } from '../errors.js';
+import type { Limits } from './limits.js';
 
-export interface EngineTimeouts {
-  /** Time allowed for a client to send request headers. */
-  readonly headersMs: number;
-  /** Idle time on a client connection (between and during requests) before it is closed. */
-  readonly idleMs: number;
-  /** Upper bound for one whole request (upload) from a client. */
-  readonly requestMs: number;
-}
+export type EngineTimeouts = ConnectionTimeouts;
 
 export interface EngineHandlers {
   /**
@@ -28,8 +27,11 @@ export interface EngineHandlers {
    * itself (a blind tunnel or a refusal).
    */
   onConnect(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<boolean>;
-  /** Every HTTP request: plain ones on the listener, and those inside intercepted TLS. */
-  onRequest(req: http.IncomingMessage, res: http.ServerResponse, connect: http.IncomingMessage | undefined): void;
+  /**
+   * Every HTTP request: plain ones on the listener (`connect` undefined), and those inside
+   * intercepted TLS (`connect`: the state of the CONNECT, or transparent connection, it came on).
+   */
+  onRequest(req: http.IncomingMessage, res: http.ServerResponse, connect: ConnectState | undefined): void;
   /** SNI: the certificate for a hostname, or an error to abort the handshake. */
   secureContextFor(servername: string): tls.SecureContext;
 }
@@ -40,6 +42,8 @@ export interface EngineOptions {
   readonly timeouts: EngineTimeouts;
   readonly log: Logger;
   readonly handlers: EngineHandlers;
+  /** Connection caps; shared with the transparent listener. */
+  readonly limits: Limits;
 }
 
 function applyTimeouts(server: http.Server, t: EngineTimeouts): void {
@@ -51,8 +55,12 @@ function applyTimeouts(server: http.Server, t: EngineTimeouts): void {
 
 export class Engine extends MitmProxy {
   private readonly opts: EngineOptions;
-  private tlsServer: https.Server | undefined;
+  /** Parses requests inside intercepted TLS; never listens (the sockets are handed to it). */
+  private tlsHttp: http.Server | undefined;
+  private secureContext: tls.SecureContext | undefined;
   private readonly sockets = new Set<Duplex>();
+  /** Listener connections over limits.maxConnections: answered 503 and closing. */
+  private readonly refused = new WeakSet<Duplex>();
 
   constructor(opts: EngineOptions) {
     super();
@@ -63,32 +71,42 @@ export class Engine extends MitmProxy {
   start(): Promise<{ host: string; port: number }> {
     const { handlers, log, timeouts } = this.opts;
 
-    const tlsServer = https.createServer({
-      minVersion: 'TLSv1.2',
-      SNICallback: (servername, cb) => {
-        try {
-          cb(null, handlers.secureContextFor(servername));
-        } catch (err) {
-          cb(err as Error);
-        }
-      },
+    this.secureContext = tls.createSecureContext({ minVersion: 'TLSv1.2' });
+    const tlsHttp = http.createServer();
+    applyTimeouts(tlsHttp, timeouts);
+    tlsHttp.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const state = connectStateOf(req.socket);
+      if (!state) {
+        // Only sockets adopted with a CONNECT's (or transparent connection's) state reach here.
+        res.destroy();
+        return;
+      }
+      watchRequest(req, res);
+      this.dispatch(req, res, state);
     });
-    applyTimeouts(tlsServer, timeouts);
-    tlsServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this._onHttpServerRequest(true, req, res));
-    tlsServer.on('tlsClientError', (err, socket) => {
-      // Most often a client that does not trust our CA: say so, it is the first thing to check.
-      log.warn({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'TLS handshake with client failed (does the client trust the Airlock CA?)');
-      socket.destroy();
-    });
-    tlsServer.on('clientError', (err, socket) => this.answerClientError(err, socket));
-    this.tlsServer = tlsServer;
+    tlsHttp.on('clientError', (err, socket) => this.answerClientError(err, socket));
+    this.tlsHttp = tlsHttp;
 
     const httpServer = http.createServer();
     applyTimeouts(httpServer, timeouts);
-    httpServer.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this._onHttpServerConnect(req, socket, head));
-    httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this._onHttpServerRequest(false, req, res));
+    httpServer.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.refused.has(req.socket)) socket.destroy();
+      else this._onHttpServerConnect(req, socket, head);
+    });
+    // Plain requests never see a CONNECT's state, whatever port they come from.
+    httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (this.refused.has(req.socket)) res.destroy();
+      else this.dispatch(req, res, undefined);
+    });
     httpServer.on('clientError', (err, socket) => this.answerClientError(err, socket));
     httpServer.on('connection', (socket: Socket) => {
+      if (!this.opts.limits.openConnection(socket)) {
+        log.warn({ code: 'CONNECTION_LIMIT', open: this.opts.limits.openConnections }, 'client connection refused: limits.maxConnections reached');
+        // Answered and closed; whatever the client already sent on it is never handled.
+        this.refused.add(socket);
+        refuseRaw(socket, new AirlockError('CONNECTION_LIMIT', 'limits.maxConnections', { headers: { 'retry-after': '1' } }));
+        return;
+      }
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
@@ -113,11 +131,6 @@ export class Engine extends MitmProxy {
         },
       );
     });
-    this.onRequest((ctx: IContext) => {
-      // The pipeline owns the exchange from here; the library's own forwarding never runs.
-      const connect = (ctx as unknown as { connectRequest?: http.IncomingMessage }).connectRequest;
-      handlers.onRequest(ctx.clientToProxyRequest, ctx.proxyToClientResponse, connect);
-    });
 
     return new Promise((resolve, reject) => {
       httpServer.once('error', reject);
@@ -132,38 +145,73 @@ export class Engine extends MitmProxy {
     });
   }
 
-  // http-mitm-proxy would dial a loopback bridge to a per-host server here; we hand the socket
-  // to the in-process TLS server instead. The library's connectRequests map still ties each
-  // TLS request back to the CONNECT that opened it (ctx.connectRequest).
+  // http-mitm-proxy would dial a loopback bridge to a per-host server here; we wrap the socket
+  // in TLS ourselves, with the state the router attached to this CONNECT.
   override _onHttpServerConnectData(req: http.IncomingMessage, rawSocket: Duplex, head: Buffer): void {
-    this.adoptTls(rawSocket as Socket, head, req);
+    const state = getConnectState(req);
+    if (!state) {
+      rawSocket.destroy();
+      return;
+    }
+    this.adoptTls(rawSocket as Socket, head, state);
   }
 
   /**
-   * Hands a client socket whose next bytes are a TLS ClientHello to the in-process TLS server,
-   * tied to the CONNECT (or, for the transparent listener, the synthetic CONNECT) that admitted it.
+   * Terminates TLS on a client socket whose next bytes are a ClientHello and hands the TLS socket
+   * to the request parser, tied to the state of the CONNECT (or, for the transparent listener,
+   * the SNI) that admitted it. The TLS socket object is the key: nothing about addresses or ports.
    */
-  adoptTls(socket: Socket, head: Buffer, connectReq: http.IncomingMessage): void {
-    socket.pause();
-    const key = `${socket.remotePort}:${socket.localPort}`;
-    this.connectRequests[key] = connectReq;
-    socket.once('close', () => {
-      delete this.connectRequests[key];
-    });
-    if (head.length > 0) socket.unshift(head);
-    if (!this.tlsServer) {
+  adoptTls(socket: Socket, head: Buffer, state: ConnectState): void {
+    const { handlers, log, timeouts } = this.opts;
+    const tlsHttp = this.tlsHttp;
+    if (!tlsHttp || !this.secureContext) {
       socket.destroy();
       return;
     }
-    this.tlsServer.emit('connection', socket);
+    socket.pause();
+    if (head.length > 0) socket.unshift(head);
+    const tlsSocket = new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext: this.secureContext,
+      ALPNProtocols: ['http/1.1'],
+      SNICallback: (servername, cb) => {
+        try {
+          cb(null, handlers.secureContextFor(servername));
+        } catch (err) {
+          cb(err as Error);
+        }
+      },
+    });
+    bindConnectState(tlsSocket, state);
+    // The handshake counts against the headers deadline: a client that stalls in it is cut too.
+    watchConnection(tlsSocket, socket, timeouts, {
+      answerRaw: (s) => answerTimeout(s),
+      answer: (res) => respondError(res, new AirlockError('REQUEST_TIMEOUT', `limits.requestTimeout ${timeouts.requestMs} ms`)),
+      expired: (kind: Expiry) => logExpiry(state.log, kind, timeouts),
+    });
+    let secured = false;
+    tlsSocket.once('secure', () => {
+      secured = true;
+      tlsHttp.emit('connection', tlsSocket);
+    });
+    tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
+      if (secured) {
+        log.debug({ code: err.code }, 'client TLS socket error');
+      } else {
+        // Most often a client that does not trust our CA: say so, it is the first thing to check.
+        log.warn({ err: { message: err.message, code: err.code } }, 'TLS handshake with client failed (does the client trust the Airlock CA?)');
+      }
+      tlsSocket.destroy();
+    });
+    tlsSocket.once('close', () => socket.destroy());
   }
 
-  override _onHttpServerRequest(isSSL: boolean, req: http.IncomingMessage, res: http.ServerResponse): void {
+  /** Hands a request to the pipeline; a fault on one request must not take the process down. */
+  private dispatch(req: http.IncomingMessage, res: http.ServerResponse, state: ConnectState | undefined): void {
     rememberOriginalUrl(req);
     try {
-      super._onHttpServerRequest(isSSL, req, res);
+      this.opts.handlers.onRequest(req, res, state);
     } catch (err) {
-      // A library fault on one request must not take the process down with it.
       this.opts.log.error({ err }, 'proxy engine failed on a request');
       if (!res.headersSent) res.destroy();
     }
@@ -197,7 +245,7 @@ export class Engine extends MitmProxy {
       if (!server) return resolve();
       server.close(() => resolve());
       server.closeIdleConnections();
-      this.tlsServer?.closeIdleConnections();
+      this.tlsHttp?.closeIdleConnections();
     });
   }
 
@@ -205,6 +253,31 @@ export class Engine extends MitmProxy {
   destroyAll(): void {
     for (const s of this.sockets) s.destroy();
     this.httpServer?.closeAllConnections();
-    this.tlsServer?.closeAllConnections();
+    this.tlsHttp?.closeAllConnections();
   }
+}
+
+function logExpiry(log: Logger, kind: Expiry, t: ConnectionTimeouts): void {
+  if (kind === 'idle') log.info({ timeout: 'idle', ms: t.idleMs }, 'idle client connection closed');
+  else if (kind === 'headers') log.warn({ code: 'REQUEST_TIMEOUT', timeout: 'headers', ms: t.headersMs }, 'client connection closed: request headers not complete within limits.headersTimeout');
+  else log.warn({ code: 'REQUEST_TIMEOUT', timeout: 'request', ms: t.requestMs }, 'client connection closed: request body not complete within limits.requestTimeout');
+}
+
+/** 408 on a socket whose request was never parsed (what Node's own headersTimeout sends). */
+function answerTimeout(socket: Duplex): void {
+  refuseRaw(socket, new AirlockError('REQUEST_TIMEOUT', 'limits.headersTimeout'));
+}
+
+/** An Airlock error written straight to a socket, then closed: no request object exists yet. */
+function refuseRaw(socket: Duplex, err: AirlockError): void {
+  const r = toErrorResponse(err);
+  if (socket.writable) {
+    const head = [`HTTP/1.1 ${r.status} ${http.STATUS_CODES[r.status] ?? 'Error'}`];
+    for (const [k, v] of Object.entries(r.headers)) head.push(`${k}: ${v}`);
+    head.push('connection: close');
+    socket.end(`${head.join('\r\n')}\r\n\r\n${r.body}`);
+  }
+  const cut = setTimeout(() => socket.destroy(), 1_000);
+  cut.unref();
+  socket.once('close', () => clearTimeout(cut));
 }

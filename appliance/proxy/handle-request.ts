@@ -19,6 +19,7 @@ import type { IdentityPort, SessionsPort, VaultPort } from './ports.js';
 import { respondError } from './respond-error.js';
 import type { Destination } from './resolve-destination.js';
 import { applyGuard } from './apply-guard.js';
+import type { Limits } from './limits.js';
 import type { Guard } from '../policy/guard.js';
 import { maskResponse, NO_MASK_RULES, type MaskedResponse } from '../masking/mask-response.js';
 import { credentialSecrets, maskSecrets, NO_SECRETS } from './exchange-secrets.js';
@@ -33,6 +34,8 @@ export interface PipelineDeps {
   readonly now: () => number;
   /** Policies, rate limits, approval holds and masking rules; absent, everything is allowed (vaulted secrets are still masked). */
   readonly guard?: Guard;
+  /** Connection and in-flight byte caps; absent, none. */
+  readonly limits?: Limits;
 }
 
 /** Where an intercepted request goes, established before the pipeline runs. */
@@ -167,6 +170,20 @@ export async function handleIntercepted(
     line.status = respondError(res, err);
     return;
   }
+  // Connections per session and bytes held for unread responses are capped (proxy/limits.ts).
+  const admitted = deps.limits?.admit(req.socket, session.id);
+  if (admitted && !admitted.ok) {
+    drain(req);
+    const err = admitted.error;
+    line.code = err.code;
+    if (err.detail) line.reason = err.detail;
+    await deps.sessions.record(session.id, refusedExchange(err.code, err.status, headers), secrets).catch((e: unknown) => {
+      log.error({ err: e }, 'could not record a refused exchange');
+    });
+    line.status = respondError(res, err);
+    return;
+  }
+  if (admitted) res.once('close', admitted.release);
   // A new array (not unshift): secrets prepared for the guard's journal lines stay as they were.
   secrets = [...credentialSecrets(identity.credential, entry), ...secrets];
   const injected = injectCredential(headers, entry as VaultEntry);

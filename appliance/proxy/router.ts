@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { redactForLog, type Logger } from '../log.js';
 import type { Config } from '../config/schema.js';
-import { setConnectState, getConnectState } from './connect-state.js';
+import { setConnectState, type ConnectState } from './connect-state.js';
 import { handleIntercepted, newConnectionId, tlsServername, type PipelineDeps } from './handle-request.js';
 import { isIntercepted, normalizeHost, splitHostPort, type InterceptRules } from './host-match.js';
 import { resolveDestination, type Destination, type Lookup } from './resolve-destination.js';
@@ -32,8 +32,8 @@ export interface RouterDeps {
   readonly self: () => { host: string; port: number };
   /** Counts in-flight exchanges so shutdown can wait for them. */
   readonly track: <T>(p: Promise<T>) => Promise<T>;
-  /** Hands an admitted TLS socket to the engine (see Engine.adoptTls). */
-  readonly adoptTls: (socket: Socket, head: Buffer, connectReq: http.IncomingMessage) => void;
+  /** Hands an admitted TLS socket to the engine, with its connection state (see Engine.adoptTls). */
+  readonly adoptTls: (socket: Socket, head: Buffer, state: ConnectState) => void;
 }
 
 export interface Router extends Omit<EngineHandlers, 'secureContextFor'> {
@@ -99,10 +99,8 @@ export function createRouter(deps: RouterDeps): Router {
     const work = (async () => {
       if (isIntercepted(rules, host)) {
         const destination = await interceptedDestination(host);
-        // No CONNECT exists: a stand-in carries the target so requests are checked against it.
-        const connectReq = { url: `${host}:443`, headers: {} } as http.IncomingMessage;
-        setConnectState(connectReq, { id: newConnectionId(), host, port: 443, destination, proxyAuthorization: undefined, log: clog });
-        deps.adoptTls(socket, head, connectReq);
+        // No CONNECT exists: the state carries the SNI's target so requests are checked against it.
+        deps.adoptTls(socket, head, { id: newConnectionId(), host, port: 443, destination, proxyAuthorization: undefined, log: clog });
         return;
       }
       const destination = await passthroughDestination(host, 443, passthrough);
@@ -115,22 +113,16 @@ export function createRouter(deps: RouterDeps): Router {
     });
   }
 
-  function onRequest(req: http.IncomingMessage, res: http.ServerResponse, connectReq: http.IncomingMessage | undefined): void {
-    const work = route(req, res, connectReq).catch((err: unknown) => {
+  function onRequest(req: http.IncomingMessage, res: http.ServerResponse, state: ConnectState | undefined): void {
+    const work = route(req, res, state).catch((err: unknown) => {
       log.error({ err }, 'request handler failed');
       respondError(res, new AirlockError('INTERNAL'));
     });
     void deps.track(work);
   }
 
-  async function route(req: http.IncomingMessage, res: http.ServerResponse, connectReq: http.IncomingMessage | undefined): Promise<void> {
-    if (connectReq) {
-      const state = getConnectState(connectReq);
-      if (!state) {
-        // Only sockets that came through our CONNECT reach the TLS server; anything else is refused.
-        res.destroy();
-        return;
-      }
+  async function route(req: http.IncomingMessage, res: http.ServerResponse, state: ConnectState | undefined): Promise<void> {
+    if (state) {
       const sni = tlsServername(req);
       const host = splitHostPort(req.headers.host ?? '', 443);
       if (!sni || normalizeHost(sni) !== state.host || !host || host.host !== state.host || host.port !== state.port) {

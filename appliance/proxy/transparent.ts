@@ -1,6 +1,7 @@
 import net, { type Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import { readClientHello } from './client-hello.js';
+import type { Limits } from './limits.js';
 
 const MAX_HELLO_BYTES = 16 * 1024 + 5;
 const HELLO_TIMEOUT_MS = 10_000;
@@ -10,6 +11,8 @@ export interface TransparentOptions {
   readonly port: number;
   readonly log: Logger;
   readonly idleMs: number;
+  /** Shared with the proxy listener: limits.maxConnections counts both. */
+  readonly limits: Limits;
   /** Called once the ClientHello is in hand; `head` holds every byte read so far. */
   readonly onHello: (socket: Socket, head: Buffer, servername: string) => void;
 }
@@ -21,6 +24,12 @@ export interface TransparentOptions {
  */
 export function startTransparentListener(opts: TransparentOptions): Promise<net.Server> {
   const server = net.createServer((socket) => {
+    if (!opts.limits.openConnection(socket)) {
+      // No HTTP exists yet on this connection (it is TLS to the real host): closing is the answer.
+      opts.log.warn({ code: 'CONNECTION_LIMIT', open: opts.limits.openConnections }, 'transparent connection refused: limits.maxConnections reached');
+      socket.destroy();
+      return;
+    }
     socket.setTimeout(HELLO_TIMEOUT_MS, () => socket.destroy());
     socket.on('error', () => socket.destroy());
     let buf = Buffer.alloc(0);
