@@ -183,7 +183,11 @@ export async function handleIntercepted(
     line.status = respondError(res, err);
     return;
   }
-  if (admitted) res.once('close', admitted.release);
+  if (admitted) {
+    // A pipelined response still queued behind another never emits 'close': the socket's does.
+    res.once('close', admitted.release);
+    req.socket.once('close', admitted.release);
+  }
   // A new array (not unshift): secrets prepared for the guard's journal lines stay as they were.
   secrets = [...credentialSecrets(identity.credential, entry), ...secrets];
   const injected = injectCredential(headers, entry as VaultEntry);
