@@ -183,6 +183,9 @@ export class Engine extends MitmProxy {
       },
     });
     bindConnectState(tlsSocket, state);
+    // Shutdown's destroyAll reaches transparent connections through this too.
+    this.sockets.add(tlsSocket);
+    tlsSocket.once('close', () => this.sockets.delete(tlsSocket));
     // The handshake counts against the headers deadline: a client that stalls in it is cut too.
     watchConnection(tlsSocket, socket, timeouts, {
       answerRaw: (s) => answerTimeout(s),
