@@ -280,3 +280,49 @@ describe('response bytes held for clients that do not read', () => {
     await normalRequestWorks(a, ca, await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main' }));
   });
 });
+
+describe('an approval hold outlasts every deadline', () => {
+  let a: Airlock;
+  let ca: string;
+  before(async () => {
+    a = await startAirlock({
+      grantPolicy: 'holder',
+      config: {
+        limits: { headersTimeout: '1s', requestTimeout: '1s', idleTimeout: '2s' },
+        policies: { holder: { default: 'deny', rules: [{ match: 'GET *', action: 'allow' }, { match: 'DELETE /api/v1/dashboard/*', action: 'approve' }] } },
+        approvals: { timeout: '60s' },
+      },
+    });
+    ca = readFileSync(a.caPath, 'utf8');
+  });
+  after(async () => {
+    await a?.cleanup();
+  });
+
+  test('a request held for approval longer than the header, request and idle timeouts together is forwarded once approved', async () => {
+    const token = await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main' });
+    const before = a.datadog.received.length;
+    const t = await openRawTunnel({ port: a.port, ca, proxyAuth: `Bearer ${token}` });
+    try {
+      t.socket.write('DELETE /api/v1/dashboard/abc-def-009 HTTP/1.1\r\nHost: api.datadoghq.com\r\n\r\n');
+      let id: string | undefined;
+      for (let i = 0; i < 50 && !id; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 100));
+        const r = await a.cli(['approvals', 'ls', '--json']);
+        if (r.code === 0) id = (JSON.parse(r.stdout) as { id: string; url: string }[]).find((x) => x.url.endsWith('abc-def-009'))?.id;
+      }
+      assert.ok(id, 'the request is held');
+      await new Promise((r) => setTimeout(r, 4_500));
+      assert.equal(t.received().length, 0, 'nothing answered, and the connection is still open, during the hold');
+      assert.equal(t.socket.destroyed, false);
+      const ok = await a.cli(['approvals', 'approve', id]);
+      assert.equal(ok.code, 0, ok.stderr);
+      const text = (await t.waitFor((b) => b.includes('\r\n\r\n'), 5_000)).toString('latin1');
+      const r = parseResponses(text);
+      assert.equal(r.headers['x-airlock-error'], undefined, text);
+      assert.equal(a.datadog.received.length, before + 1, 'forwarded once approved');
+    } finally {
+      t.end();
+    }
+  });
+});
