@@ -68,6 +68,18 @@ export const ERRORS = {
     status: 400,
     message: 'the request could not be parsed: send a well-formed HTTP request',
   },
+  NOT_FOUND: {
+    status: 404,
+    message: 'no such control endpoint: use the airlock CLI (approvals, sessions close, sessions flush), which speaks the control socket',
+  },
+  HOLD_NOT_FOUND: {
+    status: 404,
+    message: 'no pending hold with this id: it was decided already, timed out, or the server restarted (airlock approvals ls lists the pending ones)',
+  },
+  SESSION_NOT_OPEN: {
+    status: 404,
+    message: 'this server holds no open session with this id (airlock sessions ls --open lists them)',
+  },
   BODY_TOO_LARGE: {
     status: 413,
     message: 'the request body exceeds the limit Airlock accepts',

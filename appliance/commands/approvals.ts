@@ -37,7 +37,7 @@ interface Pending {
 
 export async function approvalsLsCommand(args: CommonArgs & { json?: boolean }): Promise<string> {
   const r = await call(args, 'GET', '/v1/approvals');
-  if (r.status !== 200) throw new CliError(String(r.body['error'] ?? 'CONTROL_FAILED'), String(r.body['message'] ?? `server answered ${r.status}`));
+  if (r.status !== 200) throw new CliError(r.code ?? 'CONTROL_FAILED', r.message ?? `server answered ${r.status}`);
   const pending = (Array.isArray(r.body['pending']) ? r.body['pending'] : []) as Pending[];
   if (args.json) return JSON.stringify(pending, null, 2);
   if (pending.length === 0) return 'no requests are waiting for approval';
@@ -49,7 +49,7 @@ export async function approvalsLsCommand(args: CommonArgs & { json?: boolean }):
 
 async function decideCommand(args: CommonArgs & { id: string }, verb: 'approve' | 'deny', words: string | undefined): Promise<string> {
   const r = await call(args, 'POST', `/v1/approvals/${encodeURIComponent(args.id)}/${verb}`, { by: osUser(), ...(words ? { note: words } : {}) });
-  if (r.status !== 200) throw new CliError(String(r.body['error'] ?? 'CONTROL_FAILED'), String(r.body['message'] ?? `server answered ${r.status}`));
+  if (r.status !== 200) throw new CliError(r.code ?? 'CONTROL_FAILED', r.message ?? `server answered ${r.status}`);
   return `${verb === 'approve' ? 'approved' : 'denied'} ${args.id}: ${String(r.body['method'])} ${String(r.body['url'])} (by ${osUser()})`;
 }
 

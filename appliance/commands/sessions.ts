@@ -57,7 +57,7 @@ export async function sessionsCloseCommand(args: CommonArgs & { id: string }): P
   const { config } = load(args);
   const reply = await callControl(controlSocket(config.stateDir), 'POST', `/v1/sessions/${encodeURIComponent(args.id)}/close`);
   if (reply && reply.status === 200) return `closed ${args.id}: ${String(reply.body['har'])}`;
-  if (reply && reply.status !== 404) throw new CliError('CLOSE_FAILED', String(reply.body['message'] ?? `server answered ${reply.status}`));
+  if (reply && reply.status !== 404) throw new CliError('CLOSE_FAILED', reply.message ?? `server answered ${reply.status}`);
   // No server, or the server does not hold it open: finalize a journal left on disk, if any.
   const s = await showSession(sessionsDir(config.stateDir), args.id);
   if (s.status === 'closed') return `${args.id} is already closed`;

@@ -2,80 +2,39 @@
 // permissions (0660, group approvals.group); the decider's name is the OS user name the CLI
 // reports. Node cannot read SO_PEERCRED, so the name is trusted the way the filesystem
 // permission is: anyone who can open the socket is allowed to approve (see README).
-import type http from 'node:http';
 import type { ApprovalQueue, DecideResult } from '../approvals/approval-queue.js';
+import { AirlockError } from '../errors.js';
+import { parseControlJson } from './read-control-body.js';
 
 const ID = /^[0-9a-f]{12}$/;
-const MAX_BODY = 16 * 1024;
+const DECIDER = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/;
 
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function readJson(req: http.IncomingMessage): Promise<Record<string, unknown> | null> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        resolve(null);
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('error', () => resolve(null));
-    req.on('end', () => {
-      try {
-        const v = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as unknown;
-        resolve(v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
-      } catch {
-        resolve(null);
-      }
-    });
-  });
+export interface ControlAnswer {
+  readonly status: number;
+  readonly body: unknown;
 }
 
 function text(v: unknown, max: number): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v.slice(0, max) : undefined;
 }
 
-/** Handles /v1/approvals*; false when the path is not one of these. */
-export function approvalRoutes(queue: ApprovalQueue | undefined, req: http.IncomingMessage, res: http.ServerResponse): boolean {
-  const url = req.url ?? '';
-  if (!url.startsWith('/v1/approvals')) return false;
-  if (!queue) {
-    req.resume();
-    json(res, 404, { error: 'NOT_FOUND', message: 'approvals are not available in this server' });
-    return true;
+/**
+ * /v1/approvals and /v1/approvals/ID/(approve|deny), given the parsed path after `v1`;
+ * null when the path is not under approvals. Refusals are thrown as AirlockErrors.
+ */
+export function approvalRoute(queue: ApprovalQueue | undefined, method: string, rest: readonly string[], body: Buffer): ControlAnswer | null {
+  if (rest[0] !== 'approvals') return null;
+  if (!queue) throw new AirlockError('NOT_FOUND', 'approvals are not available in this server');
+  if (rest.length === 1 && method === 'GET') return { status: 200, body: { pending: queue.list() } };
+  const [, id, verb] = rest;
+  if (rest.length !== 3 || method !== 'POST' || (verb !== 'approve' && verb !== 'deny') || id === undefined) {
+    throw new AirlockError('NOT_FOUND', 'the approvals endpoints are GET /v1/approvals and POST /v1/approvals/ID/approve|deny');
   }
-  if (req.method === 'GET' && url === '/v1/approvals') {
-    req.resume();
-    json(res, 200, { pending: queue.list() });
-    return true;
-  }
-  const m = /^\/v1\/approvals\/([^/]+)\/(approve|deny)$/.exec(url);
-  if (req.method !== 'POST' || !m) {
-    req.resume();
-    json(res, 404, { error: 'NOT_FOUND', message: 'unknown approvals endpoint' });
-    return true;
-  }
-  const id = m[1]!;
-  const verb = m[2]!;
-  void readJson(req).then((body) => {
-    const by = text(body?.['by'], 64);
-    if (!body || !by || !/^[A-Za-z0-9_][A-Za-z0-9_.@-]*$/.test(by)) {
-      json(res, 400, { error: 'BAD_REQUEST', message: 'send {"by": "<os user>", "note"?: "..."}' });
-      return;
-    }
-    const words = text(body['note'] ?? body['reason'], 500);
-    const r: DecideResult = !ID.test(id) ? { ok: false } : verb === 'approve' ? queue.approve(id, by, words) : queue.deny(id, by, words);
-    if (!r.ok) {
-      json(res, 404, { error: 'HOLD_NOT_FOUND', message: `no pending hold ${id} (decided already, timed out, or the server restarted)` });
-      return;
-    }
-    json(res, 200, { id, outcome: r.outcome.kind, method: r.held.method, url: r.held.url });
-  });
-  return true;
+  const json = parseControlJson(body);
+  const by = text(json['by'], 64);
+  if (!by || !DECIDER.test(by)) throw new AirlockError('BAD_REQUEST', 'send {"by": "<os user>", "note"?: "..."}');
+  const words = text(json['note'] ?? json['reason'], 500);
+  const r: DecideResult = !ID.test(id) ? { ok: false } : verb === 'approve' ? queue.approve(id, by, words) : queue.deny(id, by, words);
+  if (!r.ok) throw new AirlockError('HOLD_NOT_FOUND', `no pending hold ${JSON.stringify(id.replace(/[^\x20-\x7e]/g, '?').slice(0, 40))}`);
+  return { status: 200, body: { id, outcome: r.outcome.kind, method: r.held.method, url: r.held.url } };
 }

@@ -3,6 +3,20 @@ import http from 'node:http';
 export interface ControlReply {
   status: number;
   body: Record<string, unknown>;
+  /** On a refusal: the X-Airlock-Error code and the message from Airlock's error shape. */
+  code?: string;
+  message?: string;
+}
+
+/** A refusal's code and words, from `X-Airlock-Error` and `{"errors":["airlock: ..."]}`. */
+function refusalOf(status: number, header: string | string[] | undefined, body: Record<string, unknown>): { code?: string; message?: string } {
+  if (status < 400) return {};
+  const errors = body['errors'];
+  const first = Array.isArray(errors) && typeof errors[0] === 'string' ? errors[0].replace(/^airlock: /, '') : undefined;
+  return {
+    ...(typeof header === 'string' ? { code: header } : {}),
+    ...(first !== undefined ? { message: first } : {}),
+  };
 }
 
 /** Calls the running server's control socket; null when no server is listening there. */
@@ -23,7 +37,8 @@ export function callControl(socketPath: string, method: string, path: string, ti
         } catch {
           body = {};
         }
-        resolve({ status: res.statusCode ?? 0, body });
+        const status = res.statusCode ?? 0;
+        resolve({ status, body, ...refusalOf(status, res.headers['x-airlock-error'], body) });
       });
     });
     req.on('timeout', () => req.destroy(new Error('the control socket did not answer in time')));
