@@ -117,6 +117,8 @@ export const configSchema = z
         sessionTtl: duration.default(6 * 3_600_000),
         /** Lets `airlock login --bind` attribute token-less requests to one job (one-job-at-a-time runners only). */
         ambient: z.boolean().default(false),
+        /** Tolerated difference between the CI issuer's clock and ours, on exp, nbf and iat alike. */
+        clockSkew: duration.refine((v) => v <= 600_000, 'at most 10m: a larger skew keeps expired tokens alive').default(60_000),
       })
       .prefault({}),
     sessions: z.strictObject({ idleTimeout: duration.default(15 * 60_000) }).prefault({}),

@@ -10,7 +10,7 @@ import type { IdentityRules } from './resolve-identity.js';
 import { identityOfRecord } from './session-identity.js';
 import type { SessionTokens } from './session-tokens.js';
 import type { Identity } from './types.js';
-import { CLOCK_TOLERANCE_S, type VerifiedToken } from './verify-token.js';
+import { DEFAULT_CLOCK_SKEW_MS, type VerifiedToken } from './verify-token.js';
 
 export interface LoginDeps {
   readonly verifier: { verify(token: string): Promise<VerifiedToken> };
@@ -67,8 +67,8 @@ export async function login(deps: LoginDeps, jwt: string, opts: { bind: boolean 
     key,
     iss: issuer.issuer,
     jti,
-    // Past exp (plus the tolerance verification grants) the JWT is refused anyway.
-    jtiUntil: (claims.exp + CLOCK_TOLERANCE_S) * 1000,
+    // Past exp (plus the skew verification grants) the JWT is refused anyway.
+    jtiUntil: claims.exp * 1000 + (deps.rules.clockSkew ?? DEFAULT_CLOCK_SKEW_MS),
     bind: opts.bind,
   });
   const meta = await deps.sessions.ensure({ ...identity, expiresAt: issued.expiresAt });

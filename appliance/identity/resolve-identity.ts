@@ -14,7 +14,8 @@ export { looksLikeJwt } from './looks-like-jwt.js';
 export const IDENTITY_CACHE_MAX = 10_000;
 
 /** What the resolver reads of the identity config: who may sign, and who gets what. */
-export type IdentityRules = Pick<Config['identity'], 'issuers' | 'grants'>;
+/** clockSkew is optional for callers outside the config (tests): the verifier's default applies. */
+export type IdentityRules = Pick<Config['identity'], 'issuers' | 'grants'> & { readonly clockSkew?: number };
 
 export interface IdentityResolverDeps {
   readonly fetchJson: typeof fetchJson;
@@ -42,7 +43,7 @@ export class IdentityResolver {
     this.#config = config;
     this.#now = deps.now;
     const keys = new JwksCache({ fetchJson: deps.fetchJson, now: deps.now, log: deps.log });
-    this.#verifier = new TokenVerifier(config.issuers, { keys, now: deps.now });
+    this.#verifier = new TokenVerifier(config.issuers, { keys, now: deps.now, ...(config.clockSkew !== undefined ? { clockSkewMs: config.clockSkew } : {}) });
   }
 
   /** Verification alone (no grant, no cache): `airlock login` matches grants itself to explain a miss. */

@@ -4,9 +4,10 @@ import type { IssuerConfig } from '../config/schema.js';
 import { AirlockError, isAirlockError } from '../errors.js';
 import type { JwksCache } from './jwks-cache.js';
 import { MAX_TOKEN_LENGTH } from './looks-like-jwt.js';
+import { timeClaimProblem } from './check-time-claims.js';
 
-/** Seconds of clock skew accepted on exp/nbf/iat, between us and the CI issuer. */
-export const CLOCK_TOLERANCE_S = 60;
+/** identity.clockSkew's default: accepted on exp, nbf and iat, between us and the CI issuer. */
+export const DEFAULT_CLOCK_SKEW_MS = 60_000;
 
 // The schema admits only these; the guard holds even if it ever did not, since an HMAC alg
 // verified against a public key is the classic key-confusion forgery.
@@ -20,6 +21,8 @@ export interface VerifiedToken {
 export interface TokenVerifierDeps {
   readonly keys: JwksCache;
   readonly now: () => number;
+  /** identity.clockSkew in ms (default 60 s): the one tolerance for exp, nbf and iat. */
+  readonly clockSkewMs?: number;
 }
 
 /** Attacker-controlled text going into a detail: printable, short, quoted. */
@@ -78,6 +81,8 @@ export class TokenVerifier {
     const algorithms = issuer.algorithms.filter((a) => ASYMMETRIC.has(a));
     if (algorithms.length === 0) throw new AirlockError('TOKEN_INVALID', `issuer ${quote(issuer.name)} allows no asymmetric algorithm`);
 
+    const now = this.#deps.now();
+    const skewMs = this.#deps.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.#deps.keys.keyResolver(issuer), {
@@ -85,13 +90,19 @@ export class TokenVerifier {
         audience: issuer.audience,
         algorithms,
         requiredClaims: ['exp', 'iat', 'sub'],
-        clockTolerance: CLOCK_TOLERANCE_S,
-        currentDate: new Date(this.#deps.now()),
+        clockTolerance: skewMs / 1000,
+        currentDate: new Date(now),
       }));
     } catch (err) {
       if (isAirlockError(err)) throw err;
-      throw new AirlockError('TOKEN_INVALID', describeJoseError(err));
+      // jose's exp/nbf refusals carry the (signature-checked) payload: say by how much.
+      const timing = err instanceof joseErrors.JWTExpired || (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'nbf')
+        ? timeClaimProblem(err.payload, now, skewMs)
+        : null;
+      throw new AirlockError('TOKEN_INVALID', timing ?? describeJoseError(err));
     }
+    const timing = timeClaimProblem(payload, now, skewMs);
+    if (timing) throw new AirlockError('TOKEN_INVALID', timing);
     const { sub, exp, iat } = payload;
     if (typeof sub !== 'string' || sub === '') throw new AirlockError('TOKEN_INVALID', 'the token\'s "sub" claim is not a string');
     // jwtVerify checks these are numbers when present and requiredClaims that they are present.

@@ -7,12 +7,12 @@ import { TokenVerifier } from '../../../appliance/identity/verify-token.js';
 import type { IssuerConfig } from '../../../appliance/config/schema.js';
 import { Clock, FakeIssuer, ISS, captureLog, issuerConfig, newKey } from './fake-issuer.js';
 
-async function setup(cfg: IssuerConfig = issuerConfig()) {
+async function setup(cfg: IssuerConfig = issuerConfig(), clockSkewMs?: number) {
   const clock = new Clock();
   const issuer = await FakeIssuer.create(clock);
   const { log, lines } = captureLog();
   const keys = new JwksCache({ fetchJson: issuer.fetchJson, now: clock.now, log });
-  const verifier = new TokenVerifier([cfg], { keys, now: clock.now });
+  const verifier = new TokenVerifier([cfg], { keys, now: clock.now, ...(clockSkewMs !== undefined ? { clockSkewMs } : {}) });
   return { clock, issuer, verifier, lines };
 }
 
@@ -86,6 +86,30 @@ test('a token without iat is refused with TOKEN_INVALID', async () => {
 test('a token that is not valid yet (nbf beyond tolerance) is refused', async () => {
   const { clock, issuer, verifier } = await setup();
   await refused(verifier.verify(await issuer.mint({ nbf: Math.floor(clock.t / 1000) + 120 })), /not valid yet/);
+});
+
+test('a token issued more than the 60 s skew in the future is refused with TOKEN_INVALID, saying by how much', async () => {
+  const { clock, issuer, verifier } = await setup();
+  const now = Math.floor(clock.t / 1000);
+  const token = await issuer.mint({ iat: now + 3_600, nbf: now - 5, exp: now + 3_900 });
+  await refused(verifier.verify(token), /issued in the future \(iat is 3600 s ahead.*clockSkew 60 s/, token);
+});
+
+test('a token issued 59 s in the future is accepted', async () => {
+  const { clock, issuer, verifier } = await setup();
+  const now = Math.floor(clock.t / 1000);
+  const v = await verifier.verify(await issuer.mint({ iat: now + 59, nbf: now - 5, exp: now + 300 }));
+  assert.equal(v.claims.iat, now + 59);
+});
+
+test('a configured clock skew applies to iat, nbf and exp alike', async () => {
+  const { clock, issuer, verifier } = await setup(issuerConfig(), 5_000);
+  const now = Math.floor(clock.t / 1000);
+  await refused(verifier.verify(await issuer.mint({ iat: now + 10, nbf: now - 5, exp: now + 300 })), /iat is 10 s ahead.*clockSkew 5 s/);
+  await refused(verifier.verify(await issuer.mint({ iat: now - 5, nbf: now + 10, exp: now + 300 })), /not valid yet \(nbf is 10 s ahead.*clockSkew 5 s/);
+  await refused(verifier.verify(await issuer.mint({ iat: now - 400, exp: now - 10 })), /expired \(exp was 10 s ago.*clockSkew 5 s/);
+  const v = await verifier.verify(await issuer.mint({ iat: now + 4, nbf: now + 4, exp: now - 4 + 300 }));
+  assert.equal(v.claims.iat, now + 4);
 });
 
 test('an alg none token is refused with TOKEN_INVALID', async () => {
