@@ -31,6 +31,7 @@ import { SessionTokens } from './identity/session-tokens.js';
 import { SessionIdentity } from './identity/session-identity.js';
 import { loginRoutes } from './identity/login-api.js';
 import { startControlServer, type ControlServer } from './control/control-server.js';
+import { controlSocketPath } from './control/socket-path.js';
 import { VERSION } from './version.js';
 import { buildGuard } from './policy/guard.js';
 
@@ -195,7 +196,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
 
   let control: ControlServer | undefined;
   try {
-    control = await startControlServer(join(config.stateDir, 'control.sock'), { sessions, log: log.child({ stage: 'control' }), approvals: guard.approvals, group: config.approvals.group, outbox: audit });
+    control = await startControlServer(controlSocketPath(config), { sessions, log: log.child({ stage: 'control' }), approvals: guard.approvals, group: config.approvals.group, outbox: audit });
   } catch (err) {
     log.warn({ err: { message: (err as Error).message } }, 'control socket unavailable: `airlock sessions close` will not reach this server');
   }

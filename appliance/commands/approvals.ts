@@ -10,17 +10,18 @@ function osUser(): string {
 
 async function call(args: CommonArgs, method: string, path: string, body?: unknown): Promise<ControlReply> {
   const { config } = load(args);
+  const socket = controlSocket(config);
   let reply: ControlReply | null;
   try {
-    reply = await callControl(controlSocket(config.stateDir), method, path, 15_000, body);
+    reply = await callControl(socket, method, path, 15_000, body);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM') {
-      throw new CliError('APPROVAL_FORBIDDEN', `${osUser()} may not use the control socket: only members of approvals.group can list or decide holds`);
+      throw new CliError('APPROVAL_FORBIDDEN', `${osUser()} may not use the control socket ${socket} (permission denied): only members of approvals.group can list or decide holds; an operator adds you with usermod -aG <group> ${osUser()}`);
     }
     throw err;
   }
-  if (!reply) throw new CliError('NO_SERVER', 'no airlock server is running here (its control socket is absent)');
+  if (!reply) throw new CliError('NO_SERVER', `no airlock server is running here (nothing listens on ${socket}; set AIRLOCK_CONTROL_SOCKET or control.socket if it lives elsewhere)`);
   return reply;
 }
 

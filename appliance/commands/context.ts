@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
+import { controlSocketPath } from '../control/socket-path.js';
 
 export interface CommonArgs {
   config?: string | undefined;
@@ -26,6 +27,11 @@ export function sessionsDir(stateDir: string): string {
   return join(stateDir, 'sessions');
 }
 
-export function controlSocket(stateDir: string): string {
-  return join(stateDir, 'control.sock');
+/**
+ * The running server's control socket: $AIRLOCK_CONTROL_SOCKET (for approvers, who cannot read the
+ * appliance's config), else control.socket, else `<stateDir>/control.sock`.
+ */
+export function controlSocket(config: LoadedConfig['config'], env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env['AIRLOCK_CONTROL_SOCKET'];
+  return fromEnv && fromEnv.length > 0 ? fromEnv : controlSocketPath(config);
 }

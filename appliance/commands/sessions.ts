@@ -55,7 +55,7 @@ export async function sessionsShowCommand(args: CommonArgs & { id: string; json?
 
 export async function sessionsCloseCommand(args: CommonArgs & { id: string }): Promise<string> {
   const { config } = load(args);
-  const reply = await callControl(controlSocket(config.stateDir), 'POST', `/v1/sessions/${encodeURIComponent(args.id)}/close`);
+  const reply = await callControl(controlSocket(config), 'POST', `/v1/sessions/${encodeURIComponent(args.id)}/close`);
   if (reply && reply.status === 200) return `closed ${args.id}: ${String(reply.body['har'])}`;
   if (reply && reply.status !== 404) throw new CliError('CLOSE_FAILED', reply.message ?? `server answered ${reply.status}`);
   // No server, or the server does not hold it open: finalize a journal left on disk, if any.

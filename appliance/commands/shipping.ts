@@ -26,7 +26,7 @@ export async function sessionsFlushCommand(args: CommonArgs & { timeout?: string
   const deadline = Date.now() + duration(args.timeout ?? '60s', '--timeout');
   const stateDir = config.stateDir;
   if ((await pendingIds(stateDir)).length === 0) return 'outbox empty';
-  const reply = await callControl(controlSocket(stateDir), 'POST', '/v1/outbox/flush', 5_000).catch(() => null);
+  const reply = await callControl(controlSocket(config), 'POST', '/v1/outbox/flush', 5_000).catch(() => null);
   if (reply?.status === 202 && reply.body['kicked'] === true) {
     while (Date.now() < deadline && (await pendingIds(stateDir)).length > 0) await sleep(250);
   } else {

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import ms from 'ms';
 import { approvalsSchema, maskingSchema, policySchema } from '../policy/policy-schema.js';
@@ -122,6 +123,13 @@ export const configSchema = z
       })
       .prefault({}),
     sessions: z.strictObject({ idleTimeout: duration.default(15 * 60_000) }).prefault({}),
+    // The CLI's way into the running server. Null keeps it in the (0700) state dir, reachable by the
+    // service user and root only; approvers need it in a directory their group can enter.
+    control: z
+      .strictObject({
+        socket: z.string().min(1).max(100).refine((p) => isAbsolute(p), 'an absolute path (e.g. /run/airlock/control.sock)').nullable().default(null),
+      })
+      .prefault({}),
     recording: z
       .strictObject({
         maxBodyBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1_048_576),

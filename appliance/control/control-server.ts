@@ -1,5 +1,6 @@
 import http from 'node:http';
-import { chmod, chown, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
 import type { ApprovalQueue } from '../approvals/approval-queue.js';
 import { approvalRoute, type ControlAnswer } from './approval-routes.js';
@@ -8,6 +9,7 @@ import { readControlBody } from './read-control-body.js';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { refuseConnect, respondError } from '../proxy/respond-error.js';
 import { groupId } from '../approvals/group-id.js';
+import { openToGroup } from './open-to-group.js';
 
 /** What the control socket can ask of the running server. */
 export interface ControlTarget {
@@ -41,6 +43,34 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 /** Attacker-chosen text in a message: printable, short. */
 function shown(s: string): string {
   return JSON.stringify(s.replace(/[^\x20-\x7e]/g, '?').slice(0, 128));
+}
+
+/**
+ * Makes a missing socket directory (0700; 0750 with the approvers group when there is one) and
+ * removes a stale socket; anything else at the path is an error, never deleted.
+ */
+async function prepareSocketPath(path: string, group: string | null, log: Logger): Promise<void> {
+  const dir = dirname(path);
+  const made = await mkdir(dir, { mode: 0o700 }).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST') return false;
+      throw err;
+    },
+  );
+  if (made && group) {
+    const gid = await groupId(group);
+    try {
+      if (gid === null) throw Object.assign(new Error('no such group'), { code: 'ENOENT' });
+      await chown(dir, -1, gid);
+      await chmod(dir, 0o750);
+    } catch (err) {
+      log.error({ group, dir, code: (err as NodeJS.ErrnoException).code }, 'could not open the control socket\'s new directory to approvals.group: it stays 0700');
+    }
+  }
+  const existing = await lstat(path).catch(() => null);
+  if (existing && !existing.isSocket()) throw new Error(`control.socket ${path} exists and is not a socket: remove it or choose another path`);
+  if (existing) await unlink(path);
 }
 
 /** Routes one parsed request; every refusal is a thrown AirlockError. */
@@ -78,13 +108,14 @@ function refuse(req: http.IncomingMessage, res: http.ServerResponse, err: unknow
 }
 
 /**
- * The CLI's way into a running server: HTTP over a Unix socket in the state dir, reachable only
- * by users who may open that file (0600: the service user and root). Every input is parsed
+ * The CLI's way into a running server: HTTP over a Unix socket (control.socket, by default in the
+ * state dir), reachable only by users who may open that file (0600: the service user and root;
+ * 0660 with approvals.group, see open-to-group.ts). Every input is parsed
  * defensively: no request can throw past its handler, and each connection is bounded in head
  * size, body size and time.
  */
 export async function startControlServer(path: string, target: ControlTarget): Promise<ControlServer> {
-  await unlink(path).catch(() => undefined);
+  await prepareSocketPath(path, target.group ?? null, target.log);
   const server = http.createServer(
     { maxHeaderSize: 8 * 1024, headersTimeout: 5_000, requestTimeout: 30_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 },
     (req, res) => {
@@ -125,19 +156,4 @@ export async function startControlServer(path: string, target: ControlTarget): P
         server.closeAllConnections();
       }).then(() => unlink(path).catch(() => undefined)),
   };
-}
-
-/** 0660 with the group's id; left 0600 (closed) when the group is unknown or chown is refused. */
-async function openToGroup(path: string, group: string, log: Logger): Promise<void> {
-  const gid = await groupId(group);
-  if (gid === null) {
-    log.error({ group }, 'approvals.group does not exist: the control socket stays 0600 (only its owner can approve)');
-    return;
-  }
-  try {
-    await chown(path, -1, gid);
-    await chmod(path, 0o660);
-  } catch (err) {
-    log.error({ group, code: (err as NodeJS.ErrnoException).code }, 'could not give the control socket to approvals.group: it stays 0600');
-  }
 }

@@ -94,6 +94,8 @@ set_var() {
 # uid_of NAME / gid_of NAME: from the sysroot's own databases, never the host's.
 uid_of() { awk -F: -v n="$1" '$1 == n { print $3; exit }' "$(root /etc/passwd)"; }
 gid_of() { awk -F: -v n="$1" '$1 == n { print $4; exit }' "$(root /etc/passwd)"; }
+# members_of GROUP: its member list from the sysroot's /etc/group.
+members_of() { awk -F: -v n="$1" '$1 == n { print $4; exit }' "$(root /etc/group)"; }
 
 install_packages() {
   if [ "$live" = 0 ]; then
@@ -175,6 +177,10 @@ install_users() {
   install -d -m 0755 "$(root /etc)"
   systemd-sysusers --root "${sysroot:-/}"
   [ -n "$(uid_of airlock)" ] || die "systemd-sysusers did not create the airlock user"
+  case ",$(members_of airlock-approvers)," in
+    *,airlock,*) ;;
+    *) die "systemd-sysusers did not make airlock a member of the airlock-approvers group" ;;
+  esac
   [ -n "$(uid_of "$runner_user")" ] || die "runner user $runner_user does not exist"
   if [ -f "$sysusers_d/airlock-runner.conf" ]; then
     local home
@@ -209,6 +215,12 @@ install_config() {
   if [ "$live" = 1 ]; then
     nft -c -f "$etc/airlock-egress.nft" || die "nft rejects $etc/airlock-egress.nft"
   fi
+  # Approvers cannot read airlock.yaml (0640): this tells their CLI where the
+  # control socket is (airlock.service's RuntimeDirectory, control.socket).
+  local environment
+  environment=$(root /etc/environment)
+  [ -e "$environment" ] || install -m 0644 /dev/null "$environment"
+  set_var "$environment" AIRLOCK_CONTROL_SOCKET /run/airlock/control.sock
   # systemd would create these too (StateDirectory=, LogsDirectory=); making
   # them here lets the image be checked and keeps the modes explicit.
   install -d -m 0700 -o "$uid" -g "$gid" "$(root /var/lib/airlock)"

@@ -155,6 +155,20 @@ describe('systemd units', () => {
     assert.match(readFileSync(join(SYSTEMD, 'airlock.sysusers'), 'utf8'), /^u airlock /m);
   });
 
+  test('approvers reach the control socket as shipped: /run/airlock made 2750 airlock:airlock-approvers before serve, airlock a member of the group', () => {
+    const s = unitSettings('airlock.service');
+    assert.equal(s.get('RuntimeDirectory')?.join(' | '), 'airlock');
+    assert.equal(s.get('RuntimeDirectoryMode')?.join(' | '), '0750');
+    assert.equal(s.get('ExecStartPre')?.[0], '+/usr/bin/install -d -o airlock -g airlock-approvers -m 2750 /run/airlock');
+    assert.equal(s.get('StateDirectoryMode')?.join(' | '), '0700');
+    const sysusers = readFileSync(join(SYSTEMD, 'airlock.sysusers'), 'utf8');
+    assert.match(sysusers, /^g airlock-approvers -$/m);
+    assert.match(sysusers, /^m airlock airlock-approvers$/m);
+    const yaml = readFileSync(join(PACKER, 'files', 'airlock.yaml'), 'utf8');
+    assert.match(yaml, /^control:\n {2}socket: \/run\/airlock\/control\.sock$/m);
+    assert.match(yaml, /^approvals:\n {2}group: airlock-approvers$/m);
+  });
+
   test('airlock-egress.service loads and removes only its own table', () => {
     const s = unitSettings('airlock-egress.service');
     assert.equal(s.get('Type')?.[0], 'oneshot');
@@ -294,6 +308,15 @@ describe('install.sh --sysroot', () => {
     assert.ok(lookupUser('runner', join(root, 'etc/passwd')));
     assert.equal(lookupUser('airlock'), undefined, 'the host gained no airlock user');
     assert.match(runs[0]!.stderr, /sysroot mode: not installing packages/);
+  });
+
+  test('creates the airlock-approvers group with airlock as its member, and tells shells where the control socket is', (t) => {
+    if (!ready(t)) return;
+    const line = readFileSync(join(root, 'etc/group'), 'utf8').split('\n').find((l) => l.startsWith('airlock-approvers:'));
+    assert.ok(line, 'airlock-approvers in the sysroot /etc/group');
+    assert.deepEqual(line.split(':')[3]?.split(','), ['airlock']);
+    assert.equal(countLines(join(root, 'etc/environment'), 'AIRLOCK_CONTROL_SOCKET='), 1);
+    assert.ok(readFileSync(join(root, 'etc/environment'), 'utf8').split('\n').includes('AIRLOCK_CONTROL_SOCKET=/run/airlock/control.sock'));
   });
 
   test('state and log directories are 0700 and owned by airlock; config is 0640 root:airlock', (t) => {
@@ -555,6 +578,8 @@ test('the default appliance config is accepted by the config loader', async (t) 
     for (const site of ['datadoghq.com', 'us3.datadoghq.com', 'datadoghq.eu', 'ddog-gov.com', 'browser-intake-datadoghq.com']) {
       assert.ok(cfg.intercept.datadogSites.includes(site), `the appliance config intercepts ${site}`);
     }
+    assert.equal(cfg.control.socket, '/run/airlock/control.sock');
+    assert.equal(cfg.approvals.group, 'airlock-approvers');
   } catch (err) {
     if (err instanceof ConfigError && err.problems.every((p) => p.path === 'transparent' && p.message === 'unknown key')) {
       const why = 'the config schema has no `transparent` key yet (daemon side of issue 5)';
