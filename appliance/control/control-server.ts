@@ -1,6 +1,5 @@
 import http from 'node:http';
-import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chmod, unlink } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import type { ApprovalQueue } from '../approvals/approval-queue.js';
 import { approvalRoute, type ControlAnswer } from './approval-routes.js';
@@ -8,8 +7,8 @@ import { parseControlPath } from './parse-control-path.js';
 import { readControlBody } from './read-control-body.js';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { refuseConnect, respondError } from '../proxy/respond-error.js';
-import { groupId } from '../approvals/group-id.js';
 import { openToGroup } from './open-to-group.js';
+import { prepareSocketPath } from './prepare-socket-path.js';
 
 /** What the control socket can ask of the running server. */
 export interface ControlTarget {
@@ -43,34 +42,6 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 /** Attacker-chosen text in a message: printable, short. */
 function shown(s: string): string {
   return JSON.stringify(s.replace(/[^\x20-\x7e]/g, '?').slice(0, 128));
-}
-
-/**
- * Makes a missing socket directory (0700; 0750 with the approvers group when there is one) and
- * removes a stale socket; anything else at the path is an error, never deleted.
- */
-async function prepareSocketPath(path: string, group: string | null, log: Logger): Promise<void> {
-  const dir = dirname(path);
-  const made = await mkdir(dir, { mode: 0o700 }).then(
-    () => true,
-    (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EEXIST') return false;
-      throw err;
-    },
-  );
-  if (made && group) {
-    const gid = await groupId(group);
-    try {
-      if (gid === null) throw Object.assign(new Error('no such group'), { code: 'ENOENT' });
-      await chown(dir, -1, gid);
-      await chmod(dir, 0o750);
-    } catch (err) {
-      log.error({ group, dir, code: (err as NodeJS.ErrnoException).code }, 'could not open the control socket\'s new directory to approvals.group: it stays 0700');
-    }
-  }
-  const existing = await lstat(path).catch(() => null);
-  if (existing && !existing.isSocket()) throw new Error(`control.socket ${path} exists and is not a socket: remove it or choose another path`);
-  if (existing) await unlink(path);
 }
 
 /** Routes one parsed request; every refusal is a thrown AirlockError. */
