@@ -2,7 +2,8 @@
 // be done or checked. Two layouts work (README, Approval holds):
 //  - a setgid directory of that group, as the systemd unit makes /run/airlock: the socket is born
 //    with the group, so nothing is chowned. Under PrivateUsers= the group is outside the service's
-//    user namespace: chown to it would fail (EINVAL) and stat shows it as the overflow gid.
+//    user namespace: chown to it would fail (EINVAL) and stat shows it as the overflow gid
+//    (systemd maps only the unit's own user and group; systemd/systemd#41994).
 //  - any other directory: the socket is chowned to the group, which needs the service user to be
 //    a member (the sysusers `m` line).
 import { chmod, chown, readFile, stat } from 'node:fs/promises';
