@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { startAirlock, run, CLI, type Airlock } from '../fixtures/airlock-process.js';
 import { assertNoSecrets, parseResponses } from '../fixtures/refusal-helpers.js';
 import { rawTlsExchange } from '../fixtures/raw-tls.js';
+import { suiteSkip } from '../fixtures/skip-outside-ci.js';
 
 const isRoot = process.getuid?.() === 0;
 const tag = randomBytes(3).toString('hex');
@@ -30,7 +31,7 @@ const modeOf = (p: string): number => statSync(p).mode & 0o7777;
 const cliAs = (user: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
   run('runuser', ['-u', user, '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v ?? ''}`), process.execPath, CLI, ...args]);
 
-describe('approvals as shipped: a service user, an approvers group, a real approver', { skip: isRoot ? false : 'needs root to create users and a group' }, () => {
+describe('approvals as shipped: a service user, an approvers group, a real approver', { skip: suiteSkip(!isRoot && 'needs root to create users and a group') }, () => {
   let made: string[] = [];
   let groupMade = false;
   let runDir: string;
@@ -155,7 +156,7 @@ describe('approvals as shipped: a service user, an approvers group, a real appro
   });
 });
 
-describe('a control.socket directory that does not exist yet', { skip: isRoot ? false : 'needs root to create users and a group' }, () => {
+describe('a control.socket directory that does not exist yet', { skip: suiteSkip(!isRoot && 'needs root to create users and a group') }, () => {
   let made: string[] = [];
   let groupMade = false;
   let base: string;
