@@ -1,0 +1,129 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
+import { assertNoSecrets, assertRefusal } from '../fixtures/refusal-helpers.js';
+import { allEntries, assertNowhere, chunked, exchange } from './tunnel-witness.js';
+
+// Finding 1 of issue #11: a body the proxy forwards without framing becomes the head of the next
+// request on the shared upstream socket (possibly another session's, carrying its vaulted key).
+// Each case sends the attack by hand, then ordinary requests of the same and of another session,
+// and checks with the fake Datadog what actually arrived.
+
+const PREFIX = 'GET /api/v2/api_keys/newkey HTTP/1.1\r\nX-Ignore: ';
+const AGENT_KEY = '0123456789abcdef0123456789abcdef';
+
+describe('request smuggling through the forwarded body', () => {
+  let a: Airlock;
+  const tokens: string[] = [];
+  let n = 0;
+  const mint = async (run: string): Promise<string> => {
+    const t = await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main', run_id: run });
+    tokens.push(t);
+    return t;
+  };
+  before(async () => {
+    a = await startAirlock();
+  });
+  after(async () => {
+    await a?.cleanup();
+  });
+
+  /**
+   * The attack request (head lines after the Host line, then the body bytes), then one ordinary
+   * request on a new connection of the same session and one of another session.
+   */
+  async function attack(method: string, head: string, body: string, smuggled: string): Promise<void> {
+    const tag = `case-${++n}`;
+    const tokenA = await mint(`${tag}-a`);
+    const tokenB = await mint(`${tag}-b`);
+    const since = a.datadog.received.length;
+    const first = await exchange(a, tokenA, `${method} /api/v1/validate?${tag} HTTP/1.1\r\nHost: api.datadoghq.com\r\n${head}\r\n${body}`);
+    const same = await exchange(a, tokenA, 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n');
+    const other = await exchange(a, tokenB, 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n');
+    assert.equal(same.status, 200, same.raw);
+    assert.equal(other.status, 200, other.raw);
+
+    const got = a.datadog.received.slice(since);
+    assert.deepEqual(
+      got.map((r) => `${r.method} ${r.path}`),
+      [`${method} /api/v1/validate?${tag}`, 'GET /api/v1/validate', 'GET /api/v1/validate'],
+      'Datadog received exactly the three requests sent, none smuggled',
+    );
+    assert.equal(got[0]!.body.toString('latin1'), method === 'HEAD' ? '' : smuggled, 'the attack body arrived as that request\'s body');
+    for (const r of got) {
+      assert.equal(r.headers['dd-api-key'], a.apiKey, 'each request carries the vaulted key it was given');
+      assert.equal(r.headers['host'], 'api.datadoghq.com');
+      assert.ok(!r.body.toString('latin1').includes(a.apiKey) && !r.body.toString('latin1').includes(a.appKey), 'no vaulted key in a body');
+    }
+    assertNowhere(a, AGENT_KEY, since, [first.raw, same.raw, other.raw]);
+    assertNoSecrets(a, tokens, [first.raw, same.raw, other.raw]);
+
+    // The attack is recorded with its body, and the session's HAR verifies.
+    const entry = (await allEntries(a)).find((e) => e.request.url === `https://api.datadoghq.com/api/v1/validate?${tag}`);
+    assert.ok(entry, 'the attack request is recorded');
+    if (method !== 'HEAD') assert.equal(entry._airlock.decision, 'forwarded');
+    if (method !== 'HEAD') assert.equal(entry.request.postData?.text, smuggled);
+    const id = entry._airlock.session!;
+    const closed = await a.cli(['sessions', 'close', id]);
+    assert.equal(closed.code, 0, closed.stderr);
+    const v = await a.cli(['sessions', 'verify', join(a.stateDir, 'sessions', `${id}.har`)]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+  }
+
+  for (const method of ['GET', 'HEAD', 'DELETE', 'OPTIONS']) {
+    test(`${method} with Transfer-Encoding: chunked forwards its body framed; nothing is smuggled into the next request`, async () => {
+      await attack(method, 'Transfer-Encoding: chunked\r\nConnection: close\r\n', chunked(PREFIX, [7, 13]), PREFIX);
+    });
+  }
+
+  test('GET with Content-Length and `Connection: content-length` is forwarded with its Content-Length', async () => {
+    await attack('GET', `Content-Length: ${PREFIX.length}\r\nConnection: content-length, close\r\n`, PREFIX, PREFIX);
+  });
+
+  test('GET with chunked body and `Connection: transfer-encoding` is forwarded framed', async () => {
+    await attack('GET', 'Transfer-Encoding: chunked\r\nConnection: transfer-encoding, close\r\n', chunked(PREFIX), PREFIX);
+  });
+
+  test('`Connection: host, dd-api-key` removes neither the Host Airlock sets nor the vaulted key', async () => {
+    await attack('GET', `DD-API-KEY: ${AGENT_KEY}\r\nContent-Length: ${PREFIX.length}\r\nConnection: host, dd-api-key, close\r\n`, PREFIX, PREFIX);
+  });
+
+  test('a body meant to swallow the next request (POST /echo, Content-Length: 500) stays the body of its own request', async () => {
+    const swallow = `POST /echo HTTP/1.1\r\nHost: api.datadoghq.com\r\nDD-API-KEY: ${AGENT_KEY}\r\nContent-Length: 500\r\n\r\n`;
+    await attack('GET', 'Transfer-Encoding: chunked\r\nConnection: close\r\n', chunked(swallow, [5, 40]), swallow);
+  });
+
+  test('Transfer-Encoding other than exactly chunked is refused 400 BAD_REQUEST and nothing is forwarded', async () => {
+    const token = await mint('te-gzip');
+    const since = a.datadog.received.length;
+    const r = await exchange(a, token, `POST /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n${chunked(PREFIX)}`);
+    assertRefusal(r, 400, 'BAD_REQUEST');
+    assert.equal(a.datadog.received.length, since);
+    const entry = (await allEntries(a)).find((e) => e._airlock.errorCode === 'BAD_REQUEST' && e.request.method === 'POST');
+    assert.ok(entry, 'the refusal is recorded');
+  });
+
+  test('Content-Length with Transfer-Encoding is refused 400 by the parser and nothing is forwarded', async () => {
+    const token = await mint('cl-te');
+    const since = a.datadog.received.length;
+    const r = await exchange(a, token, `GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(PREFIX)}`);
+    assert.equal(r.status, 400, r.raw);
+    assert.equal(r.headers['x-airlock-error'], 'BAD_REQUEST');
+    assert.equal(a.datadog.received.length, since);
+  });
+
+  test('two Host headers are refused 400 BAD_REQUEST and nothing is forwarded', async () => {
+    const token = await mint('two-hosts');
+    const since = a.datadog.received.length;
+    const r = await exchange(a, token, 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nHost: evil.example\r\nConnection: close\r\n\r\n');
+    assertRefusal(r, 400, 'BAD_REQUEST');
+    assert.equal(a.datadog.received.length, since);
+  });
+
+  test('the process still serves a normal request afterwards', async () => {
+    const r = await exchange(a, await mint('after'), 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n');
+    assert.equal(r.status, 200, r.raw);
+    assertNoSecrets(a, tokens, [r.raw]);
+  });
+});
