@@ -6,15 +6,19 @@ import { AirlockError } from '../errors.js';
 import type { ExchangeTimings } from '../recording/types.js';
 import { Capture } from './capture.js';
 import type { Destination } from './resolve-destination.js';
+import type { BodyFraming } from '../pipeline/canonical-request.js';
+import { frameHeaders } from './frame-headers.js';
 
 export interface ForwardInput {
   readonly destination: Destination;
   readonly tls: boolean;
   readonly method: string;
   readonly path: string;
-  /** Flat [name, value, ...] as they go upstream. */
+  /** Flat [name, value, ...] as they go upstream; any framing header in it is replaced. */
   readonly headers: readonly string[];
   readonly body: Readable;
+  /** How `body` is framed upstream: its exact length when known, else chunked; none sends no body. */
+  readonly framing: BodyFraming;
   readonly agent: http.Agent;
   readonly maxBodyBytes: number;
   readonly timeoutMs: number;
@@ -92,11 +96,17 @@ export function forward(input: ForwardInput): Promise<ForwardOutcome> {
     };
   };
 
+  // HEAD has no request content (RFC 9110 9.3.2): a body the client sent is read and dropped.
+  const framing: BodyFraming = input.method.toUpperCase() === 'HEAD' ? { kind: 'none' } : input.framing;
   return new Promise<ForwardOutcome>((resolve, reject) => {
     let settled = false;
+    // Assigned below; fail() may run only after that.
+    let upReq: http.ClientRequest;
     const fail = (err: NodeJS.ErrnoException | ForwardError): void => {
       if (settled) return;
       settled = true;
+      // Framing doubt, truncation or error: this upstream socket is never handed to another request.
+      upReq.destroy();
       const e = err instanceof ForwardError ? err : classify(err, dest.host);
       e.requestBody = requestBody;
       e.timings = timings(now());
@@ -108,7 +118,7 @@ export function forward(input: ForwardInput): Promise<ForwardOutcome> {
       path: input.path,
       host: dest.host,
       port: dest.port,
-      headers: input.headers as string[],
+      headers: frameHeaders(input.headers, framing),
       agent: input.agent,
       // Resolved once at CONNECT time; dialling that address closes the DNS-rebinding window.
       lookup: (_h, opts, cb) => {
@@ -118,7 +128,7 @@ export function forward(input: ForwardInput): Promise<ForwardOutcome> {
       timeout: input.timeoutMs,
     };
     if (input.tls) (options as https.RequestOptions).servername = dest.host;
-    const upReq = (input.tls ? https : http).request(options);
+    upReq = (input.tls ? https : http).request(options);
 
     upReq.on('socket', (socket: Socket) => {
       t.socket = now();
@@ -175,26 +185,42 @@ export function forward(input: ForwardInput): Promise<ForwardOutcome> {
 
     // A hand-rolled pipe with backpressure: stream.pipeline allocates an AbortController per call
     // and aborts it (a DOMException with a stack) on every normal finish, 1.6% of the proxy's CPU.
+    // Exactly the bytes the framing announced go upstream: more or fewer and the socket is destroyed.
     const body = input.body;
+    const sends = framing.kind !== 'none';
+    let sent = 0;
     let ended = false;
     body.on('data', (chunk: Buffer) => {
+      if (!sends) {
+        if (input.framing.kind === 'none') fail(new ForwardError('BAD_REQUEST', 'a body arrived for a request framed without one'));
+        return;
+      }
       requestBody.add(chunk);
+      sent += chunk.length;
+      if (framing.kind === 'length' && sent > framing.length) {
+        fail(new ForwardError('BAD_REQUEST', 'the request body is longer than its Content-Length'));
+        return;
+      }
       if (!upReq.write(chunk)) body.pause();
     });
     upReq.on('drain', () => body.resume());
     body.once('end', () => {
       ended = true;
-      upReq.end();
+      if (framing.kind === 'length' && sent !== framing.length) {
+        fail(new ForwardError('BAD_REQUEST', 'the request body is shorter than its Content-Length'));
+        return;
+      }
+      if (sends) upReq.end();
     });
     body.once('error', (err: NodeJS.ErrnoException) => {
-      upReq.destroy();
       fail(err);
     });
     body.once('close', () => {
       if (ended) return;
-      upReq.destroy();
       fail(Object.assign(new Error('the client closed the request before its body ended'), { code: 'ECONNRESET' }));
     });
+    // A request without a body goes out now, not when the client's (empty or dropped) body ends.
+    if (!sends) upReq.end();
     // http-mitm-proxy paused the request before handing it over.
     body.resume();
   });

@@ -145,7 +145,7 @@ export async function replaySession(o: ReplayOptions): Promise<{ rows: ReplayRow
       await store.begin(meta.id, { id, startedDateTime, method: plan.method, url }, secrets);
       const airlock = { decision: 'forwarded', grant: 'replay', credential: identity.credential, stripped: [], injected };
       try {
-        const out = await forward({ destination: dest, tls: isTls, method: plan.method, path: joinPath(o.target, plan.pathAndQuery), headers, body: Readable.from(plan.body ? [plan.body] : []), agent, maxBodyBytes: o.config.recording.maxBodyBytes, timeoutMs: 60_000, now });
+        const out = await forward({ destination: dest, tls: isTls, method: plan.method, path: joinPath(o.target, plan.pathAndQuery), headers, body: Readable.from(plan.body ? [plan.body] : []), framing: plan.body ? { kind: 'length', length: plan.body.length } : { kind: 'none' }, agent, maxBodyBytes: o.config.recording.maxBodyBytes, timeoutMs: 60_000, now });
         await drain(out);
         const ex: Exchange = {
           id, startedDateTime,
