@@ -13,7 +13,9 @@ import type { VaultEntry } from '../credentials/types.js';
 import type { Exchange, Secret, SessionMeta } from '../recording/types.js';
 import { Capture } from './capture.js';
 import type { ConnectState } from './connect-state.js';
-import { endToEndHeaders, headerValue, setHeader, toPairs } from './headers.js';
+import { headerValue, setHeader, toPairs } from './headers.js';
+import { canonicalRequest, type Authority, type CanonicalRequest } from '../pipeline/canonical-request.js';
+import { originalUrl } from './original-url.js';
 import { forward, ForwardError, type ForwardOutcome } from './forward.js';
 import type { IdentityPort, SessionsPort, VaultPort } from './ports.js';
 import { respondError } from './respond-error.js';
@@ -28,7 +30,8 @@ export interface PipelineDeps {
   readonly identity: IdentityPort;
   readonly sessions: SessionsPort;
   readonly vault: VaultPort;
-  readonly agent: http.Agent;
+  /** The upstream pool of one recording session: sockets never carry two sessions' requests. */
+  readonly agentFor: (sessionId: string) => http.Agent;
   readonly maxBodyBytes: number;
   readonly upstreamTimeoutMs: number;
   readonly now: () => number;
@@ -43,6 +46,8 @@ export interface Target {
   readonly destination: Destination;
   /** The Host header value to send upstream. */
   readonly hostHeader: string;
+  /** What the connection was made for (the tunnel's host:443, or a plain request URL's host:port). */
+  readonly authority: Authority;
   readonly proxyAuthorization: string | undefined;
   readonly log: Logger;
 }
@@ -79,8 +84,23 @@ export async function handleIntercepted(
   const exchangeId = randomUUID();
   const log = target.log.child({ exchange: exchangeId.slice(0, 8) });
   const method = req.method ?? 'GET';
+  // Parsed once, strictly: every stage below reads `canon` (or the strip result made from it),
+  // never the raw request line or headers. A request that cannot be parsed is still attributed
+  // and recorded (with no target: it may hold a key) once the identity stage has run.
+  let canon: CanonicalRequest | null = null;
+  let unparsed: AirlockError | null = null;
+  try {
+    canon = canonicalRequest({ method: req.method, target: originalUrl(req), rawHeaders: req.rawHeaders }, target.authority);
+  } catch (err) {
+    unparsed = isAirlockError(err) ? err : new AirlockError('BAD_REQUEST');
+  }
   // Stripped first so that no log line, record or error ever carries an agent key from the URL.
-  const stripped = stripAgentCredentials({ path: req.url ?? '/', rawHeaders: req.rawHeaders });
+  const strippedRaw = stripAgentCredentials({ path: canon?.target ?? '/', rawHeaders: canon?.headers ?? [] });
+  const stripped = {
+    ...strippedRaw,
+    stripped: [...(canon?.stripped ?? []), ...strippedRaw.stripped],
+    removedValues: [...(canon?.removedValues ?? []), ...strippedRaw.removedValues],
+  };
   const host = target.destination.host;
   const url = `https://${host}${stripped.path}`;
   const line: Canonical = { method, host, path: stripped.path.split('?')[0] ?? '/', decision: 'refused' };
@@ -139,13 +159,27 @@ export async function handleIntercepted(
     airlock: { decision: 'refused', errorCode: code, grant: identity.grant, credential: identity.credential, session: session.id, identity: attribution, stripped: stripped.stripped, injected: [] },
   });
 
+  if (unparsed || !canon) {
+    const err = unparsed ?? new AirlockError('BAD_REQUEST');
+    drain(req);
+    line.code = err.code;
+    if (err.detail) line.reason = err.detail;
+    const ex = refusedExchange(err.code, err.status, []);
+    await deps.sessions.record(session.id, { ...ex, error: `${ex.error ?? ''}: ${err.detail ?? ''}` }, secrets).catch((e: unknown) => {
+      log.error({ err: e }, 'could not record a refused exchange');
+    });
+    line.status = respondError(res, err);
+    return;
+  }
+  const framing = canon.framing;
+
   let body: Readable = req;
   let guarded: { decision: string; rule?: Readonly<Record<string, unknown>>; approval?: { by: string; at: string; note?: string } } = { decision: 'forwarded' };
   if (deps.guard) {
     const v = await applyGuard({
       guard: deps.guard, identity, sessionId: session.id, method, host, path: stripped.path, url, req, res, log,
       maxBodyBytes: deps.maxBodyBytes, secrets, startedDateTime,
-      refused: (code, status) => refusedExchange(code, status, endToEndHeaders(stripped.rawHeaders)),
+      refused: (code, status) => refusedExchange(code, status, stripped.rawHeaders),
       record: (ex) => deps.sessions.record(session.id, ex, secrets),
       begin: (note) => deps.sessions.begin(session.id, { id: exchangeId, startedDateTime, method, url, note }, secrets),
       respond: (err) => respondError(res, err),
@@ -159,7 +193,7 @@ export async function handleIntercepted(
   }
 
   const entry = deps.vault.get(identity.credential);
-  let headers = endToEndHeaders(stripped.rawHeaders);
+  let headers = stripped.rawHeaders;
   if (!entry) {
     drain(req);
     const err = new AirlockError('CREDENTIAL_MISSING', `grant ${identity.grant} names ${identity.credential}`);
@@ -223,7 +257,8 @@ export async function handleIntercepted(
       path: stripped.path,
       headers,
       body,
-      agent: deps.agent,
+      framing,
+      agent: deps.agentFor(session.id),
       maxBodyBytes: deps.maxBodyBytes,
       timeoutMs: deps.upstreamTimeoutMs,
       now: deps.now,
@@ -293,6 +328,8 @@ export async function handleIntercepted(
   }
   line.status = outcome.status;
   bytesOut = await shown.deliver(res, log);
+  // A response not read to its end (the client went away) must not leave its socket to the pool.
+  if (outcome.rest && !outcome.rest.complete) outcome.rest.destroy();
 }
 
 function declared(req: http.IncomingMessage): number | undefined {

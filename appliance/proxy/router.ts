@@ -131,14 +131,16 @@ export function createRouter(deps: RouterDeps): Router {
         state.log.info({ decision: 'refused', code: 'HOST_MISMATCH', status }, 'request');
         return;
       }
-      await handleIntercepted(deps.pipeline, { destination: state.destination, hostHeader: req.headers.host ?? state.host, proxyAuthorization: state.proxyAuthorization, log: state.log }, req, res);
+      await handleIntercepted(deps.pipeline, { destination: state.destination, hostHeader: state.host, authority: { host: state.host, port: state.port }, proxyAuthorization: state.proxyAuthorization, log: state.log }, req, res);
       return;
     }
 
     // Plain HTTP on the listener: absolute-form requests through the proxy, or Airlock's own API.
     const rawUrl = originalUrl(req);
-    const absolute = /^http:\/\//i.test(rawUrl);
-    const hostValue = absolute ? new URL(rawUrl).host : (req.headers.host ?? '');
+    // The authority of an absolute-form http:// target (userinfo skipped: the pipeline strips it).
+    const abs = /^http:\/\/(?:[^/?#@]*@)?([^/?#]*)/i.exec(rawUrl);
+    const absolute = abs !== null;
+    const hostValue = abs ? abs[1]! : (req.headers.host ?? '');
     const target = splitHostPort(hostValue, 80);
     const self = deps.self();
     if (!absolute || !target || (isSelf(target.host, self.host) && target.port === self.port)) {
@@ -150,7 +152,7 @@ export function createRouter(deps: RouterDeps): Router {
       if (isIntercepted(rules, target.host)) {
         // Datadog is HTTPS only: a plain request for an intercepted host goes upstream over TLS.
         const destination = await interceptedDestination(target.host);
-        await handleIntercepted(deps.pipeline, { destination, hostHeader: target.host, proxyAuthorization: req.headers['proxy-authorization'], log: rlog }, req, res);
+        await handleIntercepted(deps.pipeline, { destination, hostHeader: target.host, authority: target, proxyAuthorization: req.headers['proxy-authorization'], log: rlog }, req, res);
         return;
       }
       const destination = await passthroughDestination(target.host, target.port, passthrough);
