@@ -34,6 +34,7 @@ import { startControlServer, type ControlServer } from './control/control-server
 import { controlSocketPath } from './control/socket-path.js';
 import { VERSION } from './version.js';
 import { buildGuard } from './policy/guard.js';
+import { UpstreamPools } from './proxy/upstream-pools.js';
 
 export const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -85,18 +86,12 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const leaves = new LeafIssuer(ca);
 
   const extraCa = config.upstream.caFile ? readFileSync(config.upstream.caFile, 'utf8') : null;
-  const agent = new https.Agent({
-    keepAlive: true,
-    keepAliveMsecs: 1000,
-    maxSockets: 256,
-    maxFreeSockets: 64,
-    timeout: 60_000,
-    scheduling: 'lifo',
-    // System roots plus the operator's extra CA; verification is never switched off. One context
-    // for every upstream connection: given as `ca`, Node would parse every root again for each
-    // connection and join them all into the agent's pool key on every request.
+  // System roots plus the operator's extra CA; verification is never switched off. One context
+  // for every upstream connection: given as `ca`, Node would parse every root again for each
+  // connection and join them all into the agent's pool key on every request.
+  const upstream = new UpstreamPools({
     secureContext: tls.createSecureContext({ ca: extraCa ? [...tls.rootCertificates, extraCa] : [...tls.rootCertificates] }),
-    rejectUnauthorized: true,
+    socketTimeoutMs: 60_000,
   });
 
   await importVaultSeed(config.stateDir, deps.env ?? process.env, log);
@@ -112,6 +107,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     creatorVersion: VERSION,
     seal: audit.seal,
     reserve: sessionsReserve(join(config.stateDir, 'sessions')),
+    // A closed session's upstream sockets are never reused by anyone.
+    onClosed: (id) => upstream.release(id),
   });
   const recovered = await sessions.recover();
   if (recovered.length > 0) log.info({ sessions: recovered }, 'finalized sessions left open by a previous run');
@@ -161,7 +158,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       identity,
       sessions,
       vault,
-      agent,
+      agentFor: (sessionId) => upstream.agentFor(sessionId),
       maxBodyBytes: config.recording.maxBodyBytes,
       upstreamTimeoutMs: 60_000,
       now,
@@ -223,7 +220,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
         await sessions.closeAll('shutdown');
         await audit.stop();
         vault.stop();
-        agent.destroy();
+        upstream.releaseAll();
         log.info('airlock stopped');
       })();
       return closing;

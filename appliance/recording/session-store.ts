@@ -42,6 +42,8 @@ export interface SessionStoreOptions {
   readonly openJournal?: OpenJournalFile;
   /** Space given up for the short lines of failed records; none when absent. */
   readonly reserve?: SpaceReserve;
+  /** Told when a session is gone (closed, idle, failed): the proxy drops its upstream pool. */
+  readonly onClosed?: (id: string) => void;
 }
 
 interface OpenSession {
@@ -355,6 +357,7 @@ export class SessionStore {
       throw this.fail(`cannot finalize session ${id}; the journal is kept for recovery: ${errCode(err)}`, err, id);
     } finally {
       this.sessions.delete(id);
+      this.opts.onClosed?.(id);
       if (this.sessions.size === 0) this.stopFlushing();
     }
   }
