@@ -8,7 +8,7 @@ import { matches, normalizePath, type RequestLine } from './match-pattern.js';
 export interface RequestFacts {
   readonly method: string;
   readonly host: string;
-  /** The raw request path (query included); normalized here. */
+  /** The canonical path the pipeline forwards (query included); decoded for matching here. */
   readonly path: string;
   /** Present only when needsBody() said so and the body was read. */
   readonly body?: BodyFacts | undefined;

@@ -74,7 +74,10 @@ export function matches(c: CompiledMatch, r: RequestLine): boolean {
 }
 
 /**
- * The path as the upstream will understand it, so that `/api/v1/%61pi_key`, `//api/v1/api_key`
+ * The view rules match against. The pipeline hands over the canonical path it forwards
+ * (pipeline/canonical-path.ts: dots resolved, slashes collapsed, %2F refused), so on that input
+ * this only decodes escapes and cuts ";params", a function of the forwarded path. Kept whole for
+ * other callers (suggest-policy): the path as the upstream will understand it, so that `/api/v1/%61pi_key`, `//api/v1/api_key`
  * or `/api/v2/x/../api_keys` cannot slip past a rule: query dropped, percent-decoded, dot
  * segments resolved, repeated slashes collapsed. Null when it cannot be decoded (fail closed).
  */
@@ -90,6 +93,9 @@ let last: { readonly raw: string | undefined; readonly normalized: string | null
 
 function normalizeUncached(rawPath: string): string | null {
   const noQuery = rawPath.split(/[?#]/, 1)[0] ?? '/';
+  // An escaped "/" or "\\" would become a separator here but not upstream: the pipeline refuses
+  // such paths (pipeline/canonical-path.ts), and so does this view of them (fail closed).
+  if (/%2f|%5c|\\/i.test(noQuery)) return null;
   let decoded: string;
   try {
     decoded = decodeURIComponent(noQuery);

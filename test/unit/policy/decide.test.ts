@@ -58,6 +58,9 @@ test('paths are normalized before matching: query, percent-encoding, dot segment
   assert.equal(normalizePath('/api/v1/%61pi_key?x=1'), '/api/v1/api_key');
   assert.equal(normalizePath('//api//v2/x/../api_keys/'), '/api/v2/api_keys');
   assert.equal(normalizePath('/a/%zz'), null);
+  // Read as a separator here but not upstream: no view of such a path (the pipeline refuses it).
+  assert.equal(normalizePath('/api/v2%2Fapi_keys'), null);
+  assert.equal(normalizePath('/api/v2%5capi_keys'), null);
 });
 
 test('the seed policy: first match wins, in order, then the default denies', () => {
