@@ -191,6 +191,8 @@ export function forward(input: ForwardInput): Promise<ForwardOutcome> {
     let sent = 0;
     let ended = false;
     body.on('data', (chunk: Buffer) => {
+      // A buffered empty body (an approved hold) arrives as one empty chunk: no bytes, no doubt.
+      if (chunk.length === 0) return;
       if (!sends) {
         if (input.framing.kind === 'none') fail(new ForwardError('BAD_REQUEST', 'a body arrived for a request framed without one'));
         return;
