@@ -1,8 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
-import { assertNoSecrets, assertRefusal } from '../fixtures/refusal-helpers.js';
+import { assertNoSecrets, assertRefusal, parseResponses, sendRaw } from '../fixtures/refusal-helpers.js';
 import { allEntries, assertNowhere, chunked, exchange } from './tunnel-witness.js';
 
 // Finding 1 of issue #11: a body the proxy forwards without framing becomes the head of the next
@@ -126,4 +129,47 @@ describe('request smuggling through the forwarded body', () => {
     assert.equal(r.status, 200, r.raw);
     assertNoSecrets(a, tokens, [r.raw]);
   });
+});
+
+describe('request smuggling through the plain-HTTP passthrough forwarder', () => {
+  let a: Airlock;
+  let origin: http.Server;
+  const conns: { requests: string[]; errors: number; closed: Promise<void> }[] = [];
+  before(async () => {
+    origin = http.createServer((req, res) => {
+      const c = (req.socket as net.Socket & { rec?: (typeof conns)[number] }).rec!;
+      let body = '';
+      req.setEncoding('latin1');
+      req.on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        c.requests.push(`${req.method} ${req.url} ${JSON.stringify(body)}`);
+        res.end('ok');
+      });
+    });
+    origin.on('connection', (s: net.Socket & { rec?: (typeof conns)[number] }) => {
+      s.rec = { requests: [], errors: 0, closed: new Promise((r) => s.once('close', () => r())) };
+      conns.push(s.rec);
+    });
+    origin.on('clientError', (_e, s: net.Socket & { rec?: (typeof conns)[number] }) => {
+      if (s.rec) s.rec.errors++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    a = await startAirlock({ config: { passthrough: 'allow' }, extraResolve: { 'plain.example.org': `127.0.0.1:${(origin.address() as AddressInfo).port}` } });
+  });
+  after(async () => {
+    await a?.cleanup();
+    origin.closeAllConnections();
+    await new Promise((r) => origin.close(r));
+  });
+
+  for (const method of ['GET', 'DELETE']) {
+    test(`a plain ${method} with a chunked body reaches a passthrough host as one framed request`, async () => {
+      conns.length = 0;
+      const r = parseResponses(await sendRaw(a.port, `${method} http://plain.example.org/x HTTP/1.1\r\nHost: plain.example.org\r\nTransfer-Encoding: chunked\r\nConnection: transfer-encoding, close\r\n\r\n${chunked(PREFIX, [9])}`));
+      assert.equal(r.status, 200, r.raw);
+      await Promise.all(conns.map((c) => c.closed));
+      assert.deepEqual(conns.map((c) => ({ requests: c.requests, errors: c.errors })), [{ requests: [`${method} /x ${JSON.stringify(PREFIX)}`], errors: 0 }]);
+    });
+  }
 });
