@@ -91,30 +91,14 @@ export function canonicalRequest(req: RequestHead, tunnel: Authority): Canonical
 
   const raw = req.rawHeaders;
   const hosts: string[] = [];
-  const lengths: string[] = [];
-  const codings: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === 'host') hosts.push(raw[i + 1]!);
-    else if (name === 'content-length') lengths.push(raw[i + 1]!);
-    else if (name === 'transfer-encoding') codings.push(raw[i + 1]!);
-  }
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'host') hosts.push(raw[i + 1]!);
   if (hosts.length > 1) throw bad('send one Host header');
   if (hosts.length === 0 && !abs) throw bad('send a Host header');
   if (hosts.length === 1) {
     const hp = splitHostPort(hosts[0]!, tunnel.port);
     if (!hp || hp.host !== normalizeHost(tunnel.host) || hp.port !== tunnel.port) throw new AirlockError('HOST_MISMATCH', `connected to ${tunnel.host}`);
   }
-  let framing: BodyFraming = { kind: 'none' };
-  if (codings.length > 0) {
-    if (lengths.length > 0) throw bad('send Content-Length or Transfer-Encoding, not both');
-    if (codings.length > 1 || codings[0]!.trim().toLowerCase() !== 'chunked') throw bad('the only Transfer-Encoding accepted is "chunked"');
-    framing = { kind: 'chunked' };
-  } else if (lengths.length > 0) {
-    const n = Number(lengths[0]);
-    if (lengths.length > 1 || !/^\d+$/.test(lengths[0]!.trim()) || !Number.isSafeInteger(n)) throw bad('send one valid Content-Length');
-    framing = { kind: 'length', length: n };
-  }
+  const framing = bodyFraming(raw);
 
   const e2e = endToEndHeaders(raw);
   const headers: string[] = [];
@@ -131,6 +115,29 @@ export function canonicalRequest(req: RequestHead, tunnel: Authority): Canonical
     stripped: Object.freeze(stripped),
     removedValues: Object.freeze([...new Set(removedValues.filter((v) => v !== ''))]),
   });
+}
+
+/**
+ * The framing the client used, from its raw headers (before any Connection nomination): one
+ * Content-Length, or exactly `Transfer-Encoding: chunked`, or none. Anything else is BAD_REQUEST.
+ */
+export function bodyFraming(raw: readonly string[]): BodyFraming {
+  const lengths: string[] = [];
+  const codings: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'content-length') lengths.push(raw[i + 1]!);
+    else if (name === 'transfer-encoding') codings.push(raw[i + 1]!);
+  }
+  if (codings.length > 0) {
+    if (lengths.length > 0) throw bad('send Content-Length or Transfer-Encoding, not both');
+    if (codings.length > 1 || codings[0]!.trim().toLowerCase() !== 'chunked') throw bad('the only Transfer-Encoding accepted is "chunked"');
+    return { kind: 'chunked' };
+  }
+  if (lengths.length === 0) return { kind: 'none' };
+  const n = Number(lengths[0]);
+  if (lengths.length > 1 || !/^\d+$/.test(lengths[0]!.trim()) || !Number.isSafeInteger(n)) throw bad('send one valid Content-Length');
+  return { kind: 'length', length: n };
 }
 
 // Set by the pipeline itself (framing from `framing`, Host from the authority): whatever the

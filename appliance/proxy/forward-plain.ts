@@ -2,7 +2,9 @@ import http from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../log.js';
 import { AirlockError } from '../errors.js';
-import { endToEndHeaders } from './headers.js';
+import { endToEndHeaders, setHeader } from './headers.js';
+import { frameHeaders } from './frame-headers.js';
+import { bodyFraming, type BodyFraming } from '../pipeline/canonical-request.js';
 import type { Destination } from './resolve-destination.js';
 import { respondError } from './respond-error.js';
 
@@ -14,13 +16,26 @@ export async function forwardPlain(
   timeoutMs: number,
   log: Logger,
 ): Promise<void> {
+  let framing: BodyFraming;
+  try {
+    framing = bodyFraming(req.rawHeaders);
+  } catch (err) {
+    req.resume();
+    respondError(res, err);
+    log.info({ decision: 'refused', code: 'BAD_REQUEST', method: req.method, status: res.statusCode }, 'request');
+    return;
+  }
+  // Framing and Host are Airlock's, set after the client's Connection nominations are applied:
+  // Node sends a GET/DELETE body unframed otherwise, and the origin reads it as a second request.
+  const head = frameHeaders(endToEndHeaders(req.rawHeaders), framing);
+  const headers = req.headers.host === undefined ? head : setHeader(head, 'host', req.headers.host);
   await new Promise<void>((resolve) => {
     const upReq = http.request({
       host: dest.address,
       port: dest.port,
       method: req.method,
       path: req.url,
-      headers: endToEndHeaders(req.rawHeaders),
+      headers,
       timeout: timeoutMs,
       agent: false,
     });
