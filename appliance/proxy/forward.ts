@@ -7,7 +7,7 @@ import type { ExchangeTimings } from '../recording/types.js';
 import { Capture } from './capture.js';
 import type { Destination } from './resolve-destination.js';
 import type { BodyFraming } from '../pipeline/canonical-request.js';
-import { frameHeaders } from './frame-headers.js';
+import { frameHeaders, upstreamFraming } from './frame-headers.js';
 
 export interface ForwardInput {
   readonly destination: Destination;
@@ -96,8 +96,8 @@ export function forward(input: ForwardInput): Promise<ForwardOutcome> {
     };
   };
 
-  // HEAD has no request content (RFC 9110 9.3.2): a body the client sent is read and dropped.
-  const framing: BodyFraming = input.method.toUpperCase() === 'HEAD' ? { kind: 'none' } : input.framing;
+  // HEAD has no request content: a body the client sent is read and dropped.
+  const framing = upstreamFraming(input.method, input.framing);
   return new Promise<ForwardOutcome>((resolve, reject) => {
     let settled = false;
     // Assigned below; fail() may run only after that.

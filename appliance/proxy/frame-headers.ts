@@ -15,3 +15,8 @@ export function frameHeaders(headers: readonly string[], framing: BodyFraming): 
   else if (framing.kind === 'chunked') out.push('Transfer-Encoding', 'chunked');
   return out;
 }
+
+/** The framing sent upstream: the client's, except that HEAD has no content (RFC 9110 9.3.2). */
+export function upstreamFraming(method: string, framing: BodyFraming): BodyFraming {
+  return method.toUpperCase() === 'HEAD' ? { kind: 'none' } : framing;
+}

@@ -16,6 +16,7 @@ import type { ConnectState } from './connect-state.js';
 import { headerValue, setHeader, toPairs } from './headers.js';
 import { canonicalRequest, type Authority, type CanonicalRequest } from '../pipeline/canonical-request.js';
 import { originalUrl } from './original-url.js';
+import { frameHeaders, upstreamFraming } from './frame-headers.js';
 import { forward, ForwardError, type ForwardOutcome } from './forward.js';
 import type { IdentityPort, SessionsPort, VaultPort } from './ports.js';
 import { respondError } from './respond-error.js';
@@ -225,7 +226,8 @@ export async function handleIntercepted(
   // A new array (not unshift): secrets prepared for the guard's journal lines stay as they were.
   secrets = [...credentialSecrets(identity.credential, entry), ...secrets];
   const injected = injectCredential(headers, entry as VaultEntry);
-  headers = setHeader(injected.rawHeaders, 'host', target.hostHeader);
+  // Host and framing last, after Connection nominations and stripping: recorded as forwarded.
+  headers = frameHeaders(setHeader(injected.rawHeaders, 'host', target.hostHeader), upstreamFraming(method, framing));
   const airlock = {
     decision: guarded.decision,
     ...(guarded.rule ? { rule: { ...guarded.rule } } : {}),

@@ -67,6 +67,11 @@ describe('request smuggling through the forwarded body', () => {
     assert.ok(entry, 'the attack request is recorded');
     if (method !== 'HEAD') assert.equal(entry._airlock.decision, 'forwarded');
     if (method !== 'HEAD') assert.equal(entry.request.postData?.text, smuggled);
+    // The recording names the framing that was actually sent.
+    const framingOf = (pairs: [string, string][]): string[] => pairs.filter(([k]) => /^(content-length|transfer-encoding)$/i.test(k)).map(([k, v]) => `${k.toLowerCase()}: ${v}`);
+    const sentPairs: [string, string][] = [];
+    for (let i = 0; i + 1 < got[0]!.rawHeaders.length; i += 2) sentPairs.push([got[0]!.rawHeaders[i]!, got[0]!.rawHeaders[i + 1]!]);
+    assert.deepEqual(framingOf(entry.request.headers.map((h) => [h.name, h.value])), framingOf(sentPairs));
     const id = entry._airlock.session!;
     const closed = await a.cli(['sessions', 'close', id]);
     assert.equal(closed.code, 0, closed.stderr);
