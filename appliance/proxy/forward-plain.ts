@@ -34,7 +34,7 @@ export async function forwardPlain(
       host: dest.address,
       port: dest.port,
       method: req.method,
-      path: req.url,
+      path: originForm(req.url ?? '/'),
       headers,
       timeout: timeoutMs,
       agent: false,
@@ -51,4 +51,12 @@ export async function forwardPlain(
     pipeline(req, upReq).catch(() => undefined);
   });
   log.info({ decision: 'passthrough', method: req.method, status: res.statusCode }, 'request');
+}
+
+/** The request target without its scheme and authority (userinfo included): origin servers get a path. */
+function originForm(target: string): string {
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  if (!m) return target;
+  const rest = target.slice(m[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
