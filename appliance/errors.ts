@@ -76,6 +76,34 @@ export const ERRORS = {
     status: 404,
     message: 'no pending hold with this id: it was decided already, timed out, or the server restarted (airlock approvals ls lists the pending ones)',
   },
+  HOLD_EXPIRED: {
+    status: 409,
+    message: 'this hold timed out before the decision arrived; the request was already refused (the agent can retry it, which makes a new hold)',
+  },
+  HOLD_DECIDED: {
+    status: 409,
+    message: 'someone decided this hold first; the first decision stands (the console lists recent decisions and who made them)',
+  },
+  APPROVER_NOT_ALLOWED: {
+    status: 403,
+    message: 'this identity is not an approver: ask an operator to add your email or group to console.approvers',
+  },
+  CONSOLE_AUTH: {
+    status: 401,
+    message: 'sign in to the approval console first (its sign-in page starts the organization\'s OIDC login)',
+  },
+  CONSOLE_CSRF: {
+    status: 403,
+    message: 'the request did not come from the console page (Origin or CSRF token missing or wrong): reload the console and retry',
+  },
+  SLACK_SIGNATURE: {
+    status: 401,
+    message: 'the Slack callback\'s signature or timestamp is missing, wrong, too old or replayed: check console.slack.signingSecretFile',
+  },
+  BUS_UNAVAILABLE: {
+    status: 503,
+    message: 'the approval bus (Redis) cannot be reached: holds keep waiting until it is back or they time out; retry in a moment',
+  },
   SESSION_NOT_OPEN: {
     status: 404,
     message: 'this server holds no open session with this id (airlock sessions ls --open lists them)',

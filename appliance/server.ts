@@ -219,6 +219,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
         await control?.close();
         await sessions.closeAll('shutdown');
         await audit.stop();
+        await guard.approvals.close?.();
         vault.stop();
         upstream.releaseAll();
         log.info('airlock stopped');

@@ -12,12 +12,18 @@ export interface HeldRequest {
   /** Redacted, at most a few hundred characters. */
   readonly bodyPreview: string;
   readonly rule: unknown;
+  /** The job's identifying claims (identity/attribution.ts): what an approver reads to know who asks. */
+  readonly claims?: Readonly<Record<string, string>>;
+  /** The destination host, shown apart from the URL. */
+  readonly host?: string;
 }
 
 export interface Approval {
   readonly by: string;
   readonly at: string;
   readonly note?: string;
+  /** Where the decision was made: console, slack, cli (through the bus) or socket (this VM). */
+  readonly channel?: string;
 }
 
 export type Outcome =
@@ -40,9 +46,23 @@ interface Entry {
   readonly timer: NodeJS.Timeout;
 }
 
-export type DecideResult = { readonly ok: true; readonly outcome: Outcome; readonly held: HeldRequest & { id: string } } | { readonly ok: false };
+export type DecideResult =
+  | { readonly ok: true; readonly outcome: Outcome; readonly held: HeldRequest & { id: string } }
+  /** not-found: no such hold; expired: it timed out first; decided: someone else decided first. */
+  | { readonly ok: false; readonly why?: 'not-found' | 'expired' | 'decided'; readonly detail?: string };
 
-export class ApprovalQueue {
+/** What the pipeline and the control socket need of approvals: the local queue, or the Redis bus. */
+export interface Approvals {
+  hold(req: HeldRequest): { id: string; outcome: Promise<Outcome> };
+  list(): PendingView[] | Promise<PendingView[]>;
+  approve(id: string, by: string, note?: string, channel?: string): DecideResult | Promise<DecideResult>;
+  deny(id: string, by: string, reason?: string, channel?: string): DecideResult | Promise<DecideResult>;
+  abort(id: string, why: string): void;
+  abortAll(why: string): void;
+  close?(): Promise<void>;
+}
+
+export class ApprovalQueue implements Approvals {
   private readonly pending = new Map<string, Entry>();
 
   constructor(
@@ -74,12 +94,12 @@ export class ApprovalQueue {
     }));
   }
 
-  approve(id: string, by: string, note?: string): DecideResult {
-    return this.finishResult(id, { kind: 'approved', approval: this.approval(by, note) });
+  approve(id: string, by: string, note?: string, channel = 'socket'): DecideResult {
+    return this.finishResult(id, { kind: 'approved', approval: this.approval(by, note, channel) });
   }
 
-  deny(id: string, by: string, reason?: string): DecideResult {
-    return this.finishResult(id, { kind: 'denied', approval: this.approval(by, reason), reason });
+  deny(id: string, by: string, reason?: string, channel = 'socket'): DecideResult {
+    return this.finishResult(id, { kind: 'denied', approval: this.approval(by, reason, channel), reason });
   }
 
   /** The client went away, or the server is stopping. */
@@ -95,13 +115,13 @@ export class ApprovalQueue {
     return this.pending.size;
   }
 
-  private approval(by: string, note: string | undefined): Approval {
-    return { by, at: new Date(this.now()).toISOString(), ...(note ? { note } : {}) };
+  private approval(by: string, note: string | undefined, channel: string): Approval {
+    return { by, at: new Date(this.now()).toISOString(), ...(note ? { note } : {}), channel };
   }
 
   private finishResult(id: string, o: Outcome): DecideResult {
     const e = this.pending.get(id);
-    if (!e) return { ok: false };
+    if (!e) return { ok: false, why: 'not-found' };
     this.finish(id, o);
     return { ok: true, outcome: o, held: { id, ...e.req } };
   }

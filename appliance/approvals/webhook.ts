@@ -2,12 +2,15 @@
 // Fire and forget: retried with backoff, bounded in count and time, never awaited by the proxy.
 import type { Logger } from '../log.js';
 import type { HeldRequest, Outcome } from './approval-queue.js';
+import { slackHoldMessage } from './slack-message.js';
 
 export type Fetcher = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number }>;
 
 export interface WebhookOptions {
   readonly url: string;
   readonly log: Logger;
+  /** slack: holds become interactive messages with Approve/Deny buttons. */
+  readonly format?: 'text' | 'slack';
   readonly fetch?: Fetcher;
   /** Delays before each retry, ms. */
   readonly backoffMs?: readonly number[];
@@ -50,8 +53,11 @@ export class Webhook {
       this.opts.log.warn({ hold: id, event }, 'approval webhook backlog full: event dropped');
       return;
     }
+    const text = webhookText(event, id, r, o);
+    const slack = this.opts.format === 'slack' && event === 'held' ? slackHoldMessage(id, r, text) : {};
     const payload = {
-      text: webhookText(event, id, r, o),
+      text,
+      ...slack,
       event,
       hold: {
         id,

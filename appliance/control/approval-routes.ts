@@ -2,7 +2,7 @@
 // permissions (0660, group approvals.group); the decider's name is the OS user name the CLI
 // reports. Node cannot read SO_PEERCRED, so the name is trusted the way the filesystem
 // permission is: anyone who can open the socket is allowed to approve (see README).
-import type { ApprovalQueue, DecideResult } from '../approvals/approval-queue.js';
+import type { Approvals, DecideResult } from '../approvals/approval-queue.js';
 import { AirlockError } from '../errors.js';
 import { parseControlJson } from './read-control-body.js';
 
@@ -22,10 +22,10 @@ function text(v: unknown, max: number): string | undefined {
  * /v1/approvals and /v1/approvals/ID/(approve|deny), given the parsed path after `v1`;
  * null when the path is not under approvals. Refusals are thrown as AirlockErrors.
  */
-export function approvalRoute(queue: ApprovalQueue | undefined, method: string, rest: readonly string[], body: Buffer): ControlAnswer | null {
+export async function approvalRoute(queue: Approvals | undefined, method: string, rest: readonly string[], body: Buffer): Promise<ControlAnswer | null> {
   if (rest[0] !== 'approvals') return null;
   if (!queue) throw new AirlockError('NOT_FOUND', 'approvals are not available in this server');
-  if (rest.length === 1 && method === 'GET') return { status: 200, body: { pending: queue.list() } };
+  if (rest.length === 1 && method === 'GET') return { status: 200, body: { pending: await queue.list() } };
   const [, id, verb] = rest;
   if (rest.length !== 3 || method !== 'POST' || (verb !== 'approve' && verb !== 'deny') || id === undefined) {
     throw new AirlockError('NOT_FOUND', 'the approvals endpoints are GET /v1/approvals and POST /v1/approvals/ID/approve|deny');
@@ -34,7 +34,9 @@ export function approvalRoute(queue: ApprovalQueue | undefined, method: string, 
   const by = text(json['by'], 64);
   if (!by || !DECIDER.test(by)) throw new AirlockError('BAD_REQUEST', 'send {"by": "<os user>", "note"?: "..."}');
   const words = text(json['note'] ?? json['reason'], 500);
-  const r: DecideResult = !ID.test(id) ? { ok: false } : verb === 'approve' ? queue.approve(id, by, words) : queue.deny(id, by, words);
+  const r: DecideResult = !ID.test(id) ? { ok: false } : verb === 'approve' ? await queue.approve(id, by, words) : await queue.deny(id, by, words);
+  if (!r.ok && r.why === 'expired') throw new AirlockError('HOLD_EXPIRED', `hold ${id} ${r.detail ?? 'timed out before this decision'}: the request was refused`);
+  if (!r.ok && r.why === 'decided') throw new AirlockError('HOLD_DECIDED', `hold ${id} was already decided: ${r.detail ?? ''}`);
   if (!r.ok) throw new AirlockError('HOLD_NOT_FOUND', `no pending hold ${JSON.stringify(id.replace(/[^\x20-\x7e]/g, '?').slice(0, 40))}`);
   return { status: 200, body: { id, outcome: r.outcome.kind, method: r.held.method, url: r.held.url } };
 }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { chmod, unlink } from 'node:fs/promises';
 import type { Logger } from '../log.js';
-import type { ApprovalQueue } from '../approvals/approval-queue.js';
+import type { Approvals } from '../approvals/approval-queue.js';
 import { approvalRoute, type ControlAnswer } from './approval-routes.js';
 import { parseControlPath } from './parse-control-path.js';
 import { readControlBody } from './read-control-body.js';
@@ -17,7 +17,7 @@ export interface ControlTarget {
     close(id: string, reason: string): Promise<string | null>;
   };
   readonly log: Logger;
-  readonly approvals?: ApprovalQueue;
+  readonly approvals?: Approvals;
   /** approvals.group: the socket becomes 0660 with this group, so its members can approve. */
   readonly group?: string | null;
   /** The shipping outbox: `airlock sessions flush` asks it to retry everything now. */
@@ -48,7 +48,7 @@ function shown(s: string): string {
 async function route(target: ControlTarget, method: string, path: readonly string[], body: Buffer): Promise<ControlAnswer> {
   if (path[0] !== 'v1') throw new AirlockError('NOT_FOUND');
   const rest = path.slice(1);
-  const approval = approvalRoute(target.approvals, method, rest, body);
+  const approval = await approvalRoute(target.approvals, method, rest, body);
   if (approval) return approval;
   if (method === 'POST' && rest.length === 2 && rest[0] === 'outbox' && rest[1] === 'flush') {
     target.outbox?.kick();

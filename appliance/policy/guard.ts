@@ -2,7 +2,9 @@
 // per-session rate limiter, the approval queue (with its webhook) and the masking rules.
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { ApprovalQueue } from '../approvals/approval-queue.js';
+import { ApprovalQueue, type Approvals, type HeldRequest, type Outcome } from '../approvals/approval-queue.js';
+import { BusApprovals } from '../approvals/bus-approvals.js';
+import { openBus } from '../approvals/open-bus.js';
 import { Webhook, type Fetcher } from '../approvals/webhook.js';
 import type { MaskRules } from '../masking/mask-response.js';
 import { compilePolicy, UNRESTRICTED, type CompiledPolicy } from './compile-policy.js';
@@ -11,7 +13,7 @@ import { RateLimiter } from './rate-limiter.js';
 export interface Guard {
   policyFor(grant: string): CompiledPolicy;
   readonly limiter: RateLimiter;
-  readonly approvals: ApprovalQueue;
+  readonly approvals: Approvals;
   readonly masking: MaskRules;
   readonly webhook: Webhook | null;
   /** Every vaulted key value: masked in every response, whichever credential the request used. */
@@ -35,12 +37,17 @@ export function buildGuard(
   deps: { readonly log: Logger; readonly now: () => number; readonly secretValues: () => readonly string[]; readonly fetch?: Fetcher },
 ): Guard {
   const byGrant = compileGrantPolicies(config);
-  const webhook = config.approvals.webhook ? new Webhook({ url: config.approvals.webhook, log: deps.log, ...(deps.fetch ? { fetch: deps.fetch } : {}) }) : null;
-  const approvals = new ApprovalQueue(config.approvals.timeout, deps.now, (event, id, req, outcome) => {
-    const extra = outcome && (outcome.kind === 'approved' || outcome.kind === 'denied') ? { by: outcome.approval.by, note: outcome.approval.note } : {};
+  const webhook = config.approvals.webhook
+    ? new Webhook({ url: config.approvals.webhook, format: config.approvals.webhookFormat, log: deps.log, ...(deps.fetch ? { fetch: deps.fetch } : {}) })
+    : null;
+  const notify = (event: 'held' | Outcome['kind'], id: string, req: HeldRequest, outcome?: Outcome): void => {
+    const extra = outcome && (outcome.kind === 'approved' || outcome.kind === 'denied') ? { by: outcome.approval.by, note: outcome.approval.note, channel: outcome.approval.channel } : {};
     deps.log.info({ hold: id, event, session: req.session, method: req.method, url: req.url, ...extra }, `approval ${event}`);
     webhook?.send(event, id, req, outcome);
-  });
+  };
+  const approvals: Approvals = config.approvals.bus
+    ? new BusApprovals(openBus(config.approvals.bus), config.approvals.timeout, deps.log, deps.now, notify)
+    : new ApprovalQueue(config.approvals.timeout, deps.now, notify);
   return {
     policyFor: (grant) => byGrant.get(grant) ?? UNRESTRICTED,
     limiter: new RateLimiter(deps.now),

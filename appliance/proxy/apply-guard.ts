@@ -15,6 +15,7 @@ import { prepareSecrets, redactRequestText } from '../recording/redact.js';
 import type { Exchange, Secret } from '../recording/types.js';
 import { headerValue } from './headers.js';
 import { suspendConnectionTimers } from './connection-timers.js';
+import { attributionOf } from '../identity/attribution.js';
 
 export interface GuardContext {
   readonly guard: Guard;
@@ -127,6 +128,8 @@ async function hold(c: GuardContext, rule: RuleRef, buffered: Buffer | null, par
     url: redactRequestText(c.url, secrets),
     bodyPreview: redactRequestText(body.subarray(0, PREVIEW_CHARS * 4).toString('utf8').slice(0, PREVIEW_CHARS), secrets),
     rule,
+    claims: attributionOf(c.identity),
+    host: c.host,
   });
   // A hold can last minutes with no bytes moving: every deadline of the connection waits for the
   // decision, which approvals.timeout bounds.

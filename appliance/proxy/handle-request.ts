@@ -175,7 +175,7 @@ export async function handleIntercepted(
   const framing = canon.framing;
 
   let body: Readable = req;
-  let guarded: { decision: string; rule?: Readonly<Record<string, unknown>>; approval?: { by: string; at: string; note?: string } } = { decision: 'forwarded' };
+  let guarded: { decision: string; rule?: Readonly<Record<string, unknown>>; approval?: { by: string; at: string; note?: string; channel?: string } } = { decision: 'forwarded' };
   if (deps.guard) {
     const v = await applyGuard({
       guard: deps.guard, identity, sessionId: session.id, method, host, path: stripped.path, url, req, res, log,

@@ -194,7 +194,7 @@ function guardFields(a: JournalExchangeLine['airlock'] | undefined): Pick<HarEnt
   if (a?.rule && typeof a.rule === 'object') out.rule = a.rule;
   const ap = a?.approval;
   if (ap && typeof ap.by === 'string' && typeof ap.at === 'string') {
-    out.approval = { by: ap.by, at: ap.at, ...(typeof ap.note === 'string' ? { note: ap.note } : {}) };
+    out.approval = { by: ap.by, at: ap.at, ...(typeof ap.note === 'string' ? { note: ap.note } : {}), ...(typeof ap.channel === 'string' ? { channel: ap.channel } : {}) };
   }
   if (Array.isArray(a?.masked)) out.masked = a.masked.map((s) => str(s));
   return out;

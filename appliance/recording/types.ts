@@ -39,8 +39,8 @@ export interface ExchangeAirlock {
   readonly identity?: Readonly<Record<string, string>>;
   /** The policy rule that decided (policy/decide.ts RuleRef). */
   readonly rule?: Readonly<Record<string, unknown>>;
-  /** Who approved or denied a held request, and when. */
-  readonly approval?: { readonly by: string; readonly at: string; readonly note?: string };
+  /** Who approved or denied a held request, when, and through which channel (console, slack, cli, socket). */
+  readonly approval?: { readonly by: string; readonly at: string; readonly note?: string; readonly channel?: string };
   /** Masking rules that fired on the response (`credential` for vaulted secrets). */
   readonly masked?: readonly string[];
 }

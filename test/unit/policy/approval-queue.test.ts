@@ -10,7 +10,7 @@ test('a hold is listed until approved; the outcome carries who approved, when an
   const h = q.hold(held);
   assert.deepEqual(q.list().map((p) => [p.id, p.method]), [[h.id, 'DELETE']]);
   assert.equal(q.approve(h.id, 'alice', 'looks fine').ok, true);
-  assert.deepEqual(await h.outcome, { kind: 'approved', approval: { by: 'alice', at: '2026-01-01T00:00:10.000Z', note: 'looks fine' } });
+  assert.deepEqual(await h.outcome, { kind: 'approved', approval: { by: 'alice', at: '2026-01-01T00:00:10.000Z', note: 'looks fine', channel: 'socket' } });
   assert.equal(q.size, 0);
   assert.equal(q.deny(h.id, 'bob').ok, false, 'a decided hold cannot be decided again');
   assert.deepEqual(events, ['held', 'approved']);
