@@ -104,8 +104,21 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
       )
       .demandCommand(1, 'name a sessions subcommand: ls, show, close, export, verify, grep, flush or prune'),
   )
-  .command('approvals', 'list and decide requests held for approval (through the running server)', (y) =>
+  .command(
+    'console',
+    'serve the approval console: sign-in with the organization\'s OIDC provider, live holds from every runner on approvals.bus, approve/deny, Slack callbacks',
+    (y) => y,
+    async (args) => {
+      try {
+        await (await import('./commands/console.js')).consoleCommand(args as CommonArgs);
+      } catch (err) {
+        fail(err);
+      }
+    },
+  )
+  .command('approvals', 'list and decide requests held for approval (the running server\'s control socket, or approvals.bus with an approver token)', (y) =>
     y
+      .option('token-file', { type: 'string', describe: 'with approvals.bus: file holding your ID token from console.oidc.issuer (or AIRLOCK_APPROVER_TOKEN); it names the approver' })
       .command('ls', 'requests waiting: id, identity, request, body preview, age', json, run(async (a) => (await import('./commands/approvals.js')).approvalsLsCommand(a as never)))
       .command(
         'approve <id>',

@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { callControl, type ControlReply } from '../control/control-client.js';
 import { load, CliError, controlSocket, type CommonArgs } from './context.js';
 import { table } from './table.js';
+import { busCommands } from './approvals-bus.js';
 
 /** The decider: the OS user running this command (the server trusts the socket's permissions for who may). */
 function osUser(): string {
@@ -36,10 +37,16 @@ interface Pending {
   ageSeconds: number;
 }
 
-export async function approvalsLsCommand(args: CommonArgs & { json?: boolean }): Promise<string> {
-  const r = await call(args, 'GET', '/v1/approvals');
-  if (r.status !== 200) throw new CliError(r.code ?? 'CONTROL_FAILED', r.message ?? `server answered ${r.status}`);
-  const pending = (Array.isArray(r.body['pending']) ? r.body['pending'] : []) as Pending[];
+export async function approvalsLsCommand(args: CommonArgs & { json?: boolean; 'token-file'?: string }): Promise<string> {
+  const viaBus = await busCommands(args);
+  let pending: Pending[];
+  if (viaBus) {
+    pending = await viaBus.ls();
+  } else {
+    const r = await call(args, 'GET', '/v1/approvals');
+    if (r.status !== 200) throw new CliError(r.code ?? 'CONTROL_FAILED', r.message ?? `server answered ${r.status}`);
+    pending = (Array.isArray(r.body['pending']) ? r.body['pending'] : []) as Pending[];
+  }
   if (args.json) return JSON.stringify(pending, null, 2);
   if (pending.length === 0) return 'no requests are waiting for approval';
   return table(
@@ -48,7 +55,9 @@ export async function approvalsLsCommand(args: CommonArgs & { json?: boolean }):
   );
 }
 
-async function decideCommand(args: CommonArgs & { id: string }, verb: 'approve' | 'deny', words: string | undefined): Promise<string> {
+async function decideCommand(args: CommonArgs & { id: string; 'token-file'?: string }, verb: 'approve' | 'deny', words: string | undefined): Promise<string> {
+  const viaBus = await busCommands(args);
+  if (viaBus) return viaBus.decide(args.id, verb, words ?? '');
   const r = await call(args, 'POST', `/v1/approvals/${encodeURIComponent(args.id)}/${verb}`, { by: osUser(), ...(words ? { note: words } : {}) });
   if (r.status !== 200) throw new CliError(r.code ?? 'CONTROL_FAILED', r.message ?? `server answered ${r.status}`);
   return `${verb === 'approve' ? 'approved' : 'denied'} ${args.id}: ${String(r.body['method'])} ${String(r.body['url'])} (by ${osUser()})`;

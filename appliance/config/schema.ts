@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import ms from 'ms';
 import { approvalsSchema, maskingSchema, policySchema } from '../policy/policy-schema.js';
+import { consoleSchema } from '../console/console-schema.js';
 import { PRESETS } from './issuer-presets.js';
 import { resolveIssuer } from './resolve-issuer.js';
 import { ruleProblem } from '../identity/claim-rules.js';
@@ -163,6 +164,8 @@ export const configSchema = z
     policies: z.record(z.string().min(1), policySchema).default({}),
     approvals: approvalsSchema,
     masking: maskingSchema,
+    /** `airlock console`: the web app approvers use (needs approvals.bus). */
+    console: consoleSchema.nullable().default(null),
   })
   .superRefine((cfg, ctx) => {
     // One exchange reserves recording.maxBodyBytes plus STREAM_SLACK_BYTES (proxy/limits.ts):
@@ -172,6 +175,9 @@ export const configSchema = z
       if (cfg.limits[key] < exchange) {
         ctx.addIssue({ code: 'custom', path: ['limits', key], message: `must be at least recording.maxBodyBytes + ${STREAM_SLACK_BYTES} (${exchange}): one exchange reserves that much` });
       }
+    }
+    if (cfg.console && !cfg.approvals.bus) {
+      ctx.addIssue({ code: 'custom', path: ['console'], message: 'the console reads holds from approvals.bus: configure it (type: redis, url)' });
     }
     const issuerNames = new Set<string>();
     cfg.identity.issuers.forEach((iss, i) => {

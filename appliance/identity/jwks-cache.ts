@@ -41,7 +41,7 @@ function parseJwks(doc: unknown): JSONWebKeySet {
   return { keys };
 }
 
-function parseDiscovery(doc: unknown, issuer: string): string {
+export function parseDiscovery(doc: unknown, issuer: string): string {
   if (!isRecord(doc)) throw new Error('the discovery document is not a JSON object');
   // OIDC Discovery 1.0 §4.3: the document must name the issuer it was fetched for.
   if (doc['issuer'] !== issuer) throw new Error('the discovery document names a different issuer');
