@@ -95,6 +95,22 @@ export class RedisBus {
     };
   }
 
+  /** Resolves once connected; rejects after `ms` (one-shot callers: the CLI). */
+  ready(ms = 3_000): Promise<void> {
+    if (this.redis.status === 'ready') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.redis.off('ready', onReady);
+        reject(new Error(`no connection to ${new URL(this.opts.url).host} within ${ms} ms`));
+      }, ms);
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.redis.once('ready', onReady);
+    });
+  }
+
   private key(...parts: string[]): string {
     return `${this.opts.keyPrefix}${parts.join(':')}`;
   }

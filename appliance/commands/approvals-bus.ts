@@ -41,6 +41,7 @@ export async function busCommands(args: CommonArgs & { 'token-file'?: string }):
   const withBus = async <T>(fn: (bus: ReturnType<typeof openBus>) => Promise<T>): Promise<T> => {
     const bus = openBus(busCfg);
     try {
+      await bus.ready();
       return await fn(bus);
     } catch (err) {
       if (err instanceof AirlockError || err instanceof CliError) throw err;
