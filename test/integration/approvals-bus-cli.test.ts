@@ -3,17 +3,19 @@
 // mid-hold loses nothing, and a hold whose bus is gone is refused at its timeout, after which a
 // decision is refused as expired.
 import { after, before, test } from 'node:test';
+import { skipOutsideCi } from '../fixtures/skip-outside-ci.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ProxyAgent, request } from 'undici';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
-import { startRedis, type RedisServer } from '../fixtures/redis-server.js';
+import { REDIS_MISSING, startRedis, type RedisServer } from '../fixtures/redis-server.js';
 
 const POLICY = { default: 'allow', rules: [{ match: 'DELETE /api/v1/dashboard/*', action: 'approve' }] };
 let redis: RedisServer;
 let a: Airlock;
 
 before(async () => {
+  if (REDIS_MISSING) return;
   redis = await startRedis();
   let issuer = '';
   a = await startAirlock({
@@ -73,7 +75,8 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined>, ms = 30
   }
 }
 
-test('approvals on the bus name the approver from a verified token; no token, a foreign audience or a non-approver is refused; Redis restarted mid-hold loses nothing', async () => {
+test('approvals on the bus name the approver from a verified token; no token, a foreign audience or a non-approver is refused; Redis restarted mid-hold loses nothing', async (t) => {
+  if (skipOutsideCi(t, REDIS_MISSING)) return;
   const env = { AIRLOCK_APPROVER_TOKEN: await a.issuer.mint({ sub: 'ops', email: 'ops@example.com', email_verified: true }, { audience: 'airlock-console' }) };
   const pending = del('cli-1', '/api/v1/dashboard/cli-1');
   const id = await waitFor('the hold on the bus', () => pendingIds(env, '/dashboard/cli-1'));
@@ -106,7 +109,8 @@ test('approvals on the bus name the approver from a verified token; no token, a 
   assert.equal(approval['note'], 'after the restart');
 });
 
-test('with Redis gone mid-hold the request is refused at approvals.timeout (fail closed); a decision after that is refused as expired', async () => {
+test('with Redis gone mid-hold the request is refused at approvals.timeout (fail closed); a decision after that is refused as expired', async (t) => {
+  if (skipOutsideCi(t, REDIS_MISSING)) return;
   const env = { AIRLOCK_APPROVER_TOKEN: await a.issuer.mint({ sub: 'ops', email: 'ops@example.com', email_verified: true }, { audience: 'airlock-console' }) };
   const pending = del('cli-2', '/api/v1/dashboard/cli-2');
   const id = await waitFor('the hold on the bus', () => pendingIds(env, '/dashboard/cli-2'));
