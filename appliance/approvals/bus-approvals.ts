@@ -59,7 +59,8 @@ export class BusApprovals implements Approvals {
 
   hold(req: HeldRequest): { id: string; outcome: Promise<Outcome> } {
     const id = randomBytes(6).toString('hex');
-    const at = this.now();
+    // Whole milliseconds: Redis expiries (PXAT) take integers.
+    const at = Math.floor(this.now());
     const hold: BusHold = { ...req, id, runner: this.runner, heldAt: new Date(at).toISOString(), deadline: at + this.timeoutMs };
     let settle!: (o: Outcome) => void;
     const outcome = new Promise<Outcome>((resolve) => (settle = resolve));

@@ -2,6 +2,7 @@
 // (the organization's OIDC provider), who may approve, and the Slack app's signing secret.
 import { z } from 'zod';
 import ms from 'ms';
+import type { Config } from '../config/schema.js';
 
 const seconds = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const out = typeof v === 'number' ? v : ms(v as ms.StringValue);
@@ -57,8 +58,6 @@ export const consoleSchema = z
       ctx.addIssue({ code: 'custom', path: ['tls'], message: 'an https:// publicUrl needs console.tls (certFile, keyFile)' });
     }
   });
-
-import type { Config } from '../config/schema.js';
 
 /** As the loaded (deeply read-only) config holds it. */
 export type ConsoleConfig = NonNullable<Config['console']>;
