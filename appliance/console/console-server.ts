@@ -85,7 +85,10 @@ export async function startConsole(cfg: ConsoleConfig, deps: ConsoleDeps): Promi
     if (method === 'GET' && path === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', SCRIPT);
     if (method === 'GET' && path === '/app.css') return send(res, 200, 'text/css; charset=utf-8', CSS);
     if (method === 'GET' && path === '/auth/login') {
-      const { url: to, state } = await login.start();
+      const { url: to, state } = await login.start().catch((err: unknown) => {
+        deps.log.error({ err: { message: (err as Error).message }, issuer: cfg.oidc.issuer }, 'console: the OIDC provider cannot be reached');
+        throw new AirlockError('CONSOLE_AUTH', 'the sign-in provider cannot be reached right now: retry in a moment');
+      });
       return send(res, 302, 'text/plain', 'to the sign-in page', { location: to, 'set-cookie': setCookie(LOGIN_COOKIE, state, 600) });
     }
     if (method === 'GET' && path === '/auth/callback') {
