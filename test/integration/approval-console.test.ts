@@ -21,7 +21,14 @@ import { startProvider, type TestProvider } from '../fixtures/oidc-provider.js';
 import { CHROMIUM_PATH } from '../fixtures/devtools-import.js';
 import { slackSignature } from '../../appliance/console/slack-signature.js';
 
-const POLICY = { default: 'allow', rules: [{ match: 'DELETE /api/v1/dashboard/*', action: 'approve', reason: 'deleting a dashboard needs a person' }] };
+const POLICY = {
+  default: 'allow',
+  rules: [
+    { match: 'DELETE /api/v1/dashboard/*', action: 'approve', reason: 'deleting a dashboard needs a person' },
+    { match: 'POST /api/v1/monitor', action: 'approve', reason: 'new monitors page people: review first' },
+  ],
+};
+const MONITOR = { name: 'cpu high', type: 'metric alert', query: 'avg(last_5m):avg:system.cpu.user{*} > 90', message: 'paging @sre-oncall' };
 const SLACK_SECRET = 'slack-signing-secret-0123456789abcdef';
 /** README screenshots are refreshed by running this test with AIRLOCK_SCREENSHOTS=docs. */
 const SHOTS = process.env['AIRLOCK_SCREENSHOTS'];
@@ -135,12 +142,16 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function call(x: Airlock, run_id: string, method: string, path: string) {
+function call(x: Airlock, run_id: string, method: string, path: string, body?: unknown) {
   return (async () => {
     const token = await x.issuer.mint({ run_id });
     const dispatcher = new ProxyAgent({ uri: x.proxyUrl, token: `Bearer ${token}`, requestTls: { ca: readFileSync(x.caPath, 'utf8') }, headersTimeout: 120_000, bodyTimeout: 120_000 });
     try {
-      const r = await request(`https://api.datadoghq.com${path}`, { method: method as 'GET', dispatcher });
+      const r = await request(`https://api.datadoghq.com${path}`, {
+        method: method as 'GET',
+        dispatcher,
+        ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+      });
       return { status: r.statusCode, headers: r.headers, text: await r.body.text() };
     } finally {
       await dispatcher.close();
@@ -198,8 +209,29 @@ test('a request held on the second instance is approved in the console by a sign
   const card = page.locator('.hold', { hasText: 'DELETE https://api.datadoghq.com/api/v1/dashboard/abc-123' });
   await card.waitFor();
   assert.match(await card.textContent() ?? '', /deleting a dashboard needs a person/);
-  assert.match(await card.textContent() ?? '', /run_id=console-1|grant dashboards-bot/);
+  assert.match(await card.textContent() ?? '', /run_id=console-1/);
+  // A second runner's hold shows up on the same page, newest first, with its body preview.
+  const monitor = call(a, 'console-2', 'POST', '/api/v1/monitor', MONITOR);
+  const monitorCard = page.locator('.hold', { hasText: 'POST https://api.datadoghq.com/api/v1/monitor' });
+  await monitorCard.waitFor();
+  assert.match(await monitorCard.locator('pre').textContent() ?? '', /system\.cpu\.user/);
+  assert.equal(await page.locator('.hold').first().getAttribute('data-hold'), await monitorCard.getAttribute('data-hold'), 'newest first');
+  assert.notEqual(await page.locator('.hold .meta', { hasText: 'Runner' }).first().textContent(), await page.locator('.hold .meta', { hasText: 'Runner' }).last().textContent());
   await shot(page, 'console-holds.png');
+
+  // Deny needs a reason: without one nothing is decided.
+  await monitorCard.locator('button.deny').click();
+  assert.match(await page.textContent('#error') ?? '', /reason is required/);
+  assert.equal(await monitorCard.count(), 1);
+  await monitorCard.locator('input').fill('route it to the SRE channel, not a page');
+  await monitorCard.locator('button.deny').click();
+  const m = await monitor;
+  assert.equal(m.status, 403);
+  assert.equal(m.headers['x-airlock-error'], 'APPROVAL_DENIED');
+  assert.match(m.text, /alice@example\.com: route it to the SRE channel/);
+  const me = await lastEntry(a, 'console-2');
+  assert.equal(me?._airlock['decision'], 'approval-denied');
+  assert.equal((me?._airlock['approval'] as Record<string, string>)['by'], 'alice@example.com');
 
   // A decision without the page's CSRF token is refused, and changes nothing.
   const id = await card.getAttribute('data-hold');
