@@ -141,3 +141,23 @@ test('a hold that times out with the bus up is written as timed out; an approval
   assert.equal(r.ok, false);
   assert.equal(r.ok ? '' : r.why, 'expired');
 });
+
+test('a Redis that lost its data (FLUSHALL, then every client dropped) gets the runner\'s waiting holds again on reconnect', async (t) => {
+  if (skipOutsideCi(t, REDIS_MISSING)) return;
+  const p = `t${prefix++}:`;
+  const a = runner(120_000, p);
+  const bus = approver(p);
+  const h = a.hold(held);
+  await until('the hold on the bus', async () => (await bus.pending(Date.now())).find((x) => x.id === h.id));
+  await bus.redis.flushall();
+  assert.deepEqual(await bus.pending(Date.now()), [], 'the data is gone');
+  await bus.redis.call('CLIENT', 'KILL', 'TYPE', 'normal').catch(() => undefined);
+  const again = await until('the hold published again', async () => (await bus.pending(Date.now())).find((x) => x.id === h.id));
+  assert.equal(again.url, held.url);
+  const r = await until('a decision', async () => {
+    const d = await bus.decide(h.id, { kind: 'denied', by: 'alice@example.com', at: at(), channel: 'console', note: 'no' });
+    return d.ok ? d : undefined;
+  });
+  assert.equal(r.decision.kind, 'denied');
+  assert.equal((await h.outcome).kind, 'denied');
+});
