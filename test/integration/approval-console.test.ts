@@ -250,6 +250,13 @@ test('a request held on the second instance is approved in the console by a sign
   const e = await lastEntry(b, 'console-1');
   assert.equal(e?._airlock['decision'], 'approved');
   assert.deepEqual({ ...(e?._airlock['approval'] as object), at: undefined }, { by: 'alice@example.com', channel: 'console', note: 'checked with the owner', at: undefined });
+
+  // Signing out ends the session on the server, not only in the browser.
+  await page.click('#logout button');
+  await page.waitForURL(/\/signed-out$/);
+  const after = await page.request.get(`${consoleUrl}/api/me`, { headers: { cookie: `__Host-airlock-console=${session.value}` } });
+  assert.equal(after.status(), 401, 'the old cookie no longer signs in');
+  assert.equal(after.headers()['x-airlock-error'], 'CONSOLE_AUTH');
   await page.context().close();
 });
 
