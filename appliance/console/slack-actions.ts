@@ -29,16 +29,19 @@ export function slackActions(cfg: SlackConfig, approvers: ConsoleConfig['approve
       log.warn({ why: v.why }, 'slack callback refused');
       throw new AirlockError('SLACK_SIGNATURE', v.why);
     }
-    let p: Payload;
+    let parsed: unknown;
     try {
-      p = JSON.parse(new URLSearchParams(body.toString('utf8')).get('payload') ?? '') as Payload;
+      parsed = JSON.parse(new URLSearchParams(body.toString('utf8')).get('payload') ?? '');
     } catch {
       throw new AirlockError('BAD_REQUEST', 'no JSON payload= field');
     }
-    const action = p.actions?.[0];
+    if (typeof parsed !== 'object' || parsed === null) throw new AirlockError('BAD_REQUEST', 'the payload is not a JSON object');
+    const p = parsed as Payload;
+    const action = Array.isArray(p.actions) && typeof p.actions[0] === 'object' && p.actions[0] !== null ? p.actions[0] : undefined;
     const verb = action?.action_id === 'airlock_approve' ? 'approved' : action?.action_id === 'airlock_deny' ? 'denied' : null;
     if (p.type !== 'block_actions' || !verb || typeof action?.value !== 'string') throw new AirlockError('BAD_REQUEST', 'not an Airlock button');
-    const userId = typeof p.user?.id === 'string' ? p.user.id : '';
+    const user = typeof p.user === 'object' && p.user !== null ? p.user : {};
+    const userId = typeof user.id === 'string' ? user.id : '';
     const email = Object.hasOwn(cfg.users, userId) ? cfg.users[userId] : undefined;
     // Group membership is not something Slack tells: a Slack approver is allowed by email.
     const who = email ? approverOf({ email, email_verified: true }, { ...approvers, groups: [] }) : { ok: false as const, why: `Slack user ${userId.slice(0, 24)} is not mapped in console.slack.users` };

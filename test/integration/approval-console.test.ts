@@ -302,6 +302,12 @@ test('a Slack-signed callback denies a hold on the first instance; tampered, rep
   const unmapped = await slackPost(slackBody('U0NOBODY', 'airlock_approve', hold));
   assert.deepEqual([unmapped.status, unmapped.code], [403, 'APPROVER_NOT_ALLOWED']);
 
+  // Signed but malformed payloads are refused as such, and the console stays up.
+  for (const junk of ['payload=null', 'payload=%5B%5D', `payload=${encodeURIComponent('{"type":"block_actions","actions":"x","user":7}')}`, 'nopayload=1']) {
+    const r = await slackPost(junk);
+    assert.deepEqual([r.status, r.code], [400, 'BAD_REQUEST'], junk);
+  }
+
   const ts = String(Math.floor(Date.now() / 1000));
   const sig = slackSignature(SLACK_SECRET, ts, good);
   const ok = await slackPost(good, { ts: Number(ts), sig });
