@@ -11,6 +11,8 @@ export interface WebhookOptions {
   readonly log: Logger;
   /** slack: holds become interactive messages with Approve/Deny buttons. */
   readonly format?: 'text' | 'slack';
+  /** approvals.timeout in seconds, shown in the Slack message. */
+  readonly timeoutSeconds?: number;
   readonly fetch?: Fetcher;
   /** Delays before each retry, ms. */
   readonly backoffMs?: readonly number[];
@@ -54,7 +56,7 @@ export class Webhook {
       return;
     }
     const text = webhookText(event, id, r, o);
-    const slack = this.opts.format === 'slack' && event === 'held' ? slackHoldMessage(id, r, text) : {};
+    const slack = this.opts.format === 'slack' && event === 'held' ? slackHoldMessage(id, r, text, this.opts.timeoutSeconds) : {};
     const payload = {
       text,
       ...slack,

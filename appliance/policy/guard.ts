@@ -38,7 +38,7 @@ export function buildGuard(
 ): Guard {
   const byGrant = compileGrantPolicies(config);
   const webhook = config.approvals.webhook
-    ? new Webhook({ url: config.approvals.webhook, format: config.approvals.webhookFormat, log: deps.log, ...(deps.fetch ? { fetch: deps.fetch } : {}) })
+    ? new Webhook({ url: config.approvals.webhook, format: config.approvals.webhookFormat, timeoutSeconds: Math.round(config.approvals.timeout / 1000), log: deps.log, ...(deps.fetch ? { fetch: deps.fetch } : {}) })
     : null;
   const notify = (event: 'held' | Outcome['kind'], id: string, req: HeldRequest, outcome?: Outcome): void => {
     const extra = outcome && (outcome.kind === 'approved' || outcome.kind === 'denied') ? { by: outcome.approval.by, note: outcome.approval.note, channel: outcome.approval.channel } : {};

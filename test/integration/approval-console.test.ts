@@ -290,6 +290,7 @@ test('a Slack-signed callback denies a hold on the first instance; tampered, rep
   const msg = await waitFor('the Slack message', () => hooks.find((h) => h['event'] === 'held' && JSON.stringify(h).includes('xyz-789')));
   const buttons = (msg['blocks'] as { type: string; elements?: { action_id: string; value: string }[] }[]).find((x) => x.type === 'actions')?.elements ?? [];
   assert.deepEqual(buttons.map((x) => x.action_id), ['airlock_approve', 'airlock_deny']);
+  assert.match(JSON.stringify(msg['blocks']), /Decide within\*\\n90s/);
   const hold = buttons[1]!.value;
 
   const good = slackBody('U0BOB', 'airlock_deny', hold);
