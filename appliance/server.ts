@@ -35,6 +35,9 @@ import { controlSocketPath } from './control/socket-path.js';
 import { VERSION } from './version.js';
 import { buildGuard } from './policy/guard.js';
 import { UpstreamPools } from './proxy/upstream-pools.js';
+import { createMetrics, startAdmin, type MetricsParts } from './metrics/server-metrics.js';
+import { countFailures, instrumentSessions } from './metrics/instrument.js';
+import type { AirlockMetrics } from './metrics/metrics.js';
 
 export const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -114,8 +117,20 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   if (recovered.length > 0) log.info({ sessions: recovered }, 'finalized sessions left open by a previous run');
   await audit.start();
   sessions.startIdleSweeper();
+  // Made before the parts it counts (the identity fetches are counted): it reads them only at
+  // scrape time, once they all exist.
+  const parts: MetricsParts = {
+    config, log: log.child({ stage: 'admin' }), now,
+    openConnections: () => limits.openConnections,
+    openSessions: () => sessions.openCount,
+    approvals: () => guard.approvals.list(),
+    vaultTimes: () => vault.times(),
+    issuersWithKeys: () => jwtResolver.issuersWithKeys,
+    sessionsDir: join(config.stateDir, 'sessions'),
+  };
+  const metrics: AirlockMetrics = createMetrics(parts);
   const jwtResolver = new IdentityResolver(config.identity, {
-    fetchJson,
+    fetchJson: countFailures(fetchJson, () => metrics.jwksFailure()),
     now: () => Math.floor(now()),
     log: log.child({ stage: 'identity' }),
   });
@@ -156,7 +171,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     ...(deps.dial ? { dial: deps.dial } : {}),
     pipeline: {
       identity,
-      sessions,
+      sessions: instrumentSessions(sessions, metrics, now),
+      metrics,
       vault,
       agentFor: (sessionId) => upstream.agentFor(sessionId),
       maxBodyBytes: config.recording.maxBodyBytes,
@@ -198,6 +214,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     log.warn({ err: { message: (err as Error).message } }, 'control socket unavailable: `airlock sessions close` will not reach this server');
   }
 
+  const admin = await startAdmin(parts, metrics);
+  void jwtResolver.warmKeys();
+
   log.info({ host: address.host, port: address.port, stateDir: config.stateDir }, `airlock listening on ${formatHostPort(address)}`);
 
   let closing: Promise<void> | undefined;
@@ -217,6 +236,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
         engine.destroyAll();
         await Promise.race([stopped, grace]);
         await control?.close();
+        await admin?.close();
         await sessions.closeAll('shutdown');
         await audit.stop();
         await guard.approvals.close?.();

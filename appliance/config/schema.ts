@@ -141,6 +141,9 @@ export const configSchema = z
         retain: duration.nullable().default(null),
       })
       .prefault({}),
+    // Prometheus metrics, /healthz and /readyz (metrics/admin-server.ts); null turns it off. Keep it
+    // on loopback or a management interface: the egress ruleset keeps the runner user off its port.
+    admin: z.strictObject({ listen: hostPort.nullable().default({ host: '127.0.0.1', port: 9464 }) }).prefault({}),
     ca: z.strictObject({ validity: duration.default(365 * 24 * 3_600_000) }).prefault({}),
     // Raw TLS accepted here is treated as a CONNECT to its SNI (the nftables nat rule redirects
     // the runner user's outbound 443 to it, for clients that never use a proxy).

@@ -45,6 +45,11 @@ export class VaultReader {
     return this.entries.get(name);
   }
 
+  /** Names and times only, never a key (metrics: how stale each entry is). */
+  times(): { readonly name: string; readonly updatedAt: string }[] {
+    return [...this.entries.values()].map((e) => ({ name: e.name, updatedAt: e.updatedAt }));
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);

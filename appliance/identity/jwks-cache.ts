@@ -85,6 +85,19 @@ export class JwksCache {
     };
   }
 
+  /** Fetches an issuer's keys ahead of its first token (readiness); never throws. */
+  async warm(issuer: IssuerConfig): Promise<boolean> {
+    const st = this.#state(issuer);
+    return st.keys !== null || (await this.#refresh(issuer, st));
+  }
+
+  /** How many issuers have keys loaded (fresh or cached). */
+  get loaded(): number {
+    let n = 0;
+    for (const st of this.#byIssuer.values()) if (st.keys !== null) n++;
+    return n;
+  }
+
   #state(issuer: IssuerConfig): IssuerKeys {
     const id = `${issuer.name}\n${issuer.issuer}\n${issuer.jwksUri ?? ''}`;
     let st = this.#byIssuer.get(id);

@@ -38,12 +38,24 @@ export class IdentityResolver {
   readonly #now: () => number;
   readonly #verifier: TokenVerifier;
   readonly #cache = new Map<string, Identity>();
+  readonly #keys: JwksCache;
 
   constructor(config: IdentityRules, deps: IdentityResolverDeps) {
     this.#config = config;
     this.#now = deps.now;
     const keys = new JwksCache({ fetchJson: deps.fetchJson, now: deps.now, log: deps.log });
+    this.#keys = keys;
     this.#verifier = new TokenVerifier(config.issuers, { keys, now: deps.now, ...(config.clockSkew !== undefined ? { clockSkewMs: config.clockSkew } : {}) });
+  }
+
+  /** Fetches every issuer's keys in the background, so that readiness does not wait for a first job. */
+  warmKeys(): Promise<void> {
+    return Promise.all(this.#config.issuers.map((i) => this.#keys.warm(i))).then(() => undefined);
+  }
+
+  /** Issuers whose keys are loaded or cached (/readyz). */
+  get issuersWithKeys(): number {
+    return this.#keys.loaded;
   }
 
   /** Verification alone (no grant, no cache): `airlock login` matches grants itself to explain a miss. */

@@ -40,6 +40,12 @@ export interface PipelineDeps {
   readonly guard?: Guard;
   /** Connection and in-flight byte caps; absent, none. */
   readonly limits?: Limits;
+  /** Told once per request when its response is done (metrics/metrics.ts); absent, nothing is counted. */
+  readonly metrics?: RequestMetricsPort;
+}
+
+export interface RequestMetricsPort {
+  request(facts: { decision: string; code?: string | undefined; grant?: string | undefined; host: string; bytesIn?: number | undefined; bytesOut?: number | undefined }, upstreamMs: number | undefined, addedMs: number | undefined): void;
 }
 
 /** Where an intercepted request goes, established before the pipeline runs. */
@@ -106,6 +112,9 @@ export async function handleIntercepted(
   const url = `https://${host}${stripped.path}`;
   const line: Canonical = { method, host, path: stripped.path.split('?')[0] ?? '/', decision: 'refused' };
   let bytesOut = 0;
+  // For metrics: HAR connect + send + wait of the upstream exchange, and Airlock's own time before the response.
+  let upstreamMs: number | undefined;
+  let addedMs: number | undefined;
   // The first label that matches a value wins: name the token as such, not as an agent key.
   let secrets: Secret[] = stripped.removedValues.map((value) => ({ value, label: 'agent credential' }));
 
@@ -116,6 +125,7 @@ export async function handleIntercepted(
     line.bytesOut = bytesOut;
     line.status ??= res.statusCode;
     log.info(line, 'request');
+    deps.metrics?.request(line, upstreamMs, addedMs ?? line.durationMs);
   });
 
   let identity: Identity;
@@ -329,6 +339,9 @@ export async function handleIntercepted(
     return;
   }
   line.status = outcome.status;
+  // connect includes ssl (HAR); blocked is the pool's wait, Airlock's own.
+  upstreamMs = Math.max(0, outcome.timings.connect) + Math.max(0, outcome.timings.send) + Math.max(0, outcome.timings.wait);
+  addedMs = deps.now() - started - upstreamMs;
   bytesOut = await shown.deliver(res, log);
   // A response not read to its end (the client went away) must not leave its socket to the pool.
   if (outcome.rest && !outcome.rest.complete) outcome.rest.destroy();

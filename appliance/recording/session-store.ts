@@ -245,6 +245,11 @@ export class SessionStore {
     }
   }
 
+  /** Sessions open now (metrics). */
+  get openCount(): number {
+    return this.sessions.size;
+  }
+
   /** Written before the request goes upstream: if this throws, the request must not be forwarded. */
   async begin(
     sessionId: string,

@@ -1,0 +1,34 @@
+// Thin wrappers that measure what the pipeline already does, so that no stage has to know about
+// metrics: journal writes through the sessions port, and identity fetches through fetchJson.
+import type { SessionsPort } from '../proxy/ports.js';
+import type { AirlockMetrics } from './metrics.js';
+
+export function instrumentSessions(s: SessionsPort, m: AirlockMetrics, now: () => number): SessionsPort {
+  const timed = async (op: 'begin' | 'record', run: () => Promise<void>): Promise<void> => {
+    const t = now();
+    try {
+      await run();
+      m.journal(op, now() - t, true);
+    } catch (err) {
+      m.journal(op, now() - t, false);
+      throw err;
+    }
+  };
+  return {
+    ensure: (identity) => s.ensure(identity),
+    begin: (id, b, secrets) => timed('begin', () => s.begin(id, b, secrets)),
+    record: (id, ex, secrets) => timed('record', () => s.record(id, ex, secrets)),
+  };
+}
+
+/** Counts failed discovery and JWKS fetches. */
+export function countFailures<A extends unknown[], R>(fetch: (...a: A) => Promise<R>, onFailure: () => void): (...a: A) => Promise<R> {
+  return async (...a) => {
+    try {
+      return await fetch(...a);
+    } catch (err) {
+      onFailure();
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,168 @@
+// Airlock's Prometheus metrics (issue 15), in a registry of their own (never prom-client's global
+// one: two servers in one test process must not share counters).
+//
+// Label cardinality is bounded by construction: decision, code and grant are capped sets (a value
+// beyond the cap is counted as "other"), the host is a class (datadog, custom, other), never a
+// name; no path, session id or sub is ever a label. The request path pays for one counter
+// increment and three histogram observations, on label children cached by a string key; every
+// gauge that needs a look at the state (sessions, holds, outbox, vault) is computed at scrape time.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the request pipeline tells the metrics once a response is done (its canonical log line). */
+export interface RequestFacts {
+  readonly decision: string;
+  readonly code?: string | undefined;
+  readonly grant?: string | undefined;
+  readonly host: string;
+  readonly bytesIn?: number | undefined;
+  readonly bytesOut?: number | undefined;
+}
+
+/** Read at scrape time; each may be absent (a part the server does not run). */
+export interface MetricsSources {
+  openConnections?(): number;
+  openSessions?(): number;
+  /** Holds waiting (with approvals.bus: the bus's, every runner's). */
+  approvals?(): readonly { readonly ageSeconds: number }[] | Promise<readonly { readonly ageSeconds: number }[]>;
+  outbox?(): Promise<{ readonly depth: number; readonly oldestAgeSeconds: number }>;
+  vaultEntries?(): readonly { readonly name: string; readonly updatedAt: string }[];
+  now?(): number;
+}
+
+export type HostClass = (host: string) => 'datadog' | 'custom' | 'other';
+
+const MAX_LABEL_VALUES = 64;
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const ADDED_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+/** A label value from an open-ended source, kept to at most MAX_LABEL_VALUES distinct values. */
+class BoundedLabel {
+  private readonly seen = new Set<string>();
+  constructor(initial: Iterable<string> = []) {
+    for (const v of initial) this.seen.add(v);
+  }
+  of(v: string | undefined, none = 'none'): string {
+    if (v === undefined || v === '') return none;
+    if (this.seen.has(v)) return v;
+    if (this.seen.size >= MAX_LABEL_VALUES || !/^[A-Za-z0-9_.:-]{1,64}$/.test(v)) return 'other';
+    this.seen.add(v);
+    return v;
+  }
+}
+
+export class AirlockMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'decision' | 'code' | 'grant' | 'host_class'>;
+  private readonly upstream: Histogram<'host_class'>;
+  private readonly added: Histogram<'decision'>;
+  private readonly bytes: Counter<'direction'>;
+  private readonly journalWrite: Histogram<'op'>;
+  private readonly journalFailures: Counter<'op'>;
+  private readonly jwksFailures: Counter;
+  private readonly hostClass: HostClass;
+  private readonly grants: BoundedLabel;
+  private readonly codes = new BoundedLabel();
+  private readonly decisions = new BoundedLabel(['forwarded', 'refused', 'error', 'held', 'denied']);
+  private readonly children = new Map<string, Counter.Internal>();
+  private bytesIn: Counter.Internal;
+  private bytesOut: Counter.Internal;
+
+  constructor(opts: { readonly hostClass: HostClass; readonly grants: readonly string[]; readonly sources?: MetricsSources; readonly processMetrics?: boolean }) {
+    const registers = [this.registry];
+    this.hostClass = opts.hostClass;
+    this.grants = new BoundedLabel(opts.grants);
+    this.requests = new Counter({ name: 'airlock_requests_total', help: 'Intercepted requests by decision, error code, grant and host class.', labelNames: ['decision', 'code', 'grant', 'host_class'], registers });
+    this.upstream = new Histogram({ name: 'airlock_upstream_latency_seconds', help: 'Time from sending a request upstream to its complete response head (HAR send + wait).', labelNames: ['host_class'], buckets: LATENCY_BUCKETS, registers });
+    this.added = new Histogram({ name: 'airlock_added_latency_seconds', help: 'Time spent in Airlock before a response is handed to the client, upstream time excluded.', labelNames: ['decision'], buckets: ADDED_BUCKETS, registers });
+    this.bytes = new Counter({ name: 'airlock_request_bytes_total', help: 'Body bytes of intercepted exchanges: in = request bodies from clients, out = response bodies to clients.', labelNames: ['direction'], registers });
+    this.bytesIn = this.bytes.labels('in');
+    this.bytesOut = this.bytes.labels('out');
+    this.journalWrite = new Histogram({ name: 'airlock_journal_write_seconds', help: 'Latency of session journal writes (begin before forwarding, record before responding).', labelNames: ['op'], buckets: LATENCY_BUCKETS, registers });
+    this.journalFailures = new Counter({ name: 'airlock_journal_write_failures_total', help: 'Session journal writes that failed (the request was refused or answered RECORDING_*).', labelNames: ['op'], registers });
+    this.jwksFailures = new Counter({ name: 'airlock_jwks_fetch_failures_total', help: "Failed fetches of an issuer's discovery document or JWKS.", registers });
+    for (const op of ['begin', 'record']) this.journalFailures.inc({ op }, 0);
+    this.gauges(opts.sources ?? {}, registers);
+    if (opts.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'airlock_' });
+      // Gauges that prom-client names *_total break Prometheus' naming rules (promtool check
+      // metrics); airlock_nodejs_active_handles etc. say little that open_connections does not.
+      for (const n of ['active_handles', 'active_requests', 'active_resources']) this.registry.removeSingleMetric(`airlock_nodejs_${n}_total`);
+    }
+  }
+
+  private gauges(s: MetricsSources, registers: Registry[]): void {
+    const now = (): number => s.now?.() ?? Date.now();
+    new Gauge({ name: 'airlock_open_connections', help: 'Client connections open on the proxy listeners.', registers, collect() { this.set(s.openConnections?.() ?? 0); } });
+    new Gauge({ name: 'airlock_open_sessions', help: 'Recording sessions open.', registers, collect() { this.set(s.openSessions?.() ?? 0); } });
+    const holds = async (): Promise<readonly { readonly ageSeconds: number }[]> => {
+      try {
+        return (await s.approvals?.()) ?? [];
+      } catch {
+        return [];
+      }
+    };
+    new Gauge({ name: 'airlock_approvals_waiting', help: 'Requests held for approval (with approvals.bus: every runner\'s holds on the bus).', registers, async collect() { this.set((await holds()).length); } });
+    new Gauge({
+      name: 'airlock_approvals_oldest_age_seconds', help: 'Age of the oldest request held for approval (0 when none).', registers,
+      async collect() { this.set((await holds()).reduce((m, h) => Math.max(m, h.ageSeconds), 0)); },
+    });
+    const depth = new Gauge({ name: 'airlock_outbox_depth', help: 'Finalized sessions waiting to be shipped to recording.sink.', registers });
+    new Gauge({
+      name: 'airlock_outbox_oldest_age_seconds', help: 'Age of the oldest session waiting in the outbox (0 when empty).', registers,
+      async collect() {
+        const o = (await s.outbox?.().catch(() => null)) ?? { depth: 0, oldestAgeSeconds: 0 };
+        depth.set(o.depth);
+        this.set(o.oldestAgeSeconds);
+      },
+    });
+    new Gauge({
+      // One series per vault entry: the operator's own names, few by nature.
+      name: 'airlock_vault_entry_age_seconds', help: 'Time since each vaulted key pair was last put (key rotation staleness).', labelNames: ['credential'], registers,
+      collect() {
+        this.reset();
+        const t = now();
+        for (const e of (s.vaultEntries?.() ?? []).slice(0, MAX_LABEL_VALUES)) {
+          const at = Date.parse(e.updatedAt);
+          if (Number.isFinite(at)) this.labels(e.name).set(Math.max(0, (t - at) / 1000));
+        }
+      },
+    });
+  }
+
+  /** Once per intercepted request, when its response is done: the request path's only cost. */
+  request(f: RequestFacts, upstreamMs: number | undefined, addedMs: number | undefined): void {
+    const hc = this.hostClass(f.host);
+    const decision = this.decisions.of(f.decision);
+    const code = this.codes.of(f.code);
+    const grant = this.grants.of(f.grant);
+    const key = `${decision}\n${code}\n${grant}\n${hc}`;
+    let child = this.children.get(key);
+    if (!child) {
+      child = this.requests.labels(decision, code, grant, hc);
+      // Bounded: the label sets are capped, so is this map.
+      this.children.set(key, child);
+    }
+    child.inc();
+    if (f.bytesIn) this.bytesIn.inc(f.bytesIn);
+    if (f.bytesOut) this.bytesOut.inc(f.bytesOut);
+    if (upstreamMs !== undefined && upstreamMs >= 0) this.upstream.observe({ host_class: hc }, upstreamMs / 1000);
+    if (addedMs !== undefined && addedMs >= 0) this.added.observe({ decision }, addedMs / 1000);
+  }
+
+  journal(op: 'begin' | 'record', ms: number, ok: boolean): void {
+    this.journalWrite.observe({ op }, ms / 1000);
+    if (!ok) this.journalFailures.inc({ op });
+  }
+
+  jwksFailure(): void {
+    this.jwksFailures.inc();
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
