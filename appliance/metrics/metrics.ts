@@ -106,15 +106,16 @@ export class AirlockMetrics {
       name: 'airlock_approvals_oldest_age_seconds', help: 'Age of the oldest request held for approval (0 when none).', registers,
       async collect() { this.set((await holds()).reduce((m, h) => Math.max(m, h.ageSeconds), 0)); },
     });
-    const depth = new Gauge({ name: 'airlock_outbox_depth', help: 'Finalized sessions waiting to be shipped to recording.sink.', registers });
-    new Gauge({
-      name: 'airlock_outbox_oldest_age_seconds', help: 'Age of the oldest session waiting in the outbox (0 when empty).', registers,
-      async collect() {
-        const o = (await s.outbox?.().catch(() => null)) ?? { depth: 0, oldestAgeSeconds: 0 };
-        depth.set(o.depth);
-        this.set(o.oldestAgeSeconds);
-      },
-    });
+    // One look at the outbox per scrape, shared by its two gauges (the first to collect starts it).
+    let outbox: Promise<{ depth: number; oldestAgeSeconds: number }> | null = null;
+    const look = (): Promise<{ depth: number; oldestAgeSeconds: number }> => {
+      outbox ??= (s.outbox?.() ?? Promise.resolve({ depth: 0, oldestAgeSeconds: 0 })).catch(() => ({ depth: 0, oldestAgeSeconds: 0 }));
+      const p = outbox;
+      setImmediate(() => { if (outbox === p) outbox = null; });
+      return p;
+    };
+    new Gauge({ name: 'airlock_outbox_depth', help: 'Finalized sessions waiting to be shipped to recording.sink.', registers, async collect() { this.set((await look()).depth); } });
+    new Gauge({ name: 'airlock_outbox_oldest_age_seconds', help: 'Age of the oldest session waiting in the outbox (0 when empty).', registers, async collect() { this.set((await look()).oldestAgeSeconds); } });
     new Gauge({
       // One series per vault entry: the operator's own names, few by nature.
       name: 'airlock_vault_entry_age_seconds', help: 'Time since each vaulted key pair was last put (key rotation staleness).', labelNames: ['credential'], registers,
