@@ -249,6 +249,22 @@ describe('with the ruleset loaded in the runner namespace', () => {
     await rec.stop();
   });
 
+  test("the runner user cannot reach the admin listener (metrics) on 9464; the airlock user and root can", async (t) => {
+    if (skip(t)) return;
+    const rec = await startFixture(topo!.runnerNs, 'record', ['127.0.0.1', '9464']);
+    extra.push(rec);
+    const n0 = await counterPackets(topo!.runnerNs, 'runner_rejected');
+    const refused = await curlAs(topo!.runnerNs, runnerUser, ['http://127.0.0.1:9464/metrics']);
+    assert.equal(refused.code, 7, `runner: exit ${refused.code} ${refused.stderr}`);
+    assert.ok((await counterPackets(topo!.runnerNs, 'runner_rejected')) > n0, 'the refusal is counted');
+    assert.equal(rec.count((e) => e.kind === 'tcp' && e.port === 9464), 0, 'no connection reached the listener');
+    for (const user of [airlockUser, undefined]) {
+      await curlAs(topo!.runnerNs, user, ['--max-time', '2', 'http://127.0.0.1:9464/metrics']);
+    }
+    await rec.waitFor((e) => e.kind === 'tcp' && e.port === 9464);
+    await rec.stop();
+  });
+
 
   // The real thing: `airlock serve` in the runner namespace as the airlock user, its proxy listener
   // on 3128 and its transparent listener on 3129 (where the ruleset's nat rule sends the runner
