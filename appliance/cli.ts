@@ -9,6 +9,7 @@ import { CliError, type CommonArgs } from './commands/context.js';
 import { sessionsCloseCommand, sessionsExportCommand, sessionsLsCommand, sessionsShowCommand } from './commands/sessions.js';
 import { auditCommands, auditSessionCommands } from './commands/audit-cli.js';
 import { lsFilterOptions } from './commands/sessions-search.js';
+import { fleetCommands } from './commands/fleet-cli.js';
 import type { LoginArgs } from './commands/login.js';
 import type { LogoutArgs } from './commands/logout.js';
 import type { WhoamiArgs } from './commands/whoami.js';
@@ -116,6 +117,7 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
       }
     },
   )
+  .command('fleet', "search, export and verify every appliance's sessions in recording.sink", (y) => fleetCommands(common(y), run))
   .command('approvals', 'list and decide requests held for approval (the running server\'s control socket, or approvals.bus with an approver token)', (y) =>
     y
       .option('token-file', { type: 'string', describe: 'with approvals.bus: file holding your ID token from console.oidc.issuer (or AIRLOCK_APPROVER_TOKEN); it names the approver' })

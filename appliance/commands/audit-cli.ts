@@ -16,6 +16,8 @@ export function auditSessionCommands<T>(y: Argv<T>, run: Run): Argv<T> {
         yy
           .positional('file', { type: 'string', demandOption: true })
           .option('public-key', { type: 'string', describe: 'public JWK file (default: this appliance’s signing key)' })
+          .option('keys', { type: 'string', describe: 'trusted key directory: the key is DIR/<kid>.jwk for the kid the .sig names' })
+          .option('sink', { type: 'boolean', describe: "trust the keys the fleet published in recording.sink (keys/<kid>.jwk)" })
           .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
       run(async (a) => (await import('./audit.js')).sessionsVerifyCommand(a as never)),
     )

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { JWK } from 'jose';
 import { loadSigningKey, SigningKeyError, signingKeyPath } from '../recording/signing-key.js';
 import { verifyHarFile, VerifyError } from '../recording/verify-har-file.js';
+import { kidOfSignature } from '../recording/sign-har.js';
 import { CliError, load, type CommonArgs } from './context.js';
 
 export async function signingKeyPublicCommand(args: CommonArgs): Promise<string> {
@@ -40,18 +41,55 @@ async function publicKeyFor(args: CommonArgs & { 'public-key'?: string | undefin
   }
 }
 
+export interface VerifyArgs extends CommonArgs {
+  file: string;
+  'public-key'?: string | undefined;
+  keys?: string | undefined;
+  sink?: boolean | undefined;
+  json?: boolean;
+}
+
+/**
+ * The key to check `file` with, from the trusted set (--keys DIR or --sink) by the kid its .sig
+ * names; or the one key of --public-key or this appliance.
+ */
+async function keyFor(args: VerifyArgs): Promise<{ jwk: JWK | null; source: string; noKey?: string }> {
+  const given = [args['public-key'] !== undefined, args.keys !== undefined, args.sink === true].filter(Boolean).length;
+  if (given > 1) throw new CliError('BAD_USAGE', 'give one of --public-key, --keys DIR or --sink', 2);
+  if (args.keys === undefined && !args.sink) return publicKeyFor(args);
+  const { trustedKeysFor } = await import('./fleet-trust.js');
+  const trusted = await trustedKeysFor(args);
+  try {
+    const sig = await readFile(`${args.file}.sig`, 'utf8').catch(() => null);
+    const kid = sig === null ? null : kidOfSignature(sig);
+    if (kid === null) return { jwk: null, source: trusted.where, ...(sig === null ? {} : { noKey: 'the .sig names no key (kid): it was not made by an Airlock appliance' }) };
+    const jwk = await trusted.keys.find(kid).catch((err: unknown) => {
+      throw new CliError((err as { code?: string }).code ?? 'PUBLIC_KEY_INVALID', (err as Error).message);
+    });
+    return jwk
+      ? { jwk, source: trusted.keys.where }
+      : { jwk: null, source: trusted.keys.where, noKey: `signed by key ${kid}, which is not in the trusted set (${trusted.keys.where}): KEY_UNTRUSTED. Trust it only if an appliance you run published it` };
+  } finally {
+    trusted.close();
+  }
+}
+
 /** Prints the verdict; exit 1 when the signature or the chain fails. */
-export async function sessionsVerifyCommand(args: CommonArgs & { file: string; 'public-key'?: string | undefined; json?: boolean }): Promise<string> {
-  const key = await publicKeyFor(args);
+export async function sessionsVerifyCommand(args: VerifyArgs): Promise<string> {
+  const key = await keyFor(args);
   let r;
   try {
-    r = await verifyHarFile(args.file, key.jwk, key.source);
+    r = await verifyHarFile(args.file, key.jwk, key.source, key.noKey);
   } catch (err) {
     if (err instanceof VerifyError) throw new CliError(err.code, err.message);
     throw err;
   }
+  return verdictText(r, args.json === true);
+}
+
+export function verdictText(r: Awaited<ReturnType<typeof verifyHarFile>>, json: boolean): string {
   if (!r.ok) process.exitCode = 1;
-  if (args.json) return JSON.stringify(r, null, 2);
+  if (json) return JSON.stringify(r, null, 2);
   const c = r.chain;
   const chainLine = c.ok ? `intact (${c.entries} entries)` : `BROKEN: ${c.problem?.message ?? 'unknown'}${c.problem?.code ? ` [${c.problem.code}]` : ''}`;
   return [

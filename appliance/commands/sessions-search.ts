@@ -71,7 +71,7 @@ export function grepOptions<T>(y: Argv<T>) {
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line' });
 }
 
-function queryFromArgs(args: GrepArgs): ExchangeQuery {
+export function queryFromArgs(args: GrepArgs): ExchangeQuery {
   try {
     const methods = (args.method ?? []).flatMap((m) => m.split(',')).map((m) => m.trim().toUpperCase()).filter(Boolean);
     return {

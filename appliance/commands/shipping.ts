@@ -1,4 +1,5 @@
 // `airlock sessions flush` and `airlock sessions prune`.
+import { loadSigningKey } from '../recording/signing-key.js';
 import { join } from 'node:path';
 import ms from 'ms';
 import { callControl } from '../control/control-client.js';
@@ -32,7 +33,8 @@ export async function sessionsFlushCommand(args: CommonArgs & { timeout?: string
   } else {
     const sink = config.recording.sink;
     if (!sink) throw new CliError('NO_SINK', `the outbox holds sessions but recording.sink is not configured: nothing can ship them`);
-    const s3 = s3Upload(sink, sessionsDir(stateDir));
+    const publicJwk = await loadSigningKey(stateDir).then((k) => k.publicJwk, () => null);
+    const s3 = s3Upload(sink, sessionsDir(stateDir), { publicJwk });
     const worker = new OutboxWorker({ stateDir, sessionsDir: sessionsDir(stateDir), upload: s3.upload, log: createLogger({ destination: process.stderr, level: 'warn' }) });
     try {
       for (let pause = 500; Date.now() < deadline; pause = Math.min(pause * 2, 5_000)) {

@@ -40,3 +40,14 @@ export async function verifyHarSignature(har: Uint8Array, detached: string, publ
     return { ok: false, reason: code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'the signature does not match the HAR bytes (altered file, or another key)' : `the signature is malformed: ${(err as Error).message}` };
   }
 }
+
+/** The kid a detached JWS names in its protected header, or null (an unsigned or foreign file). */
+export function kidOfSignature(detached: string): string | null {
+  const head = detached.trim().split('.')[0] ?? '';
+  try {
+    const h = JSON.parse(Buffer.from(head, 'base64url').toString('utf8')) as { kid?: unknown };
+    return typeof h.kid === 'string' ? h.kid : null;
+  } catch {
+    return null;
+  }
+}

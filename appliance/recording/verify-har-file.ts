@@ -21,7 +21,8 @@ export class VerifyError extends Error {
   }
 }
 
-export async function verifyHarFile(file: string, publicJwk: JWK | null, publicKeySource: string): Promise<HarVerification> {
+/** `noKey`, when given, is what the verdict says when publicJwk is null (e.g. a key outside the trusted set). */
+export async function verifyHarFile(file: string, publicJwk: JWK | null, publicKeySource: string, noKey?: string): Promise<HarVerification> {
   let bytes: Buffer;
   try {
     const st = await stat(file);
@@ -39,7 +40,7 @@ export async function verifyHarFile(file: string, publicJwk: JWK | null, publicK
   }
   let signature: HarVerification['signature'];
   if (sig === null) signature = { ok: false, detail: `no signature: ${file}.sig is missing` };
-  else if (!publicJwk) signature = { ok: false, detail: `no public key to check it with (${publicKeySource})` };
+  else if (!publicJwk) signature = { ok: false, detail: noKey ?? `no public key to check it with (${publicKeySource})` };
   else {
     const r = await verifyHarSignature(bytes, sig, publicJwk);
     signature = r.ok ? { ok: true, detail: `valid (EdDSA, key ${r.kid ?? '?'} from ${publicKeySource})`, ...(r.kid ? { kid: r.kid } : {}) } : { ok: false, detail: r.reason };

@@ -29,7 +29,7 @@ export async function openAuditTrail(config: Config, deps: { readonly log: Logge
   const { key, created } = await loadOrCreateSigningKey(config.stateDir);
   if (created) log.info({ file: signingKeyPath(config.stateDir), kid: key.kid }, 'created the HAR signing key: `airlock signing-key public` prints its public half');
   const sink = config.recording.sink;
-  const s3 = sink ? s3Upload(sink, sessionsDir) : null;
+  const s3 = sink ? s3Upload(sink, sessionsDir, { publicJwk: key.publicJwk }) : null;
   const worker = s3 ? new OutboxWorker({ stateDir: config.stateDir, sessionsDir, upload: s3.upload, log, now: deps.now }) : null;
   let compacting: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
