@@ -49,17 +49,22 @@ export function sinkReader(sink: SinkConfig): SinkReader {
     where,
     async *list(prefix) {
       const { client, m } = await sdk();
-      let token: string | undefined;
-      do {
+      // ListObjects (v1) paged by Marker: every S3 implementation has it, and s3rver's v2
+      // continuation tokens use a cipher OpenSSL 3 no longer offers.
+      let marker: string | undefined;
+      for (;;) {
         let page;
         try {
-          page = await client.send(new m.ListObjectsV2Command({ Bucket: sink.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+          page = await client.send(new m.ListObjectsCommand({ Bucket: sink.bucket, Prefix: prefix, ...(marker ? { Marker: marker } : {}) }));
         } catch (err) {
           throw new SinkError('SINK_UNREACHABLE', `cannot list ${where} (${prefix}): ${reason(err)}`);
         }
-        for (const o of page.Contents ?? []) if (o.Key) yield o.Key;
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+        const keys = (page.Contents ?? []).map((o) => o.Key).filter((k): k is string => typeof k === 'string');
+        yield* keys;
+        const last = page.NextMarker ?? keys[keys.length - 1];
+        if (!page.IsTruncated || last === undefined || last === marker) return;
+        marker = last;
+      }
     },
     async get(key, maxBytes) {
       const { client, m } = await sdk();
