@@ -55,10 +55,13 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
   .command(
     'serve',
     'run the proxy',
-    (y) => y.option('listen', { type: 'string', describe: 'HOST:PORT to listen on (default 127.0.0.1:3128)' }),
+    (y) =>
+      y
+        .option('listen', { type: 'string', describe: 'HOST:PORT to listen on (default 127.0.0.1:3128)' })
+        .option('log-format', { choices: ['json', 'pretty'] as const, default: 'json' as const, describe: 'json: pino lines for log shippers; pretty: readable lines for a person at a terminal' }),
     async (args) => {
       try {
-        await (await import('./commands/serve.js')).serveCommand(args as CommonArgs);
+        await (await import('./commands/serve.js')).serveCommand(args as CommonArgs & { 'log-format'?: 'json' | 'pretty' });
       } catch (err) {
         fail(err);
       }

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import { prepareSecrets, redactRequestText } from './recording/redact.js';
 import type { Secret } from './recording/types.js';
@@ -39,9 +40,23 @@ export function redactForLog(text: string, secrets: readonly Secret[] = []): str
   return redactRequestText(out, prepareSecrets(secrets));
 }
 
+export type LogFormat = 'json' | 'pretty';
+
 export interface LogOptions {
   level?: string;
   destination?: NodeJS.WritableStream;
+  /** json (the default: pino's lines, for machines) or pretty (pino-pretty, for a person at a terminal). */
+  format?: LogFormat;
+}
+
+/**
+ * pino-pretty in this process (no worker thread), loaded only when asked for: JSON is the
+ * default and most commands never log. Redaction has happened before a line reaches it.
+ */
+function prettyStream(destination: NodeJS.WritableStream | undefined): pino.DestinationStream {
+  const build = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => pino.DestinationStream;
+  const out = destination ?? process.stdout;
+  return build({ destination: out, colorize: (out as { isTTY?: boolean }).isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', sync: true });
 }
 
 export function createLogger(options: LogOptions = {}): Logger {
@@ -51,6 +66,7 @@ export function createLogger(options: LogOptions = {}): Logger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
+  if (options.format === 'pretty') return pino(opts, prettyStream(options.destination));
   if (options.destination) return pino(opts, options.destination as pino.DestinationStream);
   // Asynchronous stdout: one canonical line per request must not cost a blocking write on the
   // request path. Pending lines are flushed when the process ends normally (serve's shutdown).

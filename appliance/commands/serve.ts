@@ -1,12 +1,12 @@
-import { createLogger } from '../log.js';
+import { createLogger, type LogFormat } from '../log.js';
 import { startServer } from '../server.js';
 import { notifySystemd } from '../systemd-notify.js';
 import { load, type CommonArgs } from './context.js';
 
 /** Runs the proxy until SIGTERM/SIGINT, then shuts down cleanly and resolves. */
-export async function serveCommand(args: CommonArgs): Promise<void> {
+export async function serveCommand(args: CommonArgs & { 'log-format'?: LogFormat | undefined }): Promise<void> {
   const { config, file } = load(args);
-  const log = createLogger();
+  const log = createLogger({ format: args['log-format'] ?? 'json' });
   log.info({ config: file ?? 'built-in defaults' }, 'starting airlock');
   const server = await startServer(config, { log });
   const stopWatchdog = notifySystemd(log);
