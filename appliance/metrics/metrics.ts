@@ -63,20 +63,37 @@ export class AirlockMetrics {
   private readonly grants: BoundedLabel;
   private readonly codes = new BoundedLabel();
   private readonly decisions = new BoundedLabel(['forwarded', 'refused', 'error', 'held', 'denied']);
-  private readonly children = new Map<string, Counter.Internal>();
-  private bytesIn: Counter.Internal;
-  private bytesOut: Counter.Internal;
+  // Request counts are plain numbers on the request path, handed to prom-client at scrape time:
+  // its inc() hashes the label object on every call.
+  private readonly counts = new Map<string, { readonly labels: readonly [string, string, string, string]; n: number }>();
+  private readonly bodyBytes = { in: 0, out: 0 };
+  // Histogram children by label value: observe({labels}) would hash the label object every time.
+  private readonly upstreamBy = new Map<string, Histogram.Internal<string>>();
+  private readonly addedBy = new Map<string, Histogram.Internal<string>>();
 
   constructor(opts: { readonly hostClass: HostClass; readonly grants: readonly string[]; readonly sources?: MetricsSources; readonly processMetrics?: boolean }) {
     const registers = [this.registry];
     this.hostClass = opts.hostClass;
     this.grants = new BoundedLabel(opts.grants);
-    this.requests = new Counter({ name: 'airlock_requests_total', help: 'Intercepted requests by decision, error code, grant and host class.', labelNames: ['decision', 'code', 'grant', 'host_class'], registers });
+    const counts = this.counts;
+    const bodyBytes = this.bodyBytes;
+    this.requests = new Counter({
+      name: 'airlock_requests_total', help: 'Intercepted requests by decision, error code, grant and host class.', labelNames: ['decision', 'code', 'grant', 'host_class'], registers,
+      collect() {
+        this.reset();
+        for (const { labels, n } of counts.values()) this.inc({ decision: labels[0], code: labels[1], grant: labels[2], host_class: labels[3] }, n);
+      },
+    });
     this.upstream = new Histogram({ name: 'airlock_upstream_latency_seconds', help: 'Time from sending a request upstream to its complete response head (HAR send + wait).', labelNames: ['host_class'], buckets: LATENCY_BUCKETS, registers });
     this.added = new Histogram({ name: 'airlock_added_latency_seconds', help: 'Time spent in Airlock before a response is handed to the client, upstream time excluded.', labelNames: ['decision'], buckets: ADDED_BUCKETS, registers });
-    this.bytes = new Counter({ name: 'airlock_request_bytes_total', help: 'Body bytes of intercepted exchanges: in = request bodies from clients, out = response bodies to clients.', labelNames: ['direction'], registers });
-    this.bytesIn = this.bytes.labels('in');
-    this.bytesOut = this.bytes.labels('out');
+    this.bytes = new Counter({
+      name: 'airlock_request_bytes_total', help: 'Body bytes of intercepted exchanges: in = request bodies from clients, out = response bodies to clients.', labelNames: ['direction'], registers,
+      collect() {
+        this.reset();
+        this.inc({ direction: 'in' }, bodyBytes.in);
+        this.inc({ direction: 'out' }, bodyBytes.out);
+      },
+    });
     this.journalWrite = new Histogram({ name: 'airlock_journal_write_seconds', help: 'Latency of session journal writes (begin before forwarding, record before responding).', labelNames: ['op'], buckets: LATENCY_BUCKETS, registers });
     this.journalFailures = new Counter({ name: 'airlock_journal_write_failures_total', help: 'Session journal writes that failed (the request was refused or answered RECORDING_*).', labelNames: ['op'], registers });
     this.jwksFailures = new Counter({ name: 'airlock_jwks_fetch_failures_total', help: "Failed fetches of an issuer's discovery document or JWKS.", registers });
@@ -137,17 +154,22 @@ export class AirlockMetrics {
     const code = this.codes.of(f.code);
     const grant = this.grants.of(f.grant);
     const key = `${decision}\n${code}\n${grant}\n${hc}`;
-    let child = this.children.get(key);
-    if (!child) {
-      child = this.requests.labels(decision, code, grant, hc);
-      // Bounded: the label sets are capped, so is this map.
-      this.children.set(key, child);
+    const c = this.counts.get(key);
+    // Bounded: the label sets are capped, so is this map.
+    if (c) c.n++;
+    else this.counts.set(key, { labels: [decision, code, grant, hc], n: 1 });
+    if (f.bytesIn) this.bodyBytes.in += f.bytesIn;
+    if (f.bytesOut) this.bodyBytes.out += f.bytesOut;
+    if (upstreamMs !== undefined && upstreamMs >= 0) {
+      let h = this.upstreamBy.get(hc);
+      if (!h) this.upstreamBy.set(hc, (h = this.upstream.labels(hc)));
+      h.observe(upstreamMs / 1000);
     }
-    child.inc();
-    if (f.bytesIn) this.bytesIn.inc(f.bytesIn);
-    if (f.bytesOut) this.bytesOut.inc(f.bytesOut);
-    if (upstreamMs !== undefined && upstreamMs >= 0) this.upstream.observe({ host_class: hc }, upstreamMs / 1000);
-    if (addedMs !== undefined && addedMs >= 0) this.added.observe({ decision }, addedMs / 1000);
+    if (addedMs !== undefined && addedMs >= 0) {
+      let h = this.addedBy.get(decision);
+      if (!h) this.addedBy.set(decision, (h = this.added.labels(decision)));
+      h.observe(addedMs / 1000);
+    }
   }
 
   journal(op: 'begin' | 'record', ms: number, ok: boolean): void {

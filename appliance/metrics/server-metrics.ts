@@ -23,9 +23,17 @@ export interface MetricsParts {
 
 export function hostClassOf(datadogSites: readonly string[]): HostClass {
   const sites = datadogSites.map((s) => s.toLowerCase());
+  const suffixes = sites.map((s) => `.${s}`);
+  // Intercepted hosts are few (the config's sites and hosts): remember each one's class.
+  const known = new Map<string, 'datadog' | 'custom'>();
   return (host) => {
-    const h = host.toLowerCase();
-    return sites.some((s) => h === s || h.endsWith(`.${s}`)) ? 'datadog' : 'custom';
+    let c = known.get(host);
+    if (c === undefined) {
+      const h = host.toLowerCase();
+      c = sites.includes(h) || suffixes.some((s) => h.endsWith(s)) ? 'datadog' : 'custom';
+      if (known.size < 1024) known.set(host, c);
+    }
+    return c;
   };
 }
 
