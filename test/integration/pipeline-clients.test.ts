@@ -140,7 +140,7 @@ test('a plain-HTTP proxied request for Datadog goes upstream over TLS with the v
   assertVaultedKeysOnly(lastReceived().rawHeaders);
 });
 
-test('the process listens on its one proxy port and nothing else (no per-host or internal TLS listeners)', async () => {
+test('the process listens on its proxy port and its admin port and nothing else (no per-host or internal TLS listeners)', async () => {
   const token = await a.issuer.mint();
   for (const host of ['api.datadoghq.com', 'us3.datadoghq.com']) {
     await run('curl', ['-sS', '-o', '/dev/null', '--proxy', a.proxyUrl, '--proxy-header', `Proxy-Authorization: Bearer ${token}`, '--cacert', a.caPath, `https://${host}/api/v1/validate`]);
@@ -150,8 +150,11 @@ test('the process listens on its one proxy port and nothing else (no per-host or
   const r = await run('ss', ['-ltnpH']);
   assert.equal(r.code, 0, r.stderr);
   const mine = r.stdout.split('\n').filter((l) => l.includes(`pid=${pid},`));
-  assert.equal(mine.length, 1, `listening sockets of airlock:\n${mine.join('\n')}`);
-  assert.match(mine[0]!, new RegExp(`127\\.0\\.0\\.1:${a.port}\\b`));
+  const adminLine = a.logs.find((l) => l.includes('admin listener (metrics, healthz, readyz) on'));
+  const adminPort = Number(/"port":(\d+)/.exec(adminLine ?? '')?.[1]);
+  assert.ok(adminPort > 0, 'the admin listener logged its port');
+  const ports = mine.map((l) => Number(/127\.0\.0\.1:(\d+)\s/.exec(l)?.[1])).sort((x, y) => x - y);
+  assert.deepEqual(ports, [a.port, adminPort].sort((x, y) => x - y), `listening sockets of airlock:\n${mine.join('\n')}`);
 });
 
 test('a vault change reaches the running server within 2 s without a restart', async () => {
