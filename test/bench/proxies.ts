@@ -171,6 +171,8 @@ export interface AirlockStart {
   readonly extraHosts: readonly string[];
   /** node flags for the airlock process, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[];
+  /** Another build's dist/appliance/cli.js (ab.ts compares two builds); this build's by default. */
+  readonly cli?: string;
 }
 
 export async function startAirlock(dir: string, up: Upstream, opts: AirlockStart): Promise<AirlockProcess> {
@@ -207,7 +209,7 @@ export async function startAirlock(dir: string, up: Upstream, opts: AirlockStart
   // Logs go to a file, as they would go to journald: the bench does not pay for reading them.
   const logFile = join(home, 'airlock.log');
   const log = openSync(logFile, 'a');
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'serve', '--config', configPath], { stdio: ['ignore', log, log], cwd: home });
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.cli ?? CLI, 'serve', '--config', configPath], { stdio: ['ignore', log, log], cwd: home });
   closeSync(log);
   const alive = (): boolean => proc.exitCode === null && proc.signalCode === null;
   await waitFor('airlock', () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('airlock listening on'), 30_000, alive).catch((err: Error) => {
