@@ -228,11 +228,9 @@ export async function handleIntercepted(
     line.status = respondError(res, err);
     return;
   }
-  if (admitted) {
-    // A pipelined response still queued behind another never emits 'close': the socket's does.
-    res.once('close', admitted.release);
-    req.socket.once('close', admitted.release);
-  }
+  // A pipelined response still queued behind another never emits 'close': Limits releases on the
+  // socket's close too, with one listener per connection.
+  if (admitted) res.once('close', admitted.release);
   // A new array (not unshift): secrets prepared for the guard's journal lines stay as they were.
   secrets = [...credentialSecrets(identity.credential, entry), ...secrets];
   const injected = injectCredential(headers, entry as VaultEntry);

@@ -23,6 +23,8 @@ export const STREAM_SLACK_BYTES = 256 * 1024;
 interface ConnectionUse {
   inflight: number;
   readonly sessions: Set<string>;
+  /** Releases of this connection's exchanges not yet released: the socket's close runs them. */
+  readonly pending: Set<() => void>;
 }
 
 export class Limits {
@@ -57,15 +59,19 @@ export class Limits {
   /**
    * Before an exchange is forwarded: counts `socket` as one of the session's connections (once)
    * and reserves the exchange's bytes on the connection and the session. `release` undoes the
-   * reservation (idempotent); the connection count goes when the socket closes.
+   * reservation (idempotent); the connection count goes when the socket closes, and so does every
+   * reservation not yet released (a pipelined response still queued behind another never emits
+   * 'close'). One close listener per connection, not one per exchange: a kept-alive connection
+   * would otherwise hold a closure per request it ever carried.
    */
   admit(socket: Duplex, session: string): Admission {
     let use = this.connections.get(socket);
     if (!use) {
-      use = { inflight: 0, sessions: new Set() };
+      use = { inflight: 0, sessions: new Set(), pending: new Set() };
       this.connections.set(socket, use);
       const u = use;
       socket.once('close', () => {
+        for (const release of [...u.pending]) release();
         for (const s of u.sessions) this.dec(this.sessionConnections, s, 1);
         u.sessions.clear();
       });
@@ -91,15 +97,15 @@ export class Limits {
     this.sessionInflight.set(session, onSession + bytes);
     const u = use;
     let released = false;
-    return {
-      ok: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        u.inflight -= bytes;
-        this.dec(this.sessionInflight, session, bytes);
-      },
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      u.pending.delete(release);
+      u.inflight -= bytes;
+      this.dec(this.sessionInflight, session, bytes);
     };
+    u.pending.add(release);
+    return { ok: true, release };
   }
 
   private dec(map: Map<string, number>, key: string, by: number): void {

@@ -49,3 +49,31 @@ test('reservations stop at the connection and session caps with INFLIGHT_LIMIT, 
   assert.ok(l.admit(b, 's').ok, 'one release frees exactly one reservation');
   assert.equal(l.admit(b, 's').ok, false);
 });
+
+test('a kept-alive connection carrying 1,000 exchanges holds one close listener for them, not one per exchange', () => {
+  const l = new Limits({ ...cfg, maxInflightBytesPerConnection: 1e9, maxInflightBytesPerSession: 1e9 }, 100);
+  const a = new PassThrough();
+  const before = a.listenerCount('close');
+  for (let i = 0; i < 1000; i++) {
+    const r = l.admit(a, 's');
+    assert.ok(r.ok);
+    r.release();
+  }
+  // Each closure a listener kept alive was memory held per request for the connection's lifetime,
+  // and removing them one by one at close cost quadratic time.
+  assert.ok(a.listenerCount('close') - before <= 1, `${a.listenerCount('close') - before} close listeners after 1,000 exchanges`);
+});
+
+test('closing a connection releases the reservations of exchanges whose responses never closed (queued pipelined ones)', async () => {
+  const l = new Limits({ ...cfg, maxConnectionsPerSession: 10 }, 100);
+  const a = new PassThrough();
+  const b = new PassThrough();
+  assert.ok(l.admit(a, 's').ok);
+  assert.ok(l.admit(a, 's').ok);
+  assert.equal(l.admit(b, 's').ok, true, 'the session holds 300 of 300');
+  assert.equal(l.admit(b, 's').ok, false);
+  a.destroy();
+  await new Promise((r) => setImmediate(r));
+  assert.ok(l.admit(b, 's').ok, 'the closed connection gave its 200 bytes back');
+  assert.ok(l.admit(b, 's').ok === false, 'b itself holds 200 of 250 now');
+});
