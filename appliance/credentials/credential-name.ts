@@ -12,13 +12,25 @@ export function compactName(name: string): string {
 }
 
 function hasKeyWord(compact: string): boolean {
-  return WORDS.some((w) => compact.includes(w));
+  for (const w of WORDS) if (compact.includes(w)) return true;
+  return false;
 }
+
+// Every request's headers are asked about several times (strip, then redaction of the journal
+// lines), and one job sends the same few names over and over: the verdict per name as written is
+// kept. Bounded, and emptied when full, so names an agent makes up cannot grow it.
+const HEADER_VERDICTS_MAX = 512;
+const headerVerdicts = new Map<string, boolean>();
 
 /** A request header that carries a credential: a key-like name, or (Proxy-)Authorization. */
 export function isCredentialHeader(name: string): boolean {
+  const known = headerVerdicts.get(name);
+  if (known !== undefined) return known;
   const c = compactName(name);
-  return hasKeyWord(c) || AUTH_HEADERS.has(c);
+  const verdict = hasKeyWord(c) || AUTH_HEADERS.has(c);
+  if (headerVerdicts.size >= HEADER_VERDICTS_MAX) headerVerdicts.clear();
+  headerVerdicts.set(name, verdict);
+  return verdict;
 }
 
 /** A query parameter (or form field) name as written on the wire: percent-decoded with `+` as a space first. */

@@ -34,3 +34,16 @@ test('cookie names follow the same rule without percent-decoding', () => {
   assert.equal(isCredentialCookie('dd_api_key'), true);
   assert.equal(isCredentialCookie('session'), false);
 });
+
+test('header verdicts stay right when asked again and after more distinct names than the verdict cache holds', () => {
+  for (let round = 0; round < 2; round++) {
+    assert.equal(isCredentialHeader('DD-API-KEY'), true);
+    assert.equal(isCredentialHeader('X-Request-Id'), false);
+    for (let i = 0; i < 1200; i++) {
+      assert.equal(isCredentialHeader(`x-${i}-api_key`), true);
+      assert.equal(isCredentialHeader(`x-${i}-trace`), false);
+    }
+    assert.equal(isCredentialHeader('proxy-authorization'), true);
+    assert.equal(isCredentialHeader('x-authorization-mode'), false);
+  }
+});
