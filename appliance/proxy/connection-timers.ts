@@ -1,8 +1,8 @@
 // Header, request and idle deadlines for intercepted connections. The in-process TLS server
 // never listen()s, so Node's connection checker (headersTimeout, requestTimeout) never runs for
 // them, and socket inactivity timeouts alone let a client that sends one byte every few seconds
-// hold a connection forever. These timers are per connection and per request, and an approval
-// hold suspends them (suspendConnectionTimers).
+// hold a connection forever. The deadlines are per connection and per request, one timer per
+// connection serves them all, and an approval hold suspends them (suspendConnectionTimers).
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -38,36 +38,46 @@ interface Watch {
   readonly raw: Socket;
   readonly t: ConnectionTimeouts;
   readonly hooks: TimerHooks;
-  /** Requests whose responses have not finished. */
-  pending: number;
-  headers: NodeJS.Timeout | undefined;
-  /** raw.bytesRead when the headers timer was armed after a response (undefined: a fresh connection). */
+  /** Requests whose responses have not finished, oldest first. */
+  readonly requests: RequestWatch[];
+  /** When the next request's headers are due (performance.now() ms); Infinity while requests are pending or suspended. */
+  headersDue: number;
+  /** raw.bytesRead when the headers deadline was set after a response (undefined: a fresh connection). */
   bytesAtRearm: number | undefined;
   suspended: number;
-  readonly requests: Set<RequestWatch>;
+  /** The connection's one timer, and when it fires; it may fire before anything is due and then re-arms. */
+  timer: NodeJS.Timeout | undefined;
+  timerAt: number;
 }
 
 interface RequestWatch {
-  timer: NodeJS.Timeout | undefined;
-  arm(): void;
-  clear(): void;
+  readonly req: http.IncomingMessage;
+  readonly res: http.ServerResponse;
+  /** When the body is due; Infinity while suspended. A complete request is never expired. */
+  due: number;
 }
 
 const watches = new WeakMap<object, Watch>();
+
+// One timer per connection and deadlines as timestamps: a request and its response only move
+// numbers. Setting and clearing a timer per request (and one per response for the next headers)
+// plus two listeners per request was a measurable part of the per-request CPU; the timer now
+// re-arms only when a deadline comes before the time it is set for.
+const now = (): number => performance.now();
 
 /**
  * Starts the deadlines of an intercepted connection: its first request's headers (TLS
  * handshake included) are due within headersMs.
  */
 export function watchConnection(socket: Duplex, raw: Socket, t: ConnectionTimeouts, hooks: TimerHooks): void {
-  const w: Watch = { socket, raw, t, hooks, pending: 0, headers: undefined, bytesAtRearm: undefined, suspended: 0, requests: new Set() };
+  const w: Watch = { socket, raw, t, hooks, requests: [], headersDue: now() + t.headersMs, bytesAtRearm: undefined, suspended: 0, timer: undefined, timerAt: Infinity };
   watches.set(socket, w);
   raw.setTimeout(t.idleMs, () => expire(w, 'idle'));
-  armHeaders(w, t.headersMs);
+  schedule(w);
   socket.once('close', () => {
-    clearTimeout(w.headers);
-    for (const r of w.requests) r.clear();
-    w.requests.clear();
+    clearTimeout(w.timer);
+    w.timer = undefined;
+    w.requests.length = 0;
   });
 }
 
@@ -75,35 +85,19 @@ export function watchConnection(socket: Duplex, raw: Socket, t: ConnectionTimeou
 export function watchRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
   const w = watches.get(req.socket);
   if (!w) return;
-  clearTimeout(w.headers);
-  w.headers = undefined;
-  w.pending++;
-  const r: RequestWatch = {
-    timer: undefined,
-    arm() {
-      clearTimeout(r.timer);
-      r.timer = req.complete ? undefined : setTimeout(() => onRequestExpired(w, req, res), w.t.requestMs);
-    },
-    clear() {
-      clearTimeout(r.timer);
-      r.timer = undefined;
-    },
-  };
-  w.requests.add(r);
-  if (w.suspended === 0) r.arm();
-  const done = (): void => {
-    r.clear();
-    w.requests.delete(r);
-  };
-  req.once('end', done);
+  w.headersDue = Infinity;
+  const r: RequestWatch = { req, res, due: w.suspended === 0 ? now() + w.t.requestMs : Infinity };
+  w.requests.push(r);
+  schedule(w);
   res.once('close', () => {
-    done();
-    w.pending--;
+    const i = w.requests.indexOf(r);
+    if (i >= 0) w.requests.splice(i, 1);
     // The next request's headers: due within idle + headers of this response, unless another
     // pipelined request is already being answered (its own deadlines run).
-    if (w.pending === 0 && !w.socket.destroyed && w.suspended === 0) {
+    if (w.requests.length === 0 && !w.socket.destroyed && w.suspended === 0) {
       w.bytesAtRearm = w.raw.bytesRead;
-      armHeaders(w, w.t.idleMs + w.t.headersMs);
+      w.headersDue = now() + w.t.idleMs + w.t.headersMs;
+      schedule(w);
     }
   });
 }
@@ -120,9 +114,9 @@ export function suspendConnectionTimers(socket: Duplex): () => void {
   for (const s of sockets) s.setTimeout(0);
   if (w) {
     w.suspended++;
-    clearTimeout(w.headers);
-    w.headers = undefined;
-    for (const r of w.requests) r.clear();
+    w.headersDue = Infinity;
+    for (const r of w.requests) r.due = Infinity;
+    schedule(w);
   }
   let restored = false;
   return () => {
@@ -132,19 +126,57 @@ export function suspendConnectionTimers(socket: Duplex): () => void {
     if (!w) return;
     w.suspended--;
     if (w.suspended > 0 || w.socket.destroyed) return;
-    for (const r of w.requests) r.arm();
-    if (w.pending === 0) armHeaders(w, w.t.idleMs + w.t.headersMs);
+    const t = now();
+    for (const r of w.requests) r.due = t + w.t.requestMs;
+    if (w.requests.length === 0) w.headersDue = t + w.t.idleMs + w.t.headersMs;
+    schedule(w);
   };
 }
 
-function armHeaders(w: Watch, ms: number): void {
-  clearTimeout(w.headers);
-  w.headers = setTimeout(() => {
-    w.headers = undefined;
+/** The earliest deadline still running: the headers', or an incomplete request's body. */
+function nextDue(w: Watch): number {
+  let due = w.headersDue;
+  for (const r of w.requests) if (r.due < due && !r.req.complete) due = r.due;
+  return due;
+}
+
+/** Arms the connection's timer for its earliest deadline, unless it already fires no later. */
+function schedule(w: Watch): void {
+  const due = nextDue(w);
+  if (due === Infinity) {
+    if (w.timer !== undefined) {
+      clearTimeout(w.timer);
+      w.timer = undefined;
+      w.timerAt = Infinity;
+    }
+    return;
+  }
+  if (w.timer !== undefined && w.timerAt <= due) return;
+  clearTimeout(w.timer);
+  w.timerAt = due;
+  w.timer = setTimeout(() => onTimer(w), Math.max(1, Math.ceil(due - now())));
+}
+
+function onTimer(w: Watch): void {
+  w.timer = undefined;
+  w.timerAt = Infinity;
+  if (w.socket.destroyed) return;
+  const t = now();
+  if (w.headersDue <= t) {
+    w.headersDue = Infinity;
     // Nothing arrived since the last response: an idle keep-alive connection, not a slow one.
     if (w.bytesAtRearm !== undefined && w.raw.bytesRead === w.bytesAtRearm) expire(w, 'idle');
     else expire(w, 'headers');
-  }, ms);
+    return;
+  }
+  for (const r of w.requests) {
+    if (r.due <= t && !r.req.complete) {
+      r.due = Infinity;
+      onRequestExpired(w, r.req, r.res);
+      if (w.socket.destroyed) return;
+    }
+  }
+  schedule(w);
 }
 
 function expire(w: Watch, kind: Expiry): void {
