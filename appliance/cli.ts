@@ -173,7 +173,8 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
         .option('github', { type: 'boolean', describe: 'fetch the token from GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN)' })
         .option('format', { choices: ['sh', 'github-env', 'json'], default: 'sh', describe: 'sh: export lines; github-env: append to $GITHUB_ENV; json' })
         .option('bind', { type: 'boolean', default: false, describe: 'also attribute token-less requests on this host to this job (identity.ambient: true)' })
-        .option('ca-file', { type: 'string', describe: 'where to write the CA bundle (default $RUNNER_TEMP/airlock-ca.pem, else ~/.airlock/ca.pem)' }),
+        .option('ca-file', { type: 'string', describe: 'where to write the CA bundle (default $RUNNER_TEMP/airlock-ca.pem, else ~/.airlock/ca.pem)' })
+        .option('app-key-format', { choices: ['hex', 'ddapp'], default: 'hex', describe: 'shape of the stand-in DD_APP_KEY: 40 hex characters, or ddapp_ and 34 letters/digits' }),
     run(async (a) => (await import('./commands/login.js')).loginCommand(a as LoginArgs)),
   )
   .command(

@@ -6,14 +6,26 @@ import type { LoginAnswer } from '../identity/login-service.js';
 /** What POST /.airlock/v1/login answers (the server's own type). */
 export type LoginResult = LoginAnswer;
 
-/** The variables, in print order. `proxy` is http://HOST:PORT without credentials. */
-export function loginEnv(proxy: URL, token: string, caFile: string): [string, string][] {
+/** What the job must keep secret: the session token and its stand-in keys (an older server sends no stand-ins). */
+export function secretsOf(r: Pick<LoginResult, 'token'> & Partial<Pick<LoginResult, 'apiKey' | 'appKey'>>): string[] {
+  return [r.token, ...(r.apiKey ? [r.apiKey] : []), ...(r.appKey ? [r.appKey] : [])];
+}
+
+/**
+ * The variables, in print order. `proxy` is http://HOST:PORT without credentials. DD_API_KEY and
+ * DD_APP_KEY are the stand-ins in Datadog's shapes (tools that check a key's shape accept them);
+ * the proxy URL carries the `alk_` token. NODE_USE_ENV_PROXY makes Node >= 22.21 / 24's own
+ * fetch and https honour HTTPS_PROXY (older Node ignores it; see the README for Node 20).
+ */
+export function loginEnv(proxy: URL, r: Pick<LoginResult, 'token'> & Partial<Pick<LoginResult, 'apiKey' | 'appKey'>>, caFile: string): [string, string][] {
+  const token = r.token;
   const withCreds = `http://airlock:${token}@${proxy.host}`;
   return [
     ['HTTPS_PROXY', withCreds],
     ['https_proxy', withCreds],
-    ['DD_API_KEY', token],
-    ['DD_APP_KEY', token],
+    ['NODE_USE_ENV_PROXY', '1'],
+    ['DD_API_KEY', r.apiKey ?? token],
+    ['DD_APP_KEY', r.appKey ?? token],
     ['NODE_EXTRA_CA_CERTS', caFile],
     ['REQUESTS_CA_BUNDLE', caFile],
     ['SSL_CERT_FILE', caFile],

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { CliError } from './context.js';
 import { airlockMessage, httpCall } from './http-call.js';
 import { readIdToken } from './id-token-source.js';
-import { formatGithubEnv, formatJson, formatSh, loginEnv, type LoginResult } from './login-output.js';
+import { formatGithubEnv, formatJson, formatSh, loginEnv, secretsOf, type LoginResult } from './login-output.js';
 
 export interface LoginArgs {
   proxy?: string | undefined;
@@ -16,6 +16,7 @@ export interface LoginArgs {
   format?: string | undefined;
   bind?: boolean | undefined;
   'ca-file'?: string | undefined;
+  'app-key-format'?: string | undefined;
 }
 
 export const DEFAULT_PROXY = 'http://127.0.0.1:3128';
@@ -52,6 +53,7 @@ async function fetchCa(proxy: URL): Promise<string> {
 export async function loginCommand(args: LoginArgs, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const format = args.format ?? 'sh';
   if (!['sh', 'github-env', 'json'].includes(format)) throw new CliError('USAGE', '--format is sh, github-env or json', 2);
+  if (args['app-key-format'] !== undefined && !['hex', 'ddapp'].includes(args['app-key-format'])) throw new CliError('USAGE', '--app-key-format is hex or ddapp', 2);
   if (format === 'github-env' && !env['GITHUB_ENV']) throw new CliError('USAGE', '--format github-env needs $GITHUB_ENV (run it in a GitHub Actions step)', 2);
   const proxy = proxyUrl(args.proxy, env);
   const jwt = await readIdToken({ ...args, audience: args.audience ?? 'airlock' }, env);
@@ -61,7 +63,7 @@ export async function loginCommand(args: LoginArgs, env: NodeJS.ProcessEnv = pro
     r = await httpCall(new URL('/.airlock/v1/login', proxy).href, {
       method: 'POST',
       headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ bind: args.bind === true }),
+      body: JSON.stringify({ bind: args.bind === true, ...(args['app-key-format'] && args['app-key-format'] !== 'hex' ? { appKeyFormat: args['app-key-format'] } : {}) }),
     });
   } catch (err) {
     throw new CliError('UNREACHABLE', `cannot reach Airlock at ${proxy.host}: ${(err as Error).message}`);
@@ -80,10 +82,10 @@ export async function loginCommand(args: LoginArgs, env: NodeJS.ProcessEnv = pro
   await writeFile(caFile, `${(await fetchCa(proxy)).trim()}\n${tls.rootCertificates.join('\n')}\n`);
   await chmod(caFile, 0o644);
 
-  const vars = loginEnv(proxy, result.token, caFile);
+  const vars = loginEnv(proxy, result, caFile);
   if (format === 'json') return formatJson(result, proxy, caFile, vars);
   if (format === 'sh') return formatSh(vars);
   await appendFile(env['GITHUB_ENV']!, formatGithubEnv(vars));
   // Masked first, so that no later step's log shows it.
-  return [`::add-mask::${result.token}`, `airlock: logged in: session ${result.session}, grant ${result.grant}, until ${result.expiresAt}${result.bound ? ', bound as the host\'s ambient session' : ''}`].join('\n');
+  return [...secretsOf(result).map((s) => `::add-mask::${s}`), `airlock: logged in: session ${result.session}, grant ${result.grant}, until ${result.expiresAt}${result.bound ? ', bound as the host\'s ambient session' : ''}`].join('\n');
 }

@@ -1,6 +1,7 @@
 import { AirlockError } from '../errors.js';
 import { looksLikeJwt } from './looks-like-jwt.js';
 import { looksLikeSessionToken } from './session-token.js';
+import { looksLikeStandIn } from './stand-in-keys.js';
 
 export interface FoundToken {
   readonly token: string;
@@ -13,6 +14,12 @@ export interface TokenSources {
   readonly proxyAuthorization?: string | undefined;
   /** Node's flat [name, value, name, value, ...] of the (intercepted) request. */
   readonly rawHeaders?: readonly string[];
+  /**
+   * The session an `alk_` token or a stand-in key belongs to (login state), null if unknown.
+   * Without it no key-shaped value is a token. Tokens of one session in several carriers (the
+   * `alk_` token in the proxy URL, the stand-ins in DD-API-KEY and DD-APPLICATION-KEY) agree.
+   */
+  readonly sessionOf?: ((value: string) => string | null) | undefined;
 }
 
 /**
@@ -43,9 +50,14 @@ function isIdentityToken(v: string): boolean {
 
 // Inside the intercepted request these headers normally hold Datadog keys; they carry a token
 // only when the value has a token's shape (an agent's own key is stripped later, not treated as one).
-function tokenFromInnerHeader(name: string, value: string): string | null {
+function tokenFromInnerHeader(name: string, value: string, sessionOf: TokenSources['sessionOf']): string | null {
   const v = value.trim();
-  if (name === 'dd-api-key' || name === 'dd-application-key') return isIdentityToken(v) ? v : null;
+  if (name === 'dd-api-key' || name === 'dd-application-key') {
+    if (isIdentityToken(v)) return v;
+    // A key-shaped value is a token only when this Airlock issued it as a stand-in; else it is
+    // the agent's own key, stripped later.
+    return looksLikeStandIn(v) && sessionOf?.(v) != null ? v : null;
+  }
   if (name === 'authorization') {
     const m = /^bearer\s+(\S+)$/i.exec(v);
     return m && isIdentityToken(m[1]!) ? m[1]! : null;
@@ -68,12 +80,14 @@ export function findToken(input: TokenSources): FoundToken | null {
   const raw = input.rawHeaders ?? [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    const t = tokenFromInnerHeader(name, raw[i + 1]!);
+    const t = tokenFromInnerHeader(name, raw[i + 1]!, input.sessionOf);
     if (t !== null) found.push({ token: t, carrier: `header:${name}` });
   }
   const first = found[0];
   if (!first) return null;
-  if (found.some((f) => f.token !== first.token)) {
+  const same = (t: string): string => input.sessionOf?.(t) ?? `value:${t}`;
+  const firstSession = same(first.token);
+  if (found.some((f) => f.token !== first.token && same(f.token) !== firstSession)) {
     const where = [...new Set(found.map((f) => f.carrier))].join(', ');
     throw new AirlockError('TOKEN_INVALID', `two different identity tokens were sent (in ${where}): send one token`);
   }

@@ -8,8 +8,9 @@ import { AirlockError } from '../errors.js';
 import type { LocalRoute } from '../local-api.js';
 import { login, logout, whoami, type LoginDeps } from './login-service.js';
 import { MAX_TOKEN_LENGTH } from './looks-like-jwt.js';
+import { APP_KEY_FORMATS, type AppKeyFormat } from './stand-in-keys.js';
 
-/** A login body is `{"bind": true}` at most. */
+/** A login body is `{"bind": true, "appKeyFormat": "ddapp"}` at most. */
 const MAX_BODY_BYTES = 4096;
 const BODY_TIMEOUT_MS = 10_000;
 
@@ -47,7 +48,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-function parseLoginBody(text: string): { bind: boolean } {
+function parseLoginBody(text: string): { bind: boolean; appKeyFormat?: AppKeyFormat } {
   if (text.trim() === '') return { bind: false };
   let v: unknown;
   try {
@@ -58,7 +59,9 @@ function parseLoginBody(text: string): { bind: boolean } {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AirlockError('BAD_REQUEST', 'the body must be a JSON object');
   const bind = (v as Record<string, unknown>)['bind'];
   if (bind !== undefined && typeof bind !== 'boolean') throw new AirlockError('BAD_REQUEST', '"bind" must be true or false');
-  return { bind: bind === true };
+  const fmt = (v as Record<string, unknown>)['appKeyFormat'];
+  if (fmt !== undefined && !APP_KEY_FORMATS.includes(fmt as AppKeyFormat)) throw new AirlockError('BAD_REQUEST', `"appKeyFormat" is ${APP_KEY_FORMATS.join(' or ')}`);
+  return { bind: bind === true, ...(fmt !== undefined ? { appKeyFormat: fmt as AppKeyFormat } : {}) };
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {

@@ -9,6 +9,7 @@ import { explainGrants, type GrantMiss } from './match-grant.js';
 import type { IdentityRules } from './resolve-identity.js';
 import { identityOfRecord } from './session-identity.js';
 import type { SessionTokens } from './session-tokens.js';
+import type { AppKeyFormat } from './stand-in-keys.js';
 import type { Identity } from './types.js';
 import { DEFAULT_CLOCK_SKEW_MS, type VerifiedToken } from './verify-token.js';
 
@@ -27,6 +28,9 @@ export interface LoginDeps {
 
 export interface LoginAnswer {
   readonly token: string;
+  /** Stand-in DD_API_KEY and DD_APP_KEY in Datadog's shapes, mapped to the same session. */
+  readonly apiKey: string;
+  readonly appKey: string;
   readonly expiresAt: string;
   readonly session: string;
   readonly grant: string;
@@ -41,7 +45,7 @@ function describeMisses(misses: readonly GrantMiss[]): string {
   return misses.map((m) => (m.claim === 'issuer' ? `${m.grant}: other issuer` : `${m.grant}: ${m.claim} ${show(m.actual)} does not match`)).join('; ');
 }
 
-export async function login(deps: LoginDeps, jwt: string, opts: { bind: boolean }): Promise<LoginAnswer> {
+export async function login(deps: LoginDeps, jwt: string, opts: { bind: boolean; appKeyFormat?: AppKeyFormat }): Promise<LoginAnswer> {
   if (opts.bind && !deps.ambient) throw new AirlockError('BAD_REQUEST', 'ambient binding is off (identity.ambient: false): log in without --bind');
   const { issuer, claims } = await deps.verifier.verify(jwt);
   const jti = claims.jti;
@@ -70,11 +74,12 @@ export async function login(deps: LoginDeps, jwt: string, opts: { bind: boolean 
     // Past exp (plus the skew verification grants) the JWT is refused anyway.
     jtiUntil: claims.exp * 1000 + (deps.rules.clockSkew ?? DEFAULT_CLOCK_SKEW_MS),
     bind: opts.bind,
+    ...(opts.appKeyFormat ? { appKeyFormat: opts.appKeyFormat } : {}),
   });
   const meta = await deps.sessions.ensure({ ...identity, expiresAt: issued.expiresAt });
   const who = attributionOf(identity);
   deps.log.info({ session: meta.id, grant: grant.name, identity: who, bound: issued.bound, expiresAt: new Date(issued.expiresAt).toISOString() }, 'login');
-  return { token: issued.token, expiresAt: new Date(issued.expiresAt).toISOString(), session: meta.id, grant: grant.name, identity: who, bound: issued.bound };
+  return { token: issued.token, apiKey: issued.apiKey, appKey: issued.appKey, expiresAt: new Date(issued.expiresAt).toISOString(), session: meta.id, grant: grant.name, identity: who, bound: issued.bound };
 }
 
 export async function logout(deps: LoginDeps, token: string): Promise<{ session: string | null; har: string | null }> {

@@ -26,6 +26,8 @@ const tokenRecord = z.object({
   identity: storedIdentity,
   issuedAt: z.number(),
   expiresAt: z.number(),
+  /** sha256 of the stand-in DD_API_KEY / DD_APP_KEY issued with the token (identity/stand-in-keys.ts). */
+  standIns: z.array(z.string()).optional(),
 });
 
 const stateFile = z.object({

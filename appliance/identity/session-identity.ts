@@ -3,6 +3,7 @@ import type { TokenRecord } from './login-state-file.js';
 import { firstMiss } from './match-grant.js';
 import type { IdentityRules } from './resolve-identity.js';
 import { looksLikeSessionToken } from './session-token.js';
+import { looksLikeStandIn } from './stand-in-keys.js';
 import type { SessionTokens } from './session-tokens.js';
 import type { Identity } from './types.js';
 
@@ -33,8 +34,13 @@ export class SessionIdentity {
   }
 
   async resolve(token: string): Promise<Identity> {
-    if (!looksLikeSessionToken(token)) return { ...(await this.#jwt.resolve(token)), auth: 'jwt' };
+    if (!looksLikeSessionToken(token) && !looksLikeStandIn(token)) return { ...(await this.#jwt.resolve(token)), auth: 'jwt' };
     return this.#identityOf(this.#tokens.lookup(token), 'session-token');
+  }
+
+  /** The session a token or stand-in key names (see SessionTokens.sessionOf). */
+  sessionOf(value: string): string | null {
+    return this.#tokens.sessionOf(value);
   }
 
   #identityOf(rec: TokenRecord, auth: 'session-token' | 'ambient'): Identity {

@@ -5,6 +5,7 @@ import { AirlockError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readLoginState, writeLoginState, type LoginStateData, type StoredIdentity, type TokenRecord } from './login-state-file.js';
 import { hashSessionToken, newSessionToken } from './session-token.js';
+import { newStandInApiKey, newStandInAppKey, type AppKeyFormat } from './stand-in-keys.js';
 
 /** Live session tokens held at most; past this, logins are refused (SESSION_LIMIT), not evicted. */
 export const MAX_LIVE_TOKENS = 10_000;
@@ -22,6 +23,9 @@ export interface SessionTokensOptions {
 
 export interface Issued {
   readonly token: string;
+  /** Stand-in DD_API_KEY (32 hex) and DD_APP_KEY mapped to the same session. */
+  readonly apiKey: string;
+  readonly appKey: string;
   readonly expiresAt: number;
   readonly bound: boolean;
 }
@@ -34,6 +38,7 @@ export interface IssueRequest {
   readonly jti: string;
   readonly jtiUntil: number;
   readonly bind: boolean;
+  readonly appKeyFormat?: AppKeyFormat;
 }
 
 function jtiId(iss: string, jti: string): string {
@@ -44,6 +49,8 @@ export class SessionTokens {
   readonly #o: SessionTokensOptions;
   #state: LoginStateData = { version: 1, tokens: [], jtis: [], binding: null };
   readonly #byHash = new Map<string, TokenRecord>();
+  /** A stand-in's hash -> its record's (the `alk_` token's) hash. */
+  readonly #standIns = new Map<string, string>();
   readonly #jtis = new Map<string, number>();
   // Saves run one at a time, in order: the file always reflects a prefix of the decisions.
   #saving: Promise<void> = Promise.resolve();
@@ -54,7 +61,7 @@ export class SessionTokens {
 
   async load(): Promise<void> {
     this.#state = await readLoginState(this.#o.file);
-    for (const t of this.#state.tokens) this.#byHash.set(t.hash, t);
+    for (const t of this.#state.tokens) this.#add(t);
     for (const j of this.#state.jtis) this.#jtis.set(j.id, j.until);
     this.#prune();
   }
@@ -71,27 +78,46 @@ export class SessionTokens {
     if (r.bind && b && b.expiresAt > now && b.key !== r.key) throw new AirlockError('BIND_CONFLICT');
 
     const token = newSessionToken();
-    const rec: TokenRecord = { hash: hashSessionToken(token), key: r.key, identity: r.identity, issuedAt: now, expiresAt: now + this.#o.ttlMs };
+    const apiKey = newStandInApiKey();
+    const appKey = newStandInAppKey(r.appKeyFormat ?? 'hex');
+    const rec: TokenRecord = {
+      hash: hashSessionToken(token), key: r.key, identity: r.identity, issuedAt: now, expiresAt: now + this.#o.ttlMs,
+      standIns: [hashSessionToken(apiKey), hashSessionToken(appKey)],
+    };
+    // 2^-128 odds, but a collision would hand one job another's session: draw again instead.
+    if (this.#known(rec.hash) || rec.standIns!.some((h) => this.#known(h))) throw new AirlockError('INTERNAL', 'token collision: log in again');
     const before = { binding: this.#state.binding };
     this.#jtis.set(jid, r.jtiUntil);
-    this.#byHash.set(rec.hash, rec);
+    this.#add(rec);
     if (r.bind) this.#state.binding = { key: r.key, hash: rec.hash, expiresAt: rec.expiresAt };
     try {
       await this.#save();
     } catch (err) {
       // Not saved means not issued: a restart would forget it and re-open the jti.
       this.#jtis.delete(jid);
-      this.#byHash.delete(rec.hash);
+      this.#remove(rec);
       this.#state.binding = before.binding;
       this.#o.log.error({ err: { code: (err as NodeJS.ErrnoException).code } }, 'cannot save the login state');
       throw new AirlockError('INTERNAL', 'the session could not be saved');
     }
-    return { token, expiresAt: rec.expiresAt, bound: r.bind };
+    return { token, apiKey, appKey, expiresAt: rec.expiresAt, bound: r.bind };
+  }
+
+  /**
+   * The session (its record's hash) an `alk_` token or a stand-in key names, expired or not;
+   * null when this Airlock never issued it (or it was logged out): then a key-shaped value is an
+   * agent's own key.
+   */
+  sessionOf(value: string): string | null {
+    const h = hashSessionToken(value);
+    if (this.#byHash.has(h)) return h;
+    return this.#standIns.get(h) ?? null;
   }
 
   /** The record behind a session token; TOKEN_EXPIRED past its lifetime, TOKEN_INVALID if unknown or logged out. */
   lookup(token: string): TokenRecord {
-    const rec = this.#byHash.get(hashSessionToken(token));
+    const h = this.sessionOf(token);
+    const rec = h === null ? undefined : this.#byHash.get(h);
     if (!rec) throw new AirlockError('TOKEN_INVALID', 'unknown or logged-out session token');
     if (this.#o.now() >= rec.expiresAt) throw new AirlockError('TOKEN_EXPIRED', `expired at ${new Date(rec.expiresAt).toISOString()}`);
     return rec;
@@ -109,13 +135,13 @@ export class SessionTokens {
   async revoke(token: string): Promise<TokenRecord> {
     const rec = this.lookup(token);
     const removed = [...this.#byHash.values()].filter((t) => t.key === rec.key);
-    for (const t of removed) this.#byHash.delete(t.hash);
+    for (const t of removed) this.#remove(t);
     const binding = this.#state.binding;
     if (binding?.key === rec.key) this.#state.binding = null;
     try {
       await this.#save();
     } catch (err) {
-      for (const t of removed) this.#byHash.set(t.hash, t);
+      for (const t of removed) this.#add(t);
       this.#state.binding = binding;
       this.#o.log.error({ err: { code: (err as NodeJS.ErrnoException).code } }, 'cannot save the login state');
       throw new AirlockError('INTERNAL', 'the logout could not be saved');
@@ -125,9 +151,23 @@ export class SessionTokens {
 
   #prune(): void {
     const now = this.#o.now();
-    for (const [h, t] of this.#byHash) if (t.expiresAt + EXPIRED_KEPT_MS <= now) this.#byHash.delete(h);
+    for (const t of [...this.#byHash.values()]) if (t.expiresAt + EXPIRED_KEPT_MS <= now) this.#remove(t);
     for (const [id, until] of this.#jtis) if (until <= now) this.#jtis.delete(id);
     if (this.#state.binding && this.#state.binding.expiresAt <= now) this.#state.binding = null;
+  }
+
+  #known(h: string): boolean {
+    return this.#byHash.has(h) || this.#standIns.has(h);
+  }
+
+  #add(t: TokenRecord): void {
+    this.#byHash.set(t.hash, t);
+    for (const s of t.standIns ?? []) this.#standIns.set(s, t.hash);
+  }
+
+  #remove(t: TokenRecord): void {
+    this.#byHash.delete(t.hash);
+    for (const s of t.standIns ?? []) this.#standIns.delete(s);
   }
 
   #save(): Promise<void> {

@@ -133,7 +133,7 @@ export async function handleIntercepted(
   let session: SessionMeta;
   let token: string;
   try {
-    const found = findToken({ proxyAuthorization: target.proxyAuthorization, rawHeaders: req.rawHeaders });
+    const found = findToken({ proxyAuthorization: target.proxyAuthorization, rawHeaders: req.rawHeaders, sessionOf: (v) => deps.identity.sessionOf?.(v) ?? null });
     // A request that carries a token is judged by it; only one carrying none may fall to the host's binding.
     const ambient = found ? null : (deps.identity.ambient?.() ?? null);
     if (!found && !ambient) throw new AirlockError('TOKEN_MISSING');

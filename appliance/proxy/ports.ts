@@ -8,6 +8,8 @@ export interface IdentityPort {
   resolve(token: string): Promise<Identity>;
   /** For a request carrying no token: the host's bound job (`airlock login --bind`), else null. */
   ambient?(): Identity | null;
+  /** Which login session an `alk_` token or stand-in key names, null if none: lets a key-shaped stand-in count as a token. */
+  sessionOf?(value: string): string | null;
 }
 
 export interface SessionsPort {

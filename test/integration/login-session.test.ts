@@ -84,8 +84,9 @@ test('airlock login --github fetches the job token for audience airlock and prin
   assert.match(token, /^alk_[A-Za-z0-9_-]{43}$/);
   assert.equal(env['HTTPS_PROXY'], `http://airlock:${token}@127.0.0.1:${a.port}`);
   assert.equal(env['https_proxy'], env['HTTPS_PROXY']);
-  assert.equal(env['DD_API_KEY'], token);
-  assert.equal(env['DD_APP_KEY'], token);
+  assert.match(env['DD_API_KEY']!, /^[0-9a-f]{32}$/, 'a stand-in in the API key shape');
+  assert.match(env['DD_APP_KEY']!, /^[0-9a-f]{40}$/, 'a stand-in in the application key shape');
+  assert.equal(env['NODE_USE_ENV_PROXY'], '1');
   for (const k of ['NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE', 'SSL_CERT_FILE', 'CURL_CA_BUNDLE']) assert.equal(env[k], join(tmp, 'ca.pem'), k);
   const bundle = readFileSync(join(tmp, 'ca.pem'), 'utf8');
   assert.ok(bundle.startsWith(ca.trim()), 'the bundle starts with the Airlock CA');
@@ -237,10 +238,14 @@ test('format json shows the grant; github-env masks the token first and appends 
   const first = g.stdout.split('\n')[0]!;
   assert.match(first, /^::add-mask::alk_[A-Za-z0-9_-]{43}$/);
   const t = first.slice('::add-mask::'.length);
+  const masks = g.stdout.split('\n').filter((l) => l.startsWith('::add-mask::')).map((l) => l.slice('::add-mask::'.length));
   const lines = readFileSync(ghEnv, 'utf8').split('\n');
   assert.equal(lines[0], 'EXISTING=1');
   assert.ok(lines.includes(`HTTPS_PROXY=http://airlock:${t}@127.0.0.1:${a.port}`));
-  assert.ok(lines.includes(`DD_API_KEY=${t}`) && lines.includes(`AIRLOCK_SESSION_TOKEN=${t}`));
+  assert.ok(lines.includes(`AIRLOCK_SESSION_TOKEN=${t}`));
+  const api = lines.find((l) => l.startsWith('DD_API_KEY='))!.slice('DD_API_KEY='.length);
+  const app = lines.find((l) => l.startsWith('DD_APP_KEY='))!.slice('DD_APP_KEY='.length);
+  assert.deepEqual(masks, [t, api, app], 'the token and both stand-ins are masked before any later step logs');
 });
 
 test('login without a token source says what to configure', async () => {
