@@ -83,12 +83,27 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
             .positional('name', { type: 'string', demandOption: true })
             .option('api-key-file', { type: 'string', describe: 'file holding the Datadog API key' })
             .option('app-key-file', { type: 'string', describe: 'file holding the Datadog application key' })
-            .option('from-env', { type: 'boolean', describe: 'read DD_API_KEY and DD_APP_KEY' }),
+            .option('from-env', { type: 'boolean', describe: 'read DD_API_KEY and DD_APP_KEY' })
+            .option('source-file', { type: 'string', describe: 'absolute path of a file another agent renders (JSON {"apiKey","appKey"} or a bare API key), re-read on change' })
+            .option('source-exec', { type: 'string', describe: 'absolute path of a credential process printing {"apiKey","appKey","expiresAt"} (no shell)' })
+            .option('source-arg', { type: 'string', array: true, describe: 'an argument for --source-exec (repeat)' })
+            .option('ttl', { type: 'string', describe: 'with --source-exec: refresh at least this often (default 10m)' }),
         run(async (a) => (await import('./commands/vault.js')).vaultPutCommand(a as never)),
+      )
+      .command(
+        'rotate <name>',
+        'make new keys current and keep the old ones as previous for a grace period',
+        (yy) =>
+          yy
+            .positional('name', { type: 'string', demandOption: true })
+            .option('api-key-file', { type: 'string', describe: 'file holding the new Datadog API key' })
+            .option('app-key-file', { type: 'string', describe: 'file holding the new application key (default: keep the current one)' })
+            .option('grace', { type: 'string', default: '24h', describe: 'how long the old keys stay listed and masked as previous' }),
+        run(async (a) => (await import('./commands/vault.js')).vaultRotateCommand(a as never)),
       )
       .command('ls', 'list entries (name, key fingerprints, times; never a key)', json, run(async (a: CommonArgs & { json?: boolean }) => (await import('./commands/vault.js')).vaultLsCommand(a)))
       .command('rm <name>', 'remove an entry', (yy) => yy.positional('name', { type: 'string', demandOption: true }), run(async (a) => (await import('./commands/vault.js')).vaultRmCommand(a as never)))
-      .demandCommand(1, 'name a vault subcommand: put, ls or rm'),
+      .demandCommand(1, 'name a vault subcommand: put, rotate, ls or rm'),
   )
   .command('sessions', 'list, inspect, close, export, search, verify, ship and prune recorded sessions', (y) =>
     auditSessionCommands(y, run)

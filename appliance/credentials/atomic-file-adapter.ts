@@ -33,7 +33,9 @@ export class AtomicFileAdapter implements Adapter<VaultFile> {
       try {
         // The umask only narrows open()'s mode, but be exact whatever it is.
         await fh.chmod(0o600);
-        await fh.writeFile(`${JSON.stringify(data, null, 2)}\n`, 'utf8');
+        // A sourced entry stores no key: its in-memory apiKey '' is not written.
+        const out = { ...data, entries: data.entries.map((e) => (e.source ? Object.fromEntries(Object.entries(e).filter(([k]) => k !== 'apiKey')) : e)) };
+        await fh.writeFile(`${JSON.stringify(out, null, 2)}\n`, 'utf8');
         await fh.sync();
       } finally {
         await fh.close();

@@ -1,8 +1,23 @@
+/** Where a fleet entry's keys come from at run time (credentials/key-sources.ts). */
+export type KeySource =
+  | { readonly type: 'file'; readonly path: string }
+  | { readonly type: 'exec'; readonly command: readonly string[]; readonly ttl: string };
+
+/** A key pair kept after `vault rotate` until `until` (ISO 8601): masked, listed, never injected. */
+export interface PreviousKeys {
+  readonly apiKey: string;
+  readonly appKey?: string;
+  readonly until: string;
+}
+
 /** One vaulted credential. Only the proxy's injection step and the vault store ever see the keys. */
 export interface VaultEntry {
   readonly name: string;
+  /** '' for an entry with a `source`: the keys are read at run time, never stored here. */
   readonly apiKey: string;
   readonly appKey?: string;
+  readonly source?: KeySource;
+  readonly previous?: readonly PreviousKeys[];
   /** ISO 8601. */
   readonly createdAt: string;
   /** ISO 8601. */
@@ -17,6 +32,12 @@ export interface VaultListing {
   readonly appKeyFingerprint: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** 'stored', or the source's type and what the running server holds from it. */
+  readonly source: 'stored' | 'file' | 'exec';
+  /** stored: always fresh; sourced: fresh, stale (last good value kept after a failed refresh) or missing. */
+  readonly state: 'fresh' | 'stale' | 'missing';
+  /** Fingerprints of rotated-out keys and until when they are kept. */
+  readonly previous: readonly { readonly apiKeyFingerprint: string; readonly until: string }[];
 }
 
 /** The keys `vault put` stores. */

@@ -10,7 +10,9 @@ export type VaultErrorCode =
   | 'VAULT_ENV_MISSING'
   | 'VAULT_LOCKED'
   | 'VAULT_CORRUPT'
-  | 'VAULT_IO';
+  | 'VAULT_IO'
+  | 'VAULT_SOURCE_FAILED'
+  | 'VAULT_NOT_FOUND';
 
 export class VaultError extends Error {
   readonly code: VaultErrorCode;

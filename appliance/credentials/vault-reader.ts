@@ -1,4 +1,6 @@
 import { open } from 'node:fs/promises';
+import { KeySources } from './key-sources.js';
+import { writeSourceStatus } from './source-status.js';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { parseVault } from './parse-vault.js';
@@ -22,7 +24,10 @@ export class VaultReader {
   private readonly log: Logger;
   private readonly pollMs: number;
   private entries: ReadonlyMap<string, VaultEntry> = new Map();
-  private values: { readonly from: ReadonlyMap<string, VaultEntry>; readonly list: readonly string[] } | undefined;
+  private values: { readonly from: ReadonlyMap<string, VaultEntry>; readonly version: number; readonly list: readonly string[] } | undefined;
+  private readonly sources: KeySources;
+  private sourceVersion = 0;
+  private readonly stateDir: string;
   private signature: string | null = null;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
@@ -32,6 +37,15 @@ export class VaultReader {
     this.file = join(stateDir, VAULT_FILE);
     this.log = opts.log;
     this.pollMs = opts.pollMs ?? 1000;
+    this.stateDir = stateDir;
+    this.sources = new KeySources({
+      log: opts.log,
+      pollMs: this.pollMs,
+      onChange: () => {
+        this.sourceVersion++;
+        writeSourceStatus(this.stateDir, this.sources.status()).catch((err: unknown) => this.log.warn({ code: (err as NodeJS.ErrnoException).code }, 'cannot write vault-status.json'));
+      },
+    });
   }
 
   /** Loads the vault once; throws VAULT_CORRUPT or VAULT_IO so a broken vault stops startup. */
@@ -41,8 +55,14 @@ export class VaultReader {
     this.schedule();
   }
 
+  /** The entry with its keys; one with a source only while the source holds an unexpired value. */
   get(name: string): VaultEntry | undefined {
-    return this.entries.get(name);
+    const e = this.entries.get(name);
+    if (!e?.source) return e;
+    const k = this.sources.current(name);
+    if (!k) return undefined;
+    const { appKey: _stored, ...rest } = e;
+    return { ...rest, apiKey: k.apiKey, ...(k.appKey ? { appKey: k.appKey } : {}) };
   }
 
   /** Names and times only, never a key (metrics: how stale each entry is). */
@@ -51,6 +71,7 @@ export class VaultReader {
   }
 
   stop(): void {
+    this.sources.stop();
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -61,13 +82,16 @@ export class VaultReader {
    * compiled from it per response can be reused (masking/mask-text.ts).
    */
   allSecretValues(): readonly string[] {
-    if (this.values?.from !== this.entries) {
+    if (this.values?.from !== this.entries || this.values.version !== this.sourceVersion) {
       const list: string[] = [];
       for (const e of this.entries.values()) {
-        list.push(e.apiKey);
+        if (e.apiKey !== '') list.push(e.apiKey);
         if (e.appKey !== undefined) list.push(e.appKey);
+        // Rotated-out keys stay masked through their grace period and beyond (the file keeps them until pruned).
+        for (const p of e.previous ?? []) list.push(p.apiKey, ...(p.appKey ? [p.appKey] : []));
       }
-      this.values = { from: this.entries, list: Object.freeze(list) };
+      list.push(...this.sources.values());
+      this.values = { from: this.entries, version: this.sourceVersion, list: Object.freeze([...new Set(list)]) };
     }
     return this.values.list;
   }
@@ -94,6 +118,7 @@ export class VaultReader {
         if (!initial) this.log.info({ file: this.file }, 'vault.json is gone: the vault is now empty');
         this.entries = new Map();
         this.signature = 'missing';
+        await this.sources.sync([]);
       }
       return;
     }
@@ -109,6 +134,7 @@ export class VaultReader {
       const vault = parseVault(await fh.readFile('utf8'), this.file);
       this.entries = new Map(vault.entries.map((e) => [e.name, e]));
       this.signature = sig;
+      await this.sources.sync(vault.entries);
       if (!initial) this.log.info({ file: this.file, entries: vault.entries.length }, 'vault reloaded');
     } catch (err) {
       if (initial) throw isVaultError(err) ? err : ioError(this.file, err);

@@ -63,8 +63,8 @@ test('list shows sha256[0:8] fingerprints and times, never a key', async () => {
     const listing = await store.list();
     const fp = (k: string) => createHash('sha256').update(k).digest('hex').slice(0, 8);
     assert.deepEqual(listing, [
-      { name: 'alpha', apiKeyFingerprint: fp(API), appKeyFingerprint: fp(APP), createdAt: '2025-02-03T04:05:06.000Z', updatedAt: '2025-02-03T04:05:06.000Z' },
-      { name: 'zeta', apiKeyFingerprint: fp(API), appKeyFingerprint: null, createdAt: '2025-02-03T04:05:06.000Z', updatedAt: '2025-02-03T04:05:06.000Z' },
+      { name: 'alpha', apiKeyFingerprint: fp(API), appKeyFingerprint: fp(APP), createdAt: '2025-02-03T04:05:06.000Z', updatedAt: '2025-02-03T04:05:06.000Z', source: 'stored', state: 'fresh', previous: [] },
+      { name: 'zeta', apiKeyFingerprint: fp(API), appKeyFingerprint: null, createdAt: '2025-02-03T04:05:06.000Z', updatedAt: '2025-02-03T04:05:06.000Z', source: 'stored', state: 'fresh', previous: [] },
     ]);
     const text = JSON.stringify(listing);
     assert.ok(!text.includes(API) && !text.includes(APP));
