@@ -9,6 +9,7 @@ import { findToken } from '../identity/carriers.js';
 import { attributionOf } from '../identity/attribution.js';
 import { stripAgentCredentials } from '../credentials/strip-agent-credentials.js';
 import { injectCredential } from '../credentials/inject-credential.js';
+import { noteKeyRefused } from '../credentials/key-refusals.js';
 import type { VaultEntry } from '../credentials/types.js';
 import type { Exchange, Secret, SessionMeta } from '../recording/types.js';
 import { Capture } from './capture.js';
@@ -291,6 +292,7 @@ export async function handleIntercepted(
 
   line.decision = guarded.decision;
   line.bytesIn = outcome.requestBody.size;
+  if (outcome.status === 403) noteKeyRefused(log, identity.credential, (entry.previous?.length ?? 0) > 0);
   let shown: MaskedResponse;
   try {
     // Masked before it is recorded and before the agent sees a byte of it.

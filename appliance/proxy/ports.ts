@@ -19,5 +19,5 @@ export interface SessionsPort {
 }
 
 export interface VaultPort {
-  get(name: string): { readonly apiKey: string; readonly appKey?: string | undefined } | undefined;
+  get(name: string): { readonly apiKey: string; readonly appKey?: string | undefined; readonly previous?: readonly unknown[] | undefined } | undefined;
 }
