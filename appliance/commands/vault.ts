@@ -33,7 +33,7 @@ async function vaultPutSource(args: VaultPutArgs): Promise<string> {
     source = { type: 'exec', command: [cmd, ...(args['source-arg'] ?? []).map(String)], ttl };
   }
   const { created } = await new VaultStore(config.stateDir).putSource(args.name, source);
-  return `${created ? 'stored' : 'updated'} ${args.name} (keys from a ${source.type} source; a running server picks it up within 2 s)`;
+  return `${created ? 'stored' : 'updated'} ${args.name} (keys from its ${source.type} source; a running server picks it up within 2 s)`;
 }
 
 export async function vaultPutCommand(args: VaultPutArgs): Promise<string> {
