@@ -186,18 +186,26 @@ export class KeySources {
   async sync(entries: readonly { name: string; source?: KeySource | undefined }[]): Promise<void> {
     const want = new Map(entries.filter((e) => e.source).map((e) => [e.name, e.source!]));
     for (const [name, r] of this.#running) {
-      const s = want.get(name);
-      if (!s || JSON.stringify(s) !== JSON.stringify(r.source)) {
+      if (!want.has(name)) {
         r.stop();
         this.#running.delete(name);
       }
     }
     const starts: Promise<void>[] = [];
     for (const [name, s] of want) {
-      if (this.#running.has(name)) continue;
+      const old = this.#running.get(name);
+      if (old && JSON.stringify(s) === JSON.stringify(old.source)) continue;
+      // A changed source takes over once it has been tried: the old one serves until then, so
+      // requests meanwhile do not see a missing entry.
       const r = new Running(name, s, this.#o);
-      this.#running.set(name, r);
-      starts.push(r.start());
+      starts.push(
+        r.start().then(() => {
+          if (this.#running.get(name) !== old) return r.stop();
+          this.#running.set(name, r);
+          old?.stop();
+          this.#o.onChange?.();
+        }),
+      );
     }
     await Promise.all(starts);
   }

@@ -44,8 +44,8 @@ before(async () => {
       upstream: { resolve: Object.fromEntries(US1_TOOL_HOSTS.map((h) => [h, pinned])), caFile: upstreamCa },
     },
   });
+  // startAirlock has started the server; the intake checks keys per request.
   intake.apiKeys.add(a.apiKey);
-  await a.start();
   repo = join(tmp, 'repo');
   sha = await makeRepo(repo);
   const jwt = await a.issuer.mint({ run_id: '4242', run_attempt: '1' });
@@ -55,6 +55,8 @@ before(async () => {
 });
 
 after(async () => {
+  // The hosts each tool contacted, for the README's compatibility table.
+  if (toolHosts.size > 0) console.log(JSON.stringify(Object.fromEntries(toolHosts), null, 2));
   await a?.cleanup();
   await intake?.close();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -241,7 +243,3 @@ test('a real-looking key the agent sets instead of the stand-in is stripped: no 
   assert.equal(intake.received.length, before, 'nothing reached Datadog');
 });
 
-test.after(() => {
-  // The hosts each tool contacted, for the README's compatibility table.
-  if (toolHosts.size > 0) console.log(JSON.stringify(Object.fromEntries(toolHosts), null, 2));
-});

@@ -77,7 +77,8 @@ test('a file source replaced by rename mid-load: no request fails, the new key i
   writeFileSync(keyFile, JSON.stringify({ apiKey: K1 }), { mode: 0o600 });
   const put = await a.cli(['vault', 'put', 'dd-prod', '--source-file', keyFile]);
   assert.equal(put.code, 0, put.stderr);
-  await a.start();
+  // The running server picks the new entry up within 2 s.
+  await waitFor(() => (a.logs.some((l) => l.includes('"source":"file"') && l.includes('key source: new value')) ? true : undefined), 'the file source loaded', 15_000);
   ca = readFileSync(a.caPath, 'utf8');
   const token = await a.issuer.mint({ run_id: 'rot-1' });
 
