@@ -10,7 +10,10 @@
 #                       node >= 20.19, nftables, openssl and ca-certificates.
 #   --bundle TARBALL    the built Airlock: a .tar.gz holding package.json,
 #                       dist/ and node_modules/ (production deps) at its top
-#                       level or under one top-level directory.
+#                       level or under one top-level directory, and optionally
+#                       node/bin/node (npm run bundle): then that runtime runs
+#                       Airlock and no package is fetched if the system tools
+#                       are present.
 #   --from DIR          the same, from an unpacked directory.
 #   --runner-user NAME  the CI job's user, locked out of direct web egress
 #                       (default runner). Created as a system user if missing.
@@ -97,14 +100,32 @@ gid_of() { awk -F: -v n="$1" '$1 == n { print $4; exit }' "$(root /etc/passwd)";
 # members_of GROUP: its member list from the sysroot's /etc/group.
 members_of() { awk -F: -v n="$1" '$1 == n { print $4; exit }' "$(root /etc/group)"; }
 
+# bundled_node: the bundle carries node/bin/node (npm run bundle does).
+bundled_node() {
+  if [ -n "$bundle" ]; then
+    # grep -c reads the whole listing: with -q, tar's SIGPIPE would fail the pipe.
+    [ "$(tar -tzf "$bundle" | grep -cE '^(\./)?([^/]+/)?node/bin/node$' || true)" -gt 0 ]
+  else
+    [ -x "$from/node/bin/node" ]
+  fi
+}
+
 install_packages() {
   if [ "$live" = 0 ]; then
     log "sysroot mode: not installing packages (nodejs ${NODE_MAJOR}.x, nftables, openssl, ca-certificates); the target must provide them"
     return 0
   fi
+  # A bundle with its own runtime (npm run bundle) on a base that already has
+  # the system tools installs offline: nothing to fetch.
+  if bundled_node && command -v nft >/dev/null && command -v openssl >/dev/null \
+    && command -v update-ca-certificates >/dev/null; then
+    log "bundled node, nftables, openssl and ca-certificates present: no packages to install"
+    return 0
+  fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends ca-certificates curl gnupg nftables openssl
+  bundled_node && return 0
   local have
   have=$(node --version 2>/dev/null | sed -E 's/^v([0-9]+)\..*/\1/' || true)
   if [ -n "$have" ] && [ "$have" -ge "$NODE_MAJOR" ]; then
@@ -147,17 +168,28 @@ install_app() {
   local app
   app=$(root "$APP_DIR")
   install -d -m 0755 -o 0 -g 0 "$app"
-  rm -rf "$app/dist" "$app/node_modules" "$app/package.json"
+  rm -rf "$app/dist" "$app/node_modules" "$app/package.json" "$app/node"
   cp -a "$top/package.json" "$top/dist" "$app/"
   if [ -d "$top/node_modules" ]; then cp -a "$top/node_modules" "$app/"; fi
+  if [ -x "$top/node/bin/node" ]; then cp -a "$top/node" "$app/"; fi
   # Root-owned and not writable by anyone else: the runner user must not be
   # able to change the code that holds the keys.
   chown -R 0:0 "$app/package.json" "$app/dist"
   [ -d "$app/node_modules" ] && chown -R 0:0 "$app/node_modules"
+  [ -d "$app/node" ] && chown -R 0:0 "$app/node"
   chmod -R go-w "$app"
   chmod 0755 "$app/dist/appliance/cli.js"
   install -d -m 0755 "$(root /usr/local/bin)"
-  ln -sfn "$APP_DIR/dist/appliance/cli.js" "$(root /usr/local/bin/airlock)"
+  rm -f "$(root /usr/local/bin/airlock)"
+  if [ -d "$app/node" ]; then
+    # The bundled runtime, not whatever `node` PATH finds (runner images
+    # carry their own Node for jobs, of any version).
+    printf '#!/bin/sh\nexec %s/node/bin/node %s/dist/appliance/cli.js "$@"\n' "$APP_DIR" "$APP_DIR" \
+      >"$(root /usr/local/bin/airlock)"
+    chmod 0755 "$(root /usr/local/bin/airlock)"
+  else
+    ln -sfn "$APP_DIR/dist/appliance/cli.js" "$(root /usr/local/bin/airlock)"
+  fi
   rm -rf "$stage"
   trap - EXIT
 }

@@ -427,6 +427,31 @@ describe('install.sh refusals', () => {
   });
 });
 
+describe('install.sh with a bundled runtime', () => {
+  test('a bundle carrying node/bin/node installs that runtime and an airlock wrapper that runs it', async (t) => {
+    if (skipUnless(t, ['systemd-sysusers', 'systemctl', 'tar'], true)) return;
+    const root = scratch('bundled-node-root');
+    const dir = fakeBundle((d) => {
+      mkdirSync(join(d, 'node', 'bin'), { recursive: true });
+      writeFileSync(join(d, 'node', 'bin', 'node'), '#!/bin/sh\necho bundled\n');
+      chmodSync(join(d, 'node', 'bin', 'node'), 0o755);
+    });
+    const tgz = join(work, 'bundled-node.tgz');
+    await must('tar', ['-C', dir, '-czf', tgz, 'package.json', 'dist', 'node_modules', 'node']);
+    await must('bash', [INSTALL, '--sysroot', root, '--bundle', tgz], { timeoutMs: 120_000 });
+    const node = join(root, 'opt/airlock/node/bin/node');
+    assert.equal(mode(node) & 0o777, 0o755);
+    assert.equal(statSync(node).uid, 0);
+    const wrapper = join(root, 'usr/local/bin/airlock');
+    assert.ok(!lstatSync(wrapper).isSymbolicLink(), 'a wrapper script, not the cli.js symlink');
+    assert.equal(
+      readFileSync(wrapper, 'utf8'),
+      '#!/bin/sh\nexec /opt/airlock/node/bin/node /opt/airlock/dist/appliance/cli.js "$@"\n',
+    );
+    assert.equal(mode(wrapper), 0o755);
+  });
+});
+
 describe('runner hooks', () => {
   const hook = (name: string) => join(PACKER, 'files', 'hooks', name);
   function stub(body: string): string {
