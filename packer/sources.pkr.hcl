@@ -20,14 +20,25 @@ source "qemu" "runner" {
   output_directory = var.qemu_output_directory
   vm_name          = "${var.image_name}-${local.stamp}.qcow2"
   http_directory   = local.cloud_init_dir
-  qemuargs = [
+  # Nothing of the build listens beyond the host's loopback: the seed's HTTP
+  # server, VNC, and the SSH forward (Packer's own -netdev would bind it to
+  # every address). The guest reaches the seed at HTTPIP, 10.0.2.2: QEMU's
+  # user-mode alias for the host's loopback.
+  http_bind_address = "127.0.0.1"
+  vnc_bind_address  = "127.0.0.1"
+  qemuargs = concat([
     ["-smbios", "type=1,serial=ds=nocloud-net;s=http://{{ .HTTPIP }}:{{ .HTTPPort }}/"],
-  ]
-  communicator     = "ssh"
-  ssh_username     = var.ssh_username
-  ssh_password     = var.ssh_password
-  ssh_timeout      = "20m"
-  shutdown_command = "sudo shutdown -P now"
+    ["-netdev", "user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"],
+  ], var.qemu_extra_args)
+  communicator = "ssh"
+  ssh_username = var.ssh_username
+  ssh_password = var.ssh_password
+  ssh_timeout  = "20m"
+  # The build login exists only for the build: lock and expire it in the
+  # same root shell that powers off. A provisioner cannot do it, because
+  # sudo refuses an expired account, so this shutdown would then fail and
+  # Packer would kill the VM and fail the build after shutdown_timeout.
+  shutdown_command = "sudo sh -c 'passwd --lock ${var.ssh_username} && usermod --expiredate 1 ${var.ssh_username} && shutdown -P now'"
 }
 
 source "amazon-ebs" "runner" {

@@ -44,6 +44,8 @@ variable "node_major" {
 
 # --- qemu (local build) ---
 
+# Any cloud-init disk image works: `npm run image` passes a Debian 12 image
+# it builds locally (packer/local/base-image.sh).
 variable "ubuntu_image_url" {
   type    = string
   default = "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img"
@@ -57,8 +59,15 @@ variable "ubuntu_image_checksum" {
 }
 
 variable "qemu_accelerator" {
-  type    = string
-  default = "kvm"
+  type        = string
+  default     = "kvm"
+  description = "kvm, or tcg (emulation) where /dev/kvm is missing or hangs; npm run image probes and picks."
+}
+
+variable "qemu_extra_args" {
+  type        = list(list(string))
+  default     = []
+  description = "More QEMU arguments, e.g. [[\"-kernel\", \"vmlinuz\"], [\"-initrd\", \"initrd.img\"], [\"-append\", \"root=... console=ttyS0\"]] for a base image without a boot loader."
 }
 
 variable "qemu_output_directory" {
