@@ -54,14 +54,4 @@ build {
       "cloud-init clean --logs --machine-id",
     ]
   }
-
-  # The qemu build's login exists only for the build.
-  provisioner "shell" {
-    only            = ["qemu.runner"]
-    execute_command = "sudo sh -c '{{ .Vars }} {{ .Path }}'"
-    inline = [
-      "passwd --lock '${var.ssh_username}'",
-      "usermod --expiredate 1 '${var.ssh_username}'",
-    ]
-  }
 }
