@@ -22,6 +22,13 @@
 # QEMU user-mode NIC needs, and keeps Python out of the network path.
 # network-online.target (airlock.service wants it) waits for any one link, at
 # most 60 s, instead of every link for 2 minutes.
+# systemd-firstboot is masked and the time zone (UTC) and locale (C.UTF-8) are
+# set: the template's `cloud-init clean --machine-id` makes the image's next
+# boot a first boot, and systemd-firstboot would then wait on the console for
+# answers (locale, time zone, root password) and hold the whole boot (seen:
+# sysusers, udev and /dev/ttyS0 all stuck behind it). cloud-init is the
+# first-boot setup here. Its locale module is off (no locales package; user-data
+# can still set one); manage_etc_hosts gives the hostname an /etc/hosts line.
 #
 # Needs root (file owners in the image are part of the result) and mmdebstrap,
 # e2fsprogs (mkfs.ext4 -d fills the file system without a loop mount), qemu-utils.
@@ -61,7 +68,9 @@ mmdebstrap --mode=root --variant=apt --include="$PACKAGES" \
   --customize-hook='mkdir -p "$1/etc/systemd/network" && printf "[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n" >"$1/etc/systemd/network/50-wired.network"' \
   --customize-hook='chroot "$1" systemctl enable systemd-networkd.service' \
   --customize-hook='mkdir -p "$1/etc/systemd/system/systemd-networkd-wait-online.service.d" && printf "[Service]\nExecStart=\nExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=60\n" >"$1/etc/systemd/system/systemd-networkd-wait-online.service.d/any.conf"' \
-  --customize-hook='mkdir -p "$1/etc/cloud/cloud.cfg.d" && printf "datasource_list: [NoCloud, None]\nnetwork: {config: disabled}\n" >"$1/etc/cloud/cloud.cfg.d/90-airlock-base.cfg"' \
+  --customize-hook='mkdir -p "$1/etc/cloud/cloud.cfg.d" && printf "datasource_list: [NoCloud, None]\nnetwork: {config: disabled}\nmanage_etc_hosts: localhost\nlocale: false\n" >"$1/etc/cloud/cloud.cfg.d/90-airlock-base.cfg"' \
+  --customize-hook='ln -sf /usr/share/zoneinfo/Etc/UTC "$1/etc/localtime" && echo Etc/UTC >"$1/etc/timezone" && echo LANG=C.UTF-8 >"$1/etc/default/locale" && ln -sf default/locale "$1/etc/locale.conf"' \
+  --customize-hook='chroot "$1" systemctl mask systemd-firstboot.service' \
   --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \
   --customize-hook=': >"$1/etc/machine-id"; rm -f "$1/var/lib/dbus/machine-id"' \
   --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
