@@ -137,14 +137,16 @@ system_trusts_ca() {
     || { echo "airlock-ca.crt is not this VM's CA"; return 1; }
   openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt "$STATE/ca/ca.crt"
 }
+# The runner's .env gets the proxy and CA variables (install.sh); /etc/environment gets the CA
+# variables (install-trust.sh), not the proxy.
 runner_env_has_ca() {
   local f
   for f in /opt/actions-runner/.env /etc/environment; do
     grep -qx 'NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/airlock-ca.crt' "$f" \
       && grep -qx 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' "$f" \
-      && grep -qx 'https_proxy=http://127.0.0.1:3128' "$f" \
-      || { echo "$f lacks the CA or proxy variables"; return 1; }
+      || { echo "$f lacks the CA variables"; return 1; }
   done
+  grep -qx 'https_proxy=http://127.0.0.1:3128' /opt/actions-runner/.env || { echo ".env lacks https_proxy"; return 1; }
   runuser -u runner -- openssl x509 -in /usr/local/share/ca-certificates/airlock-ca.crt -noout
 }
 
@@ -351,7 +353,7 @@ case "$phase" in
     else
       skip 2.4 "Java cacerts holds the CA" "no JDK in the image"
     fi
-    check 2.5 "the runner's .env and /etc/environment carry the proxy and CA variables; the runner can read the CA" runner_env_has_ca
+    check 2.5 "the runner's .env (proxy and CA variables) and /etc/environment (CA variables) are set; the runner can read the CA" runner_env_has_ca
     info ca-fingerprint "$(ca_fp)"
     mkdir -p "$KEEP" && ca_fp >"$KEEP/ca-fingerprint"
     useradd -m -s /bin/bash vmother 2>/dev/null
