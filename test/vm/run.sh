@@ -88,15 +88,19 @@ boot() {
 
 qemu-img create -q -f qcow2 -F qcow2 -b "$image" "$work/a.qcow2"
 qemu-img create -q -f qcow2 -F qcow2 -b "$image" "$work/b.qcow2"
-boot A1 "$work/a.qcow2" first || true
-boot A2 "$work/a.qcow2" again || true
-boot B1 "$work/b.qcow2" other || true
+# AIRLOCK_VM_PHASES picks boots (e.g. "A1" to rerun the first-boot checks alone); the default is all.
+phases=" ${AIRLOCK_VM_PHASES:-A1 A2 B1} "
+[[ $phases == *" A1 "* ]] && { boot A1 "$work/a.qcow2" first || true; }
+[[ $phases == *" A2 "* ]] && { boot A2 "$work/a.qcow2" again || true; }
+[[ $phases == *" B1 "* ]] && { boot B1 "$work/b.qcow2" other || true; }
 
-fp() { sed -n 's/^info ca-fingerprint //p' "$out/results-$1.log" | tr -d '\r' | head -n 1; }
+fp() { sed -n 's/^info ca-fingerprint //p' "$out/results-$1.log" 2>/dev/null | tr -d '\r' | head -n 1; }
 {
-  cat "$out/results-A1.log" "$out/results-A2.log" | tr -d '\r' | grep -E '^(ok|not ok|skip) ' || true
+  cat "$out/results-A1.log" "$out/results-A2.log" 2>/dev/null | tr -d '\r' | grep -E '^(ok|not ok|skip) ' || true
   a=$(fp A1) b=$(fp B1)
-  if [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ]; then
+  if [[ $phases != *" A1 "* || $phases != *" B1 "* ]]; then
+    :
+  elif [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ]; then
     echo "ok 2.6 two fresh overlays of the image made two different CAs on first boot (none baked in)"
   else
     echo "not ok 2.6 two fresh overlays of the image made two different CAs on first boot (none baked in) -- A: ${a:-none}, B: ${b:-none}"
