@@ -74,7 +74,7 @@ live=0
 root() { printf '%s%s' "$sysroot" "$1"; }
 
 for f in systemd/airlock.service systemd/airlock-egress.service systemd/airlock-egress.nft \
-  systemd/airlock.sysusers certs/install-trust.sh packer/files/airlock.yaml \
+  systemd/airlock.sysusers systemd/airlock.tmpfiles certs/install-trust.sh packer/files/airlock.yaml \
   packer/files/hooks/job-started.sh packer/files/hooks/job-completed.sh; do
   [ -f "$src/$f" ] || die "missing $src/$f (run from a checkout or the uploaded source tree)"
 done
@@ -248,7 +248,7 @@ install_config() {
     nft -c -f "$etc/airlock-egress.nft" || die "nft rejects $etc/airlock-egress.nft"
   fi
   # Approvers cannot read airlock.yaml (0640): this tells their CLI where the
-  # control socket is (airlock.service's RuntimeDirectory, control.socket).
+  # control socket is (/run/airlock from airlock.tmpfiles, control.socket).
   local environment
   environment=$(root /etc/environment)
   [ -e "$environment" ] || install -m 0644 /dev/null "$environment"
@@ -267,6 +267,14 @@ install_units() {
   install -d -m 0755 "$unitdir"
   install -m 0644 "$src/systemd/airlock.service" "$unitdir/airlock.service"
   install -m 0644 "$src/systemd/airlock-egress.service" "$unitdir/airlock-egress.service"
+  # /run/airlock for the control socket, made at every boot (see airlock.tmpfiles).
+  local tmpfiles_d
+  tmpfiles_d=$(root /usr/lib/tmpfiles.d)
+  install -d -m 0755 "$tmpfiles_d"
+  install -m 0644 "$src/systemd/airlock.tmpfiles" "$tmpfiles_d/airlock.conf"
+  if [ "$live" = 1 ] && [ -d /run/systemd/system ]; then
+    systemd-tmpfiles --create "$tmpfiles_d/airlock.conf"
+  fi
   # --root works on the tree without a running systemd (image builds, CI).
   systemctl --root="${sysroot:-/}" enable airlock-egress.service airlock.service
 }

@@ -157,9 +157,12 @@ describe('systemd units', () => {
 
   test('approvers reach the control socket as shipped: /run/airlock made 2750 airlock:airlock-approvers before serve, airlock a member of the group', () => {
     const s = unitSettings('airlock.service');
-    assert.equal(s.get('RuntimeDirectory')?.join(' | '), 'airlock');
-    assert.equal(s.get('RuntimeDirectoryMode')?.join(' | '), '0750');
+    // Not RuntimeDirectory=: systemd resets its mode and owner before every Exec* command, which
+    // took the group off /run/airlock in a booted image (test:vm check 6.1).
+    assert.equal(s.has('RuntimeDirectory'), false);
+    assert.equal(s.get('ReadWritePaths')?.join(' | '), '-/run/airlock');
     assert.equal(s.get('ExecStartPre')?.[0], '+/usr/bin/install -d -o airlock -g airlock-approvers -m 2750 /run/airlock');
+    assert.match(readFileSync(join(SYSTEMD, 'airlock.tmpfiles'), 'utf8'), /^d \/run\/airlock 2750 airlock airlock-approvers -$/m);
     assert.equal(s.get('StateDirectoryMode')?.join(' | '), '0700');
     const sysusers = readFileSync(join(SYSTEMD, 'airlock.sysusers'), 'utf8');
     assert.match(sysusers, /^g airlock-approvers -$/m);
@@ -317,6 +320,8 @@ describe('install.sh --sysroot', () => {
     assert.deepEqual(line.split(':')[3]?.split(','), ['airlock']);
     assert.equal(countLines(join(root, 'etc/environment'), 'AIRLOCK_CONTROL_SOCKET='), 1);
     assert.ok(readFileSync(join(root, 'etc/environment'), 'utf8').split('\n').includes('AIRLOCK_CONTROL_SOCKET=/run/airlock/control.sock'));
+    // The socket's directory comes from tmpfiles.d at every boot (not RuntimeDirectory=).
+    assert.equal(readFileSync(join(root, 'usr/lib/tmpfiles.d/airlock.conf'), 'utf8'), readFileSync(join(SYSTEMD, 'airlock.tmpfiles'), 'utf8'));
   });
 
   test('state and log directories are 0700 and owned by airlock; config is 0640 root:airlock', (t) => {
