@@ -31,8 +31,8 @@ export interface GuardContext {
   readonly log: Logger;
   readonly maxBodyBytes: number;
   readonly secrets: readonly Secret[];
-  /** The exchange to record for a refusal (decision and rule are set here). */
-  readonly refused: (code: string, status: number) => Exchange;
+  /** The exchange to record for a refusal answered with `err` (null: the client got no answer); decision and rule are set here. */
+  readonly refused: (err: AirlockError | null, code?: string) => Exchange;
   readonly record: (ex: Exchange) => Promise<void>;
   readonly begin: (note: string) => Promise<void>;
   readonly startedDateTime: string;
@@ -147,8 +147,8 @@ async function hold(c: GuardContext, rule: RuleRef, buffered: Buffer | null, par
     case 'timeout':
       return refuse(c, new AirlockError('APPROVAL_TIMEOUT', `hold ${id}`), 'approval-timeout', rule);
     default: {
-      const ex = c.refused('HELD_ABORTED', 0);
-      await c.record({ ...ex, error: `held-then-aborted: ${o.why}`, airlock: { ...ex.airlock, decision: 'aborted', errorCode: 'HELD_ABORTED', rule: { ...rule } } }).catch((err: unknown) => {
+      const ex = c.refused(null, 'HELD_ABORTED');
+      await c.record({ ...ex, error: `held-then-aborted: ${o.why}`, airlock: { ...ex.airlock, decision: 'aborted', rule: { ...rule } } }).catch((err: unknown) => {
         c.log.error({ err }, 'could not record an aborted hold');
       });
       c.res.destroy();
@@ -160,7 +160,7 @@ async function hold(c: GuardContext, rule: RuleRef, buffered: Buffer | null, par
 async function refuse(c: GuardContext, err: AirlockError, decision: string, rule: RuleRef, approval?: Approval): Promise<GuardVerdict> {
   c.req.resume();
   c.req.on('error', () => undefined);
-  const ex = c.refused(err.code, err.status);
+  const ex = c.refused(err);
   await c
     .record({ ...ex, airlock: { ...ex.airlock, decision, rule: { ...rule }, ...(approval ? { approval } : {}) } })
     .catch((e: unknown) => c.log.error({ err: e }, 'could not record a refused exchange'));

@@ -21,6 +21,7 @@ import { frameHeaders, upstreamFraming } from './frame-headers.js';
 import { forward, ForwardError, type ForwardOutcome } from './forward.js';
 import type { IdentityPort, SessionsPort, VaultPort } from './ports.js';
 import { respondError } from './respond-error.js';
+import { refusalResponse } from '../recording/refusal-response.js';
 import type { Destination } from './resolve-destination.js';
 import { applyGuard } from './apply-guard.js';
 import type { Limits } from './limits.js';
@@ -161,14 +162,16 @@ export async function handleIntercepted(
     startedDateTime,
     httpVersion: `HTTP/${req.httpVersion}`,
   };
-  const refusedExchange = (code: string, status: number, outHeaders: readonly string[]): Exchange => ({
+  // A refusal is recorded with the answer the client got (refusal-response.ts); `answer: null`
+  // only when the client got none (an aborted hold).
+  const refusedExchange = (err: AirlockError | null, outHeaders: readonly string[], code: string = err?.code ?? 'INTERNAL'): Exchange => ({
     id: exchangeId,
     startedDateTime,
     request: { method, url, httpVersion: base.httpVersion, headers: toPairs(outHeaders), body: null },
-    response: null,
-    error: `refused by Airlock: ${code} (${status})`,
+    response: err ? refusalResponse(err, base.httpVersion) : null,
+    ...(err ? {} : { error: `refused by Airlock: ${code}` }),
     timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 },
-    airlock: { decision: 'refused', errorCode: code, grant: identity.grant, credential: identity.credential, session: session.id, identity: attribution, stripped: stripped.stripped, injected: [] },
+    airlock: { decision: 'refused', code, errorCode: code, forwarded: false, grant: identity.grant, credential: identity.credential, session: session.id, identity: attribution, stripped: stripped.stripped, injected: [] },
   });
 
   if (unparsed || !canon) {
@@ -176,8 +179,7 @@ export async function handleIntercepted(
     drain(req);
     line.code = err.code;
     if (err.detail) line.reason = err.detail;
-    const ex = refusedExchange(err.code, err.status, []);
-    await deps.sessions.record(session.id, { ...ex, error: `${ex.error ?? ''}: ${err.detail ?? ''}` }, secrets).catch((e: unknown) => {
+    await deps.sessions.record(session.id, refusedExchange(err, []), secrets).catch((e: unknown) => {
       log.error({ err: e }, 'could not record a refused exchange');
     });
     line.status = respondError(res, err);
@@ -191,7 +193,7 @@ export async function handleIntercepted(
     const v = await applyGuard({
       guard: deps.guard, identity, sessionId: session.id, method, host, path: stripped.path, url, req, res, log,
       maxBodyBytes: deps.maxBodyBytes, secrets, startedDateTime,
-      refused: (code, status) => refusedExchange(code, status, stripped.rawHeaders),
+      refused: (err, code) => refusedExchange(err, stripped.rawHeaders, code),
       record: (ex) => deps.sessions.record(session.id, ex, secrets),
       begin: (note) => deps.sessions.begin(session.id, { id: exchangeId, startedDateTime, method, url, note }, secrets),
       respond: (err) => respondError(res, err),
@@ -210,7 +212,7 @@ export async function handleIntercepted(
     drain(req);
     const err = new AirlockError('CREDENTIAL_MISSING', `grant ${identity.grant} names ${identity.credential}`);
     line.code = err.code;
-    await deps.sessions.record(session.id, refusedExchange(err.code, err.status, headers), secrets).catch((e: unknown) => {
+    await deps.sessions.record(session.id, refusedExchange(err, headers), secrets).catch((e: unknown) => {
       log.error({ err: e }, 'could not record a refused exchange');
     });
     line.status = respondError(res, err);
@@ -223,7 +225,7 @@ export async function handleIntercepted(
     const err = admitted.error;
     line.code = err.code;
     if (err.detail) line.reason = err.detail;
-    await deps.sessions.record(session.id, refusedExchange(err.code, err.status, headers), secrets).catch((e: unknown) => {
+    await deps.sessions.record(session.id, refusedExchange(err, headers), secrets).catch((e: unknown) => {
       log.error({ err: e }, 'could not record a refused exchange');
     });
     line.status = respondError(res, err);
@@ -279,11 +281,12 @@ export async function handleIntercepted(
     line.code = fe.code;
     line.decision = 'error';
     const ex: Exchange = {
-      ...refusedExchange(fe.code, fe.status, headers),
+      ...refusedExchange(fe, headers),
       request: { method, url, httpVersion: base.httpVersion, headers: toPairs(headers), body: fe.requestBody?.body(declared(req)) ?? null },
       error: fe.message,
-      timings: fe.timings ?? refusedExchange(fe.code, fe.status, headers).timings,
-      airlock: { ...airlock, decision: 'error', errorCode: fe.code },
+      timings: fe.timings ?? refusedExchange(fe, headers).timings,
+      // Sent (in part at least) when a request body capture exists: the upstream may have acted on it.
+      airlock: { ...airlock, decision: 'error', code: fe.code, errorCode: fe.code, forwarded: fe.requestBody !== undefined },
     };
     await deps.sessions.record(session.id, ex, secrets).catch((e: unknown) => log.error({ err: e }, 'could not record a failed exchange'));
     line.status = respondError(res, fe);
@@ -306,8 +309,8 @@ export async function handleIntercepted(
     outcome.rest?.destroy();
     const e = isAirlockError(err) ? err : new AirlockError('MASKING_UNAVAILABLE');
     Object.assign(line, { code: e.code, decision: 'error' });
-    const ex = refusedExchange(e.code, e.status, headers);
-    await deps.sessions.record(session.id, { ...ex, error: e.message, timings: outcome.timings, airlock: { ...airlock, decision: 'error', errorCode: e.code } }, secrets).catch((e2: unknown) => log.error({ err: e2 }, 'could not record an unmaskable exchange'));
+    const ex = refusedExchange(e, headers);
+    await deps.sessions.record(session.id, { ...ex, error: e.message, timings: outcome.timings, airlock: { ...airlock, decision: 'error', code: e.code, errorCode: e.code, forwarded: true } }, secrets).catch((e2: unknown) => log.error({ err: e2 }, 'could not record an unmaskable exchange'));
     line.status = respondError(res, e);
     return;
   }
@@ -325,7 +328,7 @@ export async function handleIntercepted(
     timings: outcome.timings,
     serverIPAddress: outcome.serverIPAddress,
     connection: String(outcome.serverPort),
-    airlock: shown.fired.length > 0 ? { ...airlock, masked: shown.fired } : airlock,
+    airlock: shown.fired.length > 0 ? { ...airlock, forwarded: true, masked: shown.fired } : { ...airlock, forwarded: true },
   };
   try {
     // Recorded before a byte of the response reaches the client.

@@ -90,6 +90,8 @@ export function buildHarEntry(line: JournalExchangeLine): HarEntry {
   const airlock: HarEntryAirlock = {
     decision: str(line.airlock?.decision, 'unknown'),
     ...(typeof line.airlock?.errorCode === 'string' ? { errorCode: line.airlock.errorCode } : {}),
+    ...codeOf(line.airlock),
+    ...(typeof line.airlock?.forwarded === 'boolean' ? { forwarded: line.airlock.forwarded } : {}),
     ...(typeof line.airlock?.grant === 'string' ? { grant: line.airlock.grant } : {}),
     ...(typeof line.airlock?.credential === 'string' ? { credential: line.airlock.credential } : {}),
     stripped: Array.isArray(line.airlock?.stripped) ? line.airlock.stripped.map((s) => str(s)) : [],
@@ -188,6 +190,12 @@ export function buildHarEntry(line: JournalExchangeLine): HarEntry {
   return entry;
 }
 
+/** `_airlock.code`: the journal's `code`, or for lines written before it existed, `errorCode`. */
+function codeOf(a: JournalExchangeLine['airlock'] | undefined): { code?: string } {
+  const c = typeof a?.code === 'string' ? a.code : typeof a?.errorCode === 'string' ? a.errorCode : undefined;
+  return c === undefined ? {} : { code: c };
+}
+
 /** The guardrails' fields (policy rule, approval, masking), copied when well-formed. */
 function guardFields(a: JournalExchangeLine['airlock'] | undefined): Pick<HarEntryAirlock, 'rule' | 'approval' | 'masked'> {
   const out: { -readonly [K in 'rule' | 'approval' | 'masked']?: HarEntryAirlock[K] } = {};
@@ -212,7 +220,7 @@ export function buildNoResponseEntry(begin: JournalBeginLine): HarEntry {
     response: null,
     error: begin.note === 'held' ? HELD_ABORTED_ERROR : NO_RESPONSE_ERROR,
     timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 },
-    airlock: { decision: 'error', stripped: [], injected: [] },
+    airlock: { decision: 'error', stripped: [], injected: [], forwarded: begin.note !== 'held' },
   });
 }
 

@@ -25,8 +25,15 @@ export interface ExchangeTimings {
 export interface ExchangeAirlock {
   /** forwarded | refused | error */
   readonly decision: string;
-  /** The stable error code when Airlock refused or failed the exchange. */
+  /** The stable error code when Airlock refused or failed the exchange (older name of `code`, kept for readers of older HARs). */
   readonly errorCode?: string;
+  /** The stable error code when Airlock refused or failed the exchange: what the client saw in X-Airlock-Error. */
+  readonly code?: string;
+  /**
+   * true when the request was sent to the upstream (Datadog); false when Airlock answered it
+   * itself. Only a forwarded exchange with a response and no `code` holds Datadog's answer.
+   */
+  readonly forwarded?: boolean;
   readonly grant?: string;
   readonly credential?: string;
   /** What was removed from the agent's request, e.g. "header:dd-api-key", "query:api_key", "path:/v1/input key". */
@@ -59,7 +66,11 @@ export interface Exchange {
     readonly headers: readonly HeaderPair[];
     readonly body: CapturedBody | null;
   };
-  /** null when no response came (upstream failure, client gone): recorded as status 0 with `error`. */
+  /**
+   * What the client was answered: Datadog's response, or Airlock's own error response for a
+   * refusal (refusal-response.ts). null only when the client got no answer at all (a hold aborted
+   * by the client, a crash): recorded as status 0 with `error`.
+   */
   readonly response: {
     readonly status: number;
     readonly statusText: string;

@@ -76,7 +76,7 @@ test('a body over maxBodyBytes reaches the client whole and is recorded truncate
   assert.deepEqual(validateHar(har), []);
 });
 
-test('a request whose upstream is unreachable is recorded with status 0 and an _error', async () => {
+test('a request whose upstream is unreachable is recorded with the 502 the client got and an _error', async () => {
   const token = await mint({ run_id: '5003' });
   // dead.datadoghq.com is pinned to a closed port: the outage is real, on loopback.
   const r = await curl(token, 'https://dead.datadoghq.com/api/v1/validate', ['-o', '/dev/null', '-w', '%{http_code}']);
@@ -86,7 +86,7 @@ test('a request whose upstream is unreachable is recorded with status 0 and an _
   const har = JSON.parse((await a.cli(['sessions', 'export', s.id])).stdout) as Har;
   const e = har.log.entries.find((x) => x.request.url.startsWith('https://dead.datadoghq.com/'));
   assert.ok(e, 'the failed exchange is in the session');
-  assert.equal(e.response.status, 0);
+  assert.equal(e.response.status, 502, 'what the client saw');
   assert.match(String(e._error), /UPSTREAM_UNREACHABLE|ECONNREFUSED|unreachable/i);
   assert.equal(e._airlock['errorCode'], 'UPSTREAM_UNREACHABLE');
   assert.deepEqual(validateHar(har), []);

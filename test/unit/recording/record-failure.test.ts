@@ -122,7 +122,9 @@ test('a forwarded exchange whose record does not fit throws RECORDING_INCOMPLETE
   assert.deepEqual(lines.map((l) => l['type']), ['session', 'begin', 'exchange'], 'no torn line: every line parses');
   assert.match(String(lines[2]?.['error']), new RegExp(`^${RESPONSE_NOT_RECORDED}: the upstream answered 200`));
   assert.equal((lines[2]?.['request'] as { body: unknown }).body, null);
-  assert.equal(lines[2]?.['response'], null);
+  // What the client got is recorded: Airlock's own 502 RECORDING_INCOMPLETE, not the withheld 200.
+  assert.equal((lines[2]?.['response'] as { status: number }).status, 502);
+  assert.deepEqual((lines[2]?.['airlock'] as { code: string; forwarded: boolean }), { ...(lines[2]?.['airlock'] as object), code: 'RECORDING_INCOMPLETE', forwarded: true });
   assert.ok(store.isOpen(meta.id), 'the session goes on');
 
   disk.free = Infinity;
