@@ -1,10 +1,12 @@
 // What to send for one recorded entry, or why not. Pure.
 //
+// Sent: only an exchange that reached Datadog and has its completed response (entry-outcome.ts).
 // Never sent: a redaction placeholder. Headers whose name or value holds `[redacted:` are dropped (the
 // credential headers are then injected afresh from the vault, exactly as the proxy does), query
 // parameters likewise; a request whose PATH or BODY holds a placeholder is skipped, because removing it
 // would change what the request means and sending it would send the placeholder.
 import type { HarEntry } from '../recording/har-types.js';
+import { entryOutcome } from '../recording/entry-outcome.js';
 
 export type ReplayPlan =
   | { readonly kind: 'send'; readonly method: string; readonly pathAndQuery: string; readonly headers: string[]; readonly body: Buffer | null }
@@ -39,7 +41,10 @@ export function planReplay(e: HarEntry): ReplayPlan {
   const a = e._airlock;
   // A key-shaped path segment or a known secret in the path was recorded as a placeholder.
   if (ENCODED_PLACEHOLDER.test(url.pathname) || url.pathname.includes(PLACEHOLDER)) return skip('the request path holds a redaction placeholder ([redacted:...]); the original value is not recorded');
-  if (a?.decision === 'refused') return skip(`refused by Airlock when recorded (${a.errorCode ?? 'refused'}): it never reached Datadog`);
+  // Only what reached Datadog and got its answer is ever sent again: never a refusal (policy,
+  // approver, rate limit, key management), never an exchange whose outcome is unknown.
+  const outcome = entryOutcome(e);
+  if (outcome.kind !== 'datadog') return skip(outcome.reason);
   if (a?.truncated?.request) {
     return skip(`the request body was truncated in the recording (${a.truncated.requestBytesRecorded ?? '?'} of ${a.truncated.requestBodySize ?? '?'} bytes): replaying it would send a different body`);
   }

@@ -30,6 +30,8 @@ export interface ReplayRow {
   readonly keysMatch: 'yes' | 'no' | '-';
   readonly note: string;
   readonly diverged: boolean;
+  /** Whether the plan sends it (false: skipped, with the reason in `note`); a dry run sends nothing but says what it would. */
+  readonly send: boolean;
 }
 
 export interface ReplayOptions {
@@ -37,7 +39,8 @@ export interface ReplayOptions {
   readonly entries: readonly HarEntry[];
   readonly originalSession: string;
   readonly target: URL;
-  readonly credential: { readonly name: string; readonly entry: VaultEntry } | null;
+  /** Always named by the operator (--credential): never the recorded session's credential. */
+  readonly credential: { readonly name: string; readonly entry: VaultEntry };
   readonly only: ReadonlySet<string> | null;
   readonly dryRun: boolean;
   readonly operator: string;
@@ -93,7 +96,7 @@ export async function replaySession(o: ReplayOptions): Promise<{ rows: ReplayRow
   const hostHeader = o.target.host;
   if (o.dryRun) {
     for (const { entry, plan } of plans) {
-      rows.push({ method: plan.method, path: plan.kind === 'send' ? plan.pathAndQuery.split('?')[0]! : plan.path, recorded: entry.response?.status ?? 0, replayed: null, keysMatch: '-', note: plan.kind === 'skip' ? `skipped: ${plan.reason}` : 'dry run: not sent', diverged: false });
+      rows.push({ method: plan.method, path: plan.kind === 'send' ? plan.pathAndQuery.split('?')[0]! : plan.path, recorded: entry.response?.status ?? 0, replayed: null, keysMatch: '-', note: plan.kind === 'skip' ? `skipped: ${plan.reason}` : `dry run: would send with credential ${o.credential.name}`, diverged: false, send: plan.kind === 'send' });
     }
     return { rows, sessionId: null };
   }
@@ -118,32 +121,28 @@ export async function replaySession(o: ReplayOptions): Promise<{ rows: ReplayRow
     sub: o.operator,
     claims: { replay_of: o.originalSession, target: o.target.origin },
     grant: 'replay',
-    credential: o.credential?.name ?? 'none',
+    credential: o.credential.name,
     expiresAt: now() + 3_600_000,
   };
-  const secrets: Secret[] = o.credential
-    ? [
-        { value: o.credential.entry.apiKey, label: `credential ${o.credential.name} api key` },
-        ...(o.credential.entry.appKey ? [{ value: o.credential.entry.appKey, label: `credential ${o.credential.name} application key` }] : []),
-      ]
-    : [];
+  const secrets: Secret[] = [
+    { value: o.credential.entry.apiKey, label: `credential ${o.credential.name} api key` },
+    ...(o.credential.entry.appKey ? [{ value: o.credential.entry.appKey, label: `credential ${o.credential.name} application key` }] : []),
+  ];
   const meta = await store.ensure(identity, { replayOf: o.originalSession });
   try {
     for (const { entry, plan } of plans) {
       const recorded = entry.response?.status ?? 0;
       if (plan.kind === 'skip') {
-        rows.push({ method: plan.method, path: plan.path, recorded, replayed: null, keysMatch: '-', note: `skipped: ${plan.reason}`, diverged: false });
+        rows.push({ method: plan.method, path: plan.path, recorded, replayed: null, keysMatch: '-', note: `skipped: ${plan.reason}`, diverged: false, send: false });
         continue;
       }
-      let headers = [...plan.headers, 'host', hostHeader];
-      let injected: string[] = [];
-      if (o.credential) ({ rawHeaders: headers, injected } = injectCredential(headers, o.credential.entry));
+      const { rawHeaders: headers, injected } = injectCredential([...plan.headers, 'host', hostHeader], o.credential.entry);
       const id = randomUUID();
       const startedDateTime = new Date(now()).toISOString();
       const url = `${o.target.protocol}//${hostHeader}${joinPath(o.target, plan.pathAndQuery)}`;
       const path = plan.pathAndQuery.split('?')[0]!;
       await store.begin(meta.id, { id, startedDateTime, method: plan.method, url }, secrets);
-      const airlock = { decision: 'forwarded', grant: 'replay', credential: identity.credential, stripped: [], injected };
+      const airlock = { decision: 'forwarded', forwarded: true, grant: 'replay', credential: identity.credential, stripped: [], injected };
       try {
         const out = await forward({ destination: dest, tls: isTls, method: plan.method, path: joinPath(o.target, plan.pathAndQuery), headers, body: Readable.from(plan.body ? [plan.body] : []), framing: plan.body ? { kind: 'length', length: plan.body.length } : { kind: 'none' }, agent, maxBodyBytes: o.config.recording.maxBodyBytes, timeoutMs: 60_000, now });
         await drain(out);
@@ -156,7 +155,7 @@ export async function replaySession(o: ReplayOptions): Promise<{ rows: ReplayRow
         await store.record(meta.id, ex, secrets);
         const keysMatch = compareKeys(recordedText(entry), replayedText(out, 8 * o.config.recording.maxBodyBytes + 1024 * 1024));
         const diverged = out.status !== recorded || keysMatch === 'no';
-        rows.push({ method: plan.method, path, recorded, replayed: out.status, keysMatch, note: diverged ? 'diverged' : '', diverged });
+        rows.push({ method: plan.method, path, recorded, replayed: out.status, keysMatch, note: diverged ? 'diverged' : '', diverged, send: true });
       } catch (err) {
         const fe = err instanceof ForwardError ? err : new ForwardError('UPSTREAM_UNREACHABLE');
         await store.record(meta.id, {
@@ -164,9 +163,9 @@ export async function replaySession(o: ReplayOptions): Promise<{ rows: ReplayRow
           request: { method: plan.method, url, httpVersion: 'HTTP/1.1', headers: toPairs(headers), body: null },
           response: null, error: fe.message,
           timings: fe.timings ?? { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 },
-          airlock: { ...airlock, decision: 'error', errorCode: fe.code },
+          airlock: { ...airlock, decision: 'error', code: fe.code, errorCode: fe.code, forwarded: fe.requestBody !== undefined },
         }, secrets);
-        rows.push({ method: plan.method, path, recorded, replayed: null, keysMatch: '-', note: `${fe.code}: ${fe.message}`, diverged: true });
+        rows.push({ method: plan.method, path, recorded, replayed: null, keysMatch: '-', note: `${fe.code}: ${fe.message}`, diverged: true, send: true });
       }
     }
   } finally {

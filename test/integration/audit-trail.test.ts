@@ -220,8 +220,11 @@ test('replay re-issues the session against the sandbox with the vaulted key, nev
   assert.equal((await a.cli(['sessions', 'verify', harPath(id)])).code, 0, 'the replay session is signed and chained');
 });
 
-test('replay --strict exits 1 when responses diverge (no credential: the sandbox answers 403)', async () => {
-  const r = await a.cli(['replay', harPath(ids.get('100')!), '--target', 'https://api.datadoghq.com', '--only', 'GET', '--strict']);
+test('replay --strict exits 1 when responses diverge (a key the sandbox does not accept: it answers 403)', async () => {
+  const keyFile = join(a.dir, 'sandbox.key');
+  writeFileSync(keyFile, `ddapi${'0'.repeat(32)}\n`, { mode: 0o600 });
+  assert.equal((await a.cli(['vault', 'put', 'dd-sandbox', '--api-key-file', keyFile])).code, 0);
+  const r = await a.cli(['replay', harPath(ids.get('100')!), '--target', 'https://api.datadoghq.com', '--credential', 'dd-sandbox', '--only', 'GET', '--strict']);
   assert.equal(r.code, 1, r.stdout);
   assert.match(r.stdout, /^GET\s+\/api\/v1\/validate\s+200\s+403\s+no\s+diverged/m);
   assert.ok(!/^POST/m.test(r.stdout), '--only GET leaves the POSTs out');
@@ -234,7 +237,7 @@ test('replay --dry-run sends nothing; a truncated or placeholder-holding request
   const file = join(a.dir, 'skips.har');
   writeFileSync(file, JSON.stringify(har));
   const before = a.datadog.received.length;
-  const dry = await a.cli(['replay', file, '--target', 'https://api.datadoghq.com', '--dry-run']);
+  const dry = await a.cli(['replay', file, '--target', 'https://api.datadoghq.com', '--credential', 'dd-prod', '--dry-run']);
   assert.equal(dry.code, 0, dry.stderr);
   assert.equal(a.datadog.received.length, before, 'a dry run sends nothing');
   assert.match(dry.stdout, /skipped: the request body was truncated in the recording \(1024 of 5000 bytes\)/);

@@ -106,7 +106,7 @@ function entry(over: Partial<HarEntry> & { body?: string }): HarEntry {
     request: { method: 'POST', url: 'https://api.datadoghq.com/api/v1/series?api_key=%5Bredacted%3Aquery%20api_key%5D&from=1', httpVersion: 'HTTP/1.1', cookies: [], headers: [{ name: 'DD-API-KEY', value: '[redacted:credential dd-prod api key]' }, { name: 'X-Custom', value: 'keep' }, { name: 'X-Leak', value: 'Bearer [redacted:agent credential]' }, { name: 'Content-Length', value: '99' }], queryString: [], headersSize: 1, bodySize: 2, ...(over.body !== undefined ? { postData: { mimeType: 'application/json', text: over.body } } : {}) },
     response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', cookies: [], headers: [], content: { size: 0, mimeType: 'application/json' }, redirectURL: '', headersSize: 1, bodySize: 0 },
     cache: {}, timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 }, _resourceType: 'fetch',
-    _airlock: { decision: 'forwarded', stripped: [], injected: [] },
+    _airlock: { decision: 'forwarded', forwarded: true, stripped: [], injected: [] },
     ...over,
   } as HarEntry;
 }
@@ -120,10 +120,26 @@ test('replay plans never carry a placeholder: such headers and query parameters 
   assert.equal(p.body?.toString(), '{"a":1}');
 });
 
+test('replay sends only what reached Datadog: policy-denied, approver-denied, key-management and unknown exchanges are skipped with their reason', () => {
+  const refusal = (decision: string, code: string) => entry({ response: { ...entry({}).response, status: 403 }, _airlock: { decision, code, errorCode: code, forwarded: false, stripped: [], injected: [] } });
+  for (const [decision, code] of [['denied', 'POLICY_DENIED'], ['approval-denied', 'APPROVAL_DENIED'], ['refused', 'RATE_LIMITED']]) {
+    const p = planReplay(refusal(decision!, code!));
+    assert.equal(p.kind, 'skip', code);
+    assert.match(p.kind === 'skip' ? p.reason : '', new RegExp(`\\(${code}\\): it never reached Datadog`));
+  }
+  // As recorded before this change: a policy denial with status 0 and no forwarded flag.
+  const old = planReplay(entry({ response: { ...entry({}).response, status: 0 }, _airlock: { decision: 'denied', errorCode: 'POLICY_DENIED', stripped: [], injected: [] } }));
+  assert.equal(old.kind, 'skip');
+  const unknown = planReplay(entry({ _airlock: { decision: 'forwarded', stripped: [], injected: [] } }));
+  assert.match(unknown.kind === 'skip' ? unknown.reason : '', /does not say whether it reached Datadog/);
+  const lost = planReplay(entry({ response: { ...entry({}).response, status: 502 }, _airlock: { decision: 'error', code: 'RECORDING_INCOMPLETE', forwarded: true, stripped: [], injected: [] } }));
+  assert.match(lost.kind === 'skip' ? lost.reason : '', /answer is not recorded \(RECORDING_INCOMPLETE\)/);
+});
+
 test('replay skips refused exchanges, truncated request bodies and bodies holding a placeholder, saying why', () => {
   const refused = planReplay(entry({ _airlock: { decision: 'refused', errorCode: 'NO_GRANT', stripped: [], injected: [] } }));
   assert.match(refused.kind === 'skip' ? refused.reason : '', /refused by Airlock when recorded \(NO_GRANT\)/);
-  const cut = planReplay(entry({ body: '{"a":', _airlock: { decision: 'forwarded', stripped: [], injected: [], truncated: { request: true, requestBodySize: 10, requestBytesRecorded: 5 } } }));
+  const cut = planReplay(entry({ body: '{"a":', _airlock: { decision: 'forwarded', forwarded: true, stripped: [], injected: [], truncated: { request: true, requestBodySize: 10, requestBytesRecorded: 5 } } }));
   assert.match(cut.kind === 'skip' ? cut.reason : '', /truncated in the recording \(5 of 10 bytes\)/);
   const ph = planReplay(entry({ body: '{"k":"[redacted:agent credential]"}' }));
   assert.match(ph.kind === 'skip' ? ph.reason : '', /redaction placeholder/);
