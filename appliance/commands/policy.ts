@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
-import { stringify } from 'yaml';
 import { exportSession } from '../recording/session-files.js';
 import { compileGrantPolicies } from '../policy/guard.js';
 import { decide, type Decision } from '../policy/decide.js';
-import { suggestRules, type SeenRequest } from '../policy/suggest-policy.js';
+import { suggestionText } from '../policy/suggestion-text.js';
+import type { HarEntry } from '../recording/har-types.js';
 import { load, CliError, sessionsDir, type CommonArgs } from './context.js';
 
 /** A HAR bigger than this is not read for a suggestion (the journal cap makes it unlikely). */
@@ -27,18 +27,9 @@ async function readHar(dir: string, id: string): Promise<unknown> {
 
 export async function policySuggestCommand(args: CommonArgs & { id: string; name?: string }): Promise<string> {
   const { config } = load(args);
-  const har = (await readHar(sessionsDir(config.stateDir), args.id)) as { log?: { entries?: unknown[] } };
-  const seen: SeenRequest[] = [];
-  for (const e of har.log?.entries ?? []) {
-    const x = e as { request?: { method?: unknown; url?: unknown }; _airlock?: { rule?: { rule?: unknown } } };
-    // Key-management endpoints stay denied: a suggestion never opens them.
-    if (x._airlock?.rule?.rule === 'key-management') continue;
-    if (typeof x.request?.method === 'string' && typeof x.request.url === 'string') seen.push({ method: x.request.method, url: x.request.url });
-  }
-  const rules = suggestRules(seen);
-  const name = args.name ?? `suggested-${args.id.slice(0, 12)}`;
-  const yaml = stringify({ policies: { [name]: { default: 'deny', rules: rules.map((r) => ({ match: r.match, action: r.action })) } } }, { flowCollectionPadding: false });
-  return `# allows exactly what session ${args.id} did (${seen.length} requests, ${rules.length} rules)\n${yaml}`;
+  const har = (await readHar(sessionsDir(config.stateDir), args.id)) as { log?: { entries?: unknown } };
+  const entries = Array.isArray(har.log?.entries) ? (har.log.entries as HarEntry[]) : [];
+  return suggestionText(args.id, entries, args.name ?? `suggested-${args.id.slice(0, 12)}`);
 }
 
 /** "POST /api/v1/dashboard", "GET api.datadoghq.com/api/v1/validate" or "GET https://host/path". */

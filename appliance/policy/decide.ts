@@ -17,7 +17,7 @@ export interface RequestFacts {
 /** Which rule decided, as recorded in the HAR (`_airlock.rule`) and the log. */
 export interface RuleRef {
   readonly policy: string;
-  /** The rule's index in the policy, or how the decision was reached without one. */
+  /** The rule's number in the policy's list, counted from 1 as people count, or how the decision was reached without one. */
   readonly rule: number | 'default' | 'key-management' | 'unparseable-path';
   readonly match?: string;
   readonly action: Action;
@@ -37,7 +37,7 @@ function lineOf(f: RequestFacts): RequestLine | null {
 }
 
 function ref(p: CompiledPolicy, r: CompiledRule): RuleRef {
-  return { policy: p.name, rule: r.index, match: r.match.source, action: r.action, ...(r.reason !== undefined ? { reason: r.reason } : {}) };
+  return { policy: p.name, rule: r.index + 1, match: r.match.source, action: r.action, ...(r.reason !== undefined ? { reason: r.reason } : {}) };
 }
 
 /** Whether deciding this request needs its body: some rule that matches it has `when:`. */

@@ -171,7 +171,7 @@ test('allowed requests are forwarded; a denied one is answered 403 POLICY_DENIED
   assert.equal(a.datadog.received.length, before, 'nothing denied reached Datadog');
   const e = (await entries('p1')).find((x) => x.request.url.endsWith('/api/v1/monitor'));
   assert.equal(e?._airlock['decision'], 'denied');
-  assert.deepEqual(e?._airlock['rule'], { policy: 'dashboards-writer', rule: 7, match: '* /api/v1/monitor/**', action: 'deny', reason: 'monitors are owned by the SRE team' });
+  assert.deepEqual(e?._airlock['rule'], { policy: 'dashboards-writer', rule: 8, match: '* /api/v1/monitor/**', action: 'deny', reason: 'monitors are owned by the SRE team' });
 });
 
 test('key-management endpoints are denied even under GET *, including percent-encoded spellings', async () => {
@@ -202,7 +202,7 @@ test('a report-mode rule forwards what it would deny and records it as report-de
   assert.equal(a.datadog.received.at(-1)?.path, '/api/v1/dashboard/rpt-1');
   const e = (await entries('p4')).at(-1);
   assert.equal(e?._airlock['decision'], 'report-deny');
-  assert.equal((e?._airlock['rule'] as { rule: number }).rule, 3);
+  assert.equal((e?._airlock['rule'] as { rule: number }).rule, 4, 'rules are numbered from 1');
   assert.ok(a.logs.some((l) => l.includes('report mode')), 'logged');
 });
 
@@ -363,7 +363,7 @@ test('policy suggest turns a recorded session into rules that allow it and nothi
   }
   const t = await a.cli(['policy', 'test', '--grant', 'dashboards-bot', 'DELETE /api/v1/dashboard/abc']);
   assert.equal(t.code, 0, t.stderr);
-  assert.match(t.stdout, /approve by rule 4 \(DELETE \/api\/v1\/dashboard\/\*\)/);
+  assert.match(t.stdout, /approve by rule 5 \(DELETE \/api\/v1\/dashboard\/\*\)/);
 });
 
 test('after a crash a pending hold is lost: the client gets a connection error and the HAR records it as held-then-aborted', async () => {

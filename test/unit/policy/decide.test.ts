@@ -68,9 +68,9 @@ test('the seed policy: first match wins, in order, then the default denies', () 
   assert.equal(decide(req('POST', '/api/v1/dashboard'), seed).action, 'allow');
   assert.equal(decide(req('PUT', '/api/v1/dashboard/abc-def-001'), seed).action, 'allow');
   const del = decide(req('DELETE', '/api/v1/dashboard/abc-def-001'), seed);
-  assert.deepEqual([del.action, del.rule.rule], ['approve', 3]);
+  assert.deepEqual([del.action, del.rule.rule], ['approve', 4]);
   const mon = decide(req('PUT', '/api/v1/monitor/5'), seed);
-  assert.deepEqual([mon.action, mon.rule.rule, mon.rule.reason], ['deny', 4, 'monitors are owned by the SRE team']);
+  assert.deepEqual([mon.action, mon.rule.rule, mon.rule.reason], ['deny', 5, 'monitors are owned by the SRE team']);
   const other = decide(req('POST', '/api/v1/series'), seed);
   assert.deepEqual([other.action, other.rule.rule], ['deny', 'default']);
 });
