@@ -9,6 +9,7 @@ import { whoCell } from './session-who.js';
 import { VERSION } from '../version.js';
 import { createLogger } from '../log.js';
 import { filterFromArgs, type LsFilterArgs } from './sessions-search.js';
+import { entryLines, entryRows } from './session-entries.js';
 
 /** The table shows the newest sessions only unless asked: 100,000 rows help nobody at a terminal. */
 export const DEFAULT_TABLE_LIMIT = 100;
@@ -19,13 +20,18 @@ export async function sessionsLsCommand(args: CommonArgs & LsFilterArgs & { json
   const limit = args.limit ?? (args.json ? 0 : DEFAULT_TABLE_LIMIT);
   const { sessions: list, total } = await listNewest(sessionsDir(config.stateDir), filterFromArgs(args), limit);
   if (args.json) return list.length > 1_000 ? `[${list.map(summaryJson).join(',')}]` : JSON.stringify(list, null, 2);
-  if (list.length === 0) return 'no sessions yet';
+  if (list.length === 0) return filtered(args) ? 'no sessions match these filters' : 'no sessions yet';
   const rows = table(
     ['ID', 'STATUS', 'OPENED', 'ENTRIES', 'ISSUER', 'GRANT', 'SUB', 'WHO'],
     list.map((s) => [s.id, s.status, s.openedAt, String(s.entryCount), s.issuer, s.grant, s.sub, whoCell(s.claims)]),
   );
   if (total === null) return `${rows}\n(the newest ${list.length}; older ones may match too: --limit N or --limit 0 for more, or narrow with filters)`;
   return list.length < total ? `${rows}\n(the newest ${list.length} of ${total}; --limit N or --limit 0 for all, or narrow with filters)` : rows;
+}
+
+/** Whether any ls filter was given: then an empty list means "nothing matches", not "nothing recorded". */
+function filtered(args: LsFilterArgs): boolean {
+  return Object.keys(filterFromArgs(args)).length > 0;
 }
 
 /** A row as compact JSON: an indexed one is its index line already, not parsed and serialized again. */
@@ -36,7 +42,8 @@ function summaryJson(s: SessionSummary): string {
 export async function sessionsShowCommand(args: CommonArgs & { id: string; json?: boolean }): Promise<string> {
   const { config } = load(args);
   const s = await showSession(sessionsDir(config.stateDir), args.id);
-  if (args.json) return JSON.stringify(s, null, 2);
+  const rows = await entryRows(sessionsDir(config.stateDir), args.id);
+  if (args.json) return JSON.stringify({ ...s, entryCount: rows.length, entries: rows }, null, 2);
   const claims = Object.entries(s.claims).map(([k, v]) => `  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   return [
     `id:          ${s.id}`,
@@ -44,12 +51,14 @@ export async function sessionsShowCommand(args: CommonArgs & { id: string; json?
     `opened:      ${s.openedAt}`,
     `closed:      ${s.closedAt ?? '-'}`,
     `last active: ${s.lastActivityAt}`,
-    `entries:     ${s.entries}`,
+    `entries:     ${rows.length}`,
     `issuer:      ${s.issuer} (${s.iss})`,
     `sub:         ${s.sub}`,
     `grant:       ${s.grant} -> credential ${s.credential}`,
     'claims:',
     ...claims,
+    'exchanges (#, time, method, URL, status the client got, decision):',
+    ...entryLines(rows, s.id),
   ].join('\n');
 }
 
