@@ -10,7 +10,6 @@ import type { Logger } from './log.js';
 import { loadOrCreateCa } from '../certs/ca-store.js';
 import { caPermits } from '../certs/ca-permits.js';
 import { LeafIssuer } from '../certs/leaf-issuer.js';
-import { IdentityResolver } from './identity/resolve-identity.js';
 import { fetchJson } from './identity/fetch-json.js';
 import { VaultReader } from './credentials/vault-reader.js';
 import { importVaultSeed } from './credentials/import-seed.js';
@@ -28,7 +27,6 @@ import { InterceptedAddresses } from './proxy/intercepted-addresses.js';
 import { lookupAllFrom, preresolveIntercepted } from './proxy/preresolve-intercepted.js';
 import { createLocalApi } from './local-api.js';
 import { SessionTokens } from './identity/session-tokens.js';
-import { SessionIdentity } from './identity/session-identity.js';
 import { loginRoutes } from './identity/login-api.js';
 import { startControlServer, type ControlServer } from './control/control-server.js';
 import { controlSocketPath } from './control/socket-path.js';
@@ -38,6 +36,10 @@ import { UpstreamPools } from './proxy/upstream-pools.js';
 import { createMetrics, startAdmin, type MetricsParts } from './metrics/server-metrics.js';
 import { countFailures, instrumentSessions } from './metrics/instrument.js';
 import type { AirlockMetrics } from './metrics/metrics.js';
+import { LiveConfig, type ReloadResult } from './reload/live-config.js';
+import { reloadServer } from './reload/reload-server.js';
+import { preflightListen } from './proxy/preflight-listen.js';
+import { missingCredentials } from './config/startup-checks.js';
 
 export const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -50,6 +52,8 @@ export interface ServerDeps {
   readonly dial?: Dial;
   /** Where CREDENTIALS_DIRECTORY (systemd's LoadCredential=) is read from; process.env by default. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Reads and checks the config again for a reload (throws ConfigError); absent, reload is refused. */
+  readonly readConfig?: () => Config;
 }
 
 export interface RunningServer {
@@ -58,6 +62,8 @@ export interface RunningServer {
   readonly caCertPem: string;
   /** Stops accepting, lets in-flight exchanges finish (10 s at most), finalizes every session. */
   close(): Promise<void>;
+  /** Re-reads the config and applies it for new requests, or keeps the old one and says why. */
+  reload(): ReloadResult;
 }
 
 export class StartupError extends Error {
@@ -73,6 +79,8 @@ const defaultNow = (): number => performance.timeOrigin + performance.now();
 export async function startServer(config: Config, deps: ServerDeps): Promise<RunningServer> {
   const { log } = deps;
   const now = deps.now ?? defaultNow;
+  // Nothing is created on disk before the listeners are known to bind.
+  await preflightListen(config);
   const domains = permittedDomains(config.intercept);
   const { ca, created } = await loadOrCreateCa(join(config.stateDir, 'ca'), {
     permittedDomains: domains,
@@ -100,6 +108,8 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   await importVaultSeed(config.stateDir, deps.env ?? process.env, log);
   const vault = new VaultReader(config.stateDir, { log: log.child({ stage: 'vault' }) });
   await vault.start();
+  const held = (c: Config): Set<string> => new Set(c.identity.grants.map((g) => g.credential).filter((n) => vault.get(n) !== undefined));
+  for (const w of missingCredentials(config, held(config))) log.warn(w);
   const audit = await openAuditTrail(config, { log, now: () => Math.floor(now()) });
   const sessions = new SessionStore({
     sessionsDir: join(config.stateDir, 'sessions'),
@@ -125,15 +135,12 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     openSessions: () => sessions.openCount,
     approvals: () => guard.approvals.list(),
     vaultTimes: () => vault.times(),
-    issuersWithKeys: () => jwtResolver.issuersWithKeys,
+    // The running resolver: a reload replaces it (reload/live-config.ts).
+    issuersWithKeys: () => live.parts.jwt.issuersWithKeys,
     sessionsDir: join(config.stateDir, 'sessions'),
   };
   const metrics: AirlockMetrics = createMetrics(parts);
-  const jwtResolver = new IdentityResolver(config.identity, {
-    fetchJson: countFailures(fetchJson, () => metrics.jwksFailure()),
-    now: () => Math.floor(now()),
-    log: log.child({ stage: 'identity' }),
-  });
+  const resolverDeps = { fetchJson: countFailures(fetchJson, () => metrics.jwksFailure()), now: () => Math.floor(now()), log: log.child({ stage: 'identity' }) };
   // Session tokens from `airlock login` survive a restart (see identity/login-state-file.ts).
   const sessionTokens = new SessionTokens({
     file: join(config.stateDir, 'login-sessions.json'),
@@ -142,15 +149,20 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     log: log.child({ stage: 'login' }),
   });
   await sessionTokens.load();
-  const identity = new SessionIdentity(jwtResolver, sessionTokens, config.identity, { ambient: config.identity.ambient });
+  const guard = buildGuard(config, { log: log.child({ stage: 'policy' }), now: () => Math.floor(now()), secretValues: () => vault.allSecretValues() });
+  // Identity rules, policies and masking: swapped whole by a reload (reload/live-config.ts).
+  const live = new LiveConfig(config, guard, { tokens: sessionTokens, resolverDeps });
   const localApi = createLocalApi(
     loginRoutes(
-      { verifier: jwtResolver, tokens: sessionTokens, rules: config.identity, ambient: config.identity.ambient, sessions, log: log.child({ stage: 'login' }) },
+      {
+        get verifier() { return live.parts.jwt; },
+        get rules() { return live.parts.config.identity; },
+        tokens: sessionTokens, ambient: config.identity.ambient, sessions, log: log.child({ stage: 'login' }),
+      },
       () => ca.certPem,
     ),
   );
 
-  const guard = buildGuard(config, { log: log.child({ stage: 'policy' }), now: () => Math.floor(now()), secretValues: () => vault.allSecretValues() });
   const inflight = new Set<Promise<unknown>>();
   let address = { host: config.listen.host, port: config.listen.port };
   const idleMs = config.limits.idleTimeout;
@@ -170,7 +182,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     ...(deps.lookup ? { lookup: deps.lookup } : {}),
     ...(deps.dial ? { dial: deps.dial } : {}),
     pipeline: {
-      identity,
+      get identity() { return live.parts.identity; },
       sessions: instrumentSessions(sessions, metrics, now),
       metrics,
       vault,
@@ -178,7 +190,7 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       maxBodyBytes: config.recording.maxBodyBytes,
       upstreamTimeoutMs: 60_000,
       now,
-      guard,
+      get guard() { return live.parts.guard; },
       limits,
     },
     local: localApi,
@@ -207,20 +219,22 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     log.info({ host: t.address, port: t.port }, `transparent TLS listener on ${formatHostPort({ host: t.address, port: t.port })}`);
   }
 
+  const reload = (): ReloadResult => reloadServer(live, deps.readConfig, log, (c) => missingCredentials(c, held(c)));
   let control: ControlServer | undefined;
   try {
-    control = await startControlServer(controlSocketPath(config), { sessions, log: log.child({ stage: 'control' }), approvals: guard.approvals, group: config.approvals.group, outbox: audit });
+    control = await startControlServer(controlSocketPath(config), { sessions, log: log.child({ stage: 'control' }), approvals: guard.approvals, group: config.approvals.group, outbox: audit, reload });
   } catch (err) {
     log.warn({ err: { message: (err as Error).message } }, 'control socket unavailable: `airlock sessions close` will not reach this server');
   }
 
   const admin = await startAdmin(parts, metrics);
-  void jwtResolver.warmKeys();
+  void live.parts.jwt.warmKeys();
 
   log.info({ host: address.host, port: address.port, stateDir: config.stateDir }, `airlock listening on ${formatHostPort(address)}`);
 
   let closing: Promise<void> | undefined;
   return {
+    reload,
     host: address.host,
     port: address.port,
     caCertPem: ca.certPem,

@@ -49,12 +49,18 @@ export function auditCommands<T>(y: Argv<T>, run: Run): Argv<T> {
         yy
           .positional('file', { type: 'string', demandOption: true })
           .option('target', { type: 'string', demandOption: true, describe: 'sandbox base URL, e.g. https://api.datadoghq.eu' })
-          .option('credential', { type: 'string', describe: 'vault entry to inject (default: none: no key is sent)' })
+          .option('credential', { type: 'string', describe: 'vault entry whose key the target accepts (required: never the recorded session\'s)' })
           .option('only', { type: 'string', describe: 'only these methods, comma-separated (GET,POST)' })
           .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be sent; send nothing' })
           .option('strict', { type: 'boolean', default: false, describe: 'exit 1 on any divergence' })
           .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
       run(async (a) => (await import('./replay.js')).replayCommand(a as never)),
+    )
+    .command(
+      'reload',
+      're-read the config in the running server (as SIGHUP / systemctl reload airlock); prints what changed or the errors',
+      (yy) => yy.option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+      run(async (a) => (await import('./reload.js')).reloadCommand(a as never)),
     )
     .command('signing-key', 'the HAR signing key', (yy) =>
       yy.command('public', 'print the public JWK (for `sessions verify --public-key`)', (yyy) => yyy, run(async (a) => (await import('./audit.js')).signingKeyPublicCommand(a as never))).demandCommand(1, 'name a signing-key subcommand: public'),

@@ -28,6 +28,12 @@ function has(claims: Rules, name: string): boolean {
   return Object.hasOwn(claims, name) && pins(claims[name]!);
 }
 
+/** Whether a grant names a claim that pins it to a tenant (repository, project, organisation) of its issuer's kind; null when the kind has none. */
+export function pinsTenant(kind: IssuerKind, claims: Rules): boolean | null {
+  const narrowing = NARROWING[kind];
+  return narrowing ? narrowing.some((n) => has(claims, n)) : null;
+}
+
 export function grantWarnings(config: Config): ConfigWarning[] {
   const out: ConfigWarning[] = [];
   config.identity.grants.forEach((g, i) => {

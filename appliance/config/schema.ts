@@ -89,6 +89,8 @@ const grant = z.strictObject({
   credential: z.string().min(1),
   /** A name under `policies:`; without one, everything but key management is allowed (as before policies). */
   policy: z.string().min(1).optional(),
+  /** Lets a grant on a shared issuer (github.com, gitlab.com, Buildkite) pin no tenant: every tenant matches (config/startup-checks.ts). */
+  allowAnyTenant: z.boolean().optional(),
 });
 
 export const configSchema = z

@@ -22,6 +22,8 @@ export interface ControlTarget {
   readonly group?: string | null;
   /** The shipping outbox: `airlock sessions flush` asks it to retry everything now. */
   readonly outbox?: { kick(): void };
+  /** `airlock reload`: re-read the config and apply it (reload/reload-server.ts). */
+  readonly reload?: () => { readonly ok: boolean; readonly changed: readonly string[]; readonly errors: readonly string[] };
 }
 
 export interface ControlServer {
@@ -53,6 +55,10 @@ async function route(target: ControlTarget, method: string, path: readonly strin
   if (method === 'POST' && rest.length === 2 && rest[0] === 'outbox' && rest[1] === 'flush') {
     target.outbox?.kick();
     return { status: 202, body: { kicked: target.outbox !== undefined } };
+  }
+  if (method === 'POST' && rest.length === 1 && rest[0] === 'reload' && target.reload) {
+    // 200 either way: a refused config is an answer (what is wrong), not a failed call.
+    return { status: 200, body: { ...target.reload() } };
   }
   if (method === 'POST' && rest.length === 3 && rest[0] === 'sessions' && rest[2] === 'close') {
     const id = rest[1]!;

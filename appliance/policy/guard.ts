@@ -32,6 +32,14 @@ export function compileGrantPolicies(config: Pick<Config, 'policies' | 'identity
   return out;
 }
 
+/** The masking rules of a config, in the form maskResponse() takes. */
+export function maskRulesOf(config: Pick<Config, 'masking'>): MaskRules {
+  return {
+    regexes: config.masking.rules.flatMap((r) => (r.regex !== undefined ? [{ name: r.name, regex: r.regex }] : [])),
+    jsonPaths: config.masking.rules.flatMap((r) => (r.jsonPath !== undefined ? [{ name: r.name, jsonPath: r.jsonPath }] : [])),
+  };
+}
+
 export function buildGuard(
   config: Config,
   deps: { readonly log: Logger; readonly now: () => number; readonly secretValues: () => readonly string[]; readonly fetch?: Fetcher },
@@ -52,10 +60,7 @@ export function buildGuard(
     policyFor: (grant) => byGrant.get(grant) ?? UNRESTRICTED,
     limiter: new RateLimiter(deps.now),
     approvals,
-    masking: {
-      regexes: config.masking.rules.flatMap((r) => (r.regex !== undefined ? [{ name: r.name, regex: r.regex }] : [])),
-      jsonPaths: config.masking.rules.flatMap((r) => (r.jsonPath !== undefined ? [{ name: r.name, jsonPath: r.jsonPath }] : [])),
-    },
+    masking: maskRulesOf(config),
     webhook,
     secretValues: deps.secretValues,
   };

@@ -146,6 +146,8 @@ describe('systemd units', () => {
     assert.equal(one('User'), 'airlock');
     assert.equal(one('ExecStart'), '/usr/local/bin/airlock serve --config /etc/airlock/airlock.yaml --state-dir /var/lib/airlock');
     assert.ok(s.get('ExecStartPre')?.includes('/usr/local/bin/airlock ca init --state-dir /var/lib/airlock'));
+    // `systemctl reload airlock` sends the SIGHUP that serve reloads its config on (never exits on).
+    assert.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID');
     assert.equal(one('CapabilityBoundingSet'), '');
     assert.equal(one('SystemCallFilter'), '@system-service @pkey');
     assert.equal(one('SystemCallErrorNumber'), 'EPERM');
