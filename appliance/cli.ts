@@ -14,21 +14,28 @@ import type { LoginArgs } from './commands/login.js';
 import type { LogoutArgs } from './commands/logout.js';
 import type { WhoamiArgs } from './commands/whoami.js';
 import { VERSION } from './version.js';
+import { errorLine, isBrokenPipe, quietOnBrokenPipe, unknownCommand } from './commands/cli-contract.js';
+
+// `airlock sessions export ID | head -c 100`: a closed pipe ends the command quietly, status 0.
+quietOnBrokenPipe();
+// Checked before yargs, which would answer an unknown command given --help with the top-level help and 0.
+const unknown = unknownCommand(hideBin(process.argv));
+if (unknown !== null) {
+  process.stderr.write(`${errorLine('USAGE', unknown)}\n`);
+  process.exit(2);
+}
 
 function print(text: string | null): void {
   if (text !== null) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 function fail(err: unknown): never {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`airlock: ${err.message}\n`);
-    process.exit(2);
-  }
+  if (isBrokenPipe(err)) process.exit(0);
   const e = err as { code?: unknown; message?: unknown; exitCode?: unknown };
   const code = typeof e.code === 'string' ? e.code : 'ERROR';
   const message = typeof e.message === 'string' ? e.message : String(err);
-  process.stderr.write(`airlock: ${code}: ${message}\n`);
-  process.exit(err instanceof CliError ? err.exitCode : 1);
+  process.stderr.write(`${errorLine(code, message)}\n`);
+  process.exit(err instanceof ConfigError ? 2 : err instanceof CliError ? err.exitCode : 1);
 }
 
 function run<A>(fn: (args: A) => Promise<string | null> | string | null) {
@@ -217,7 +224,8 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
     try {
       const { checkConfigCommand } = await import('./commands/check-config.js');
       const r = checkConfigCommand(args as CommonArgs & { strict?: boolean });
-      (r.ok ? process.stdout : process.stderr).write(`${r.text}\n`);
+      // The report is the result, on stdout either way; the exit status says whether it passed.
+      process.stdout.write(`${r.text}\n`);
       process.exit(r.ok ? 0 : 2);
     } catch (err) {
       fail(err);
@@ -228,7 +236,7 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
   .fail((msg, err, y) => {
     if (err) fail(err);
     y.showHelp((s: string) => process.stderr.write(`${s}\n\n`));
-    process.stderr.write(`airlock: ${msg}\n`);
+    process.stderr.write(`${errorLine('USAGE', msg)}\n`);
     process.exit(2);
   })
   .help()

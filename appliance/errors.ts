@@ -27,7 +27,7 @@ export const ERRORS = {
   },
   NO_GRANT: {
     status: 403,
-    message: 'no grant matches this identity: ask an operator to add a grant for its claims (airlock check-config lists them)',
+    message: 'no grant matches this identity: ask an operator to add a grant for its claims (`airlock whoami --token-file F` on the appliance shows which claim each grant refused)',
   },
   CREDENTIAL_MISSING: {
     status: 503,

@@ -7,6 +7,7 @@ import { explainGrants, type GrantMiss } from '../identity/match-grant.js';
 import { looksLikeSessionToken } from '../identity/session-token.js';
 import { isAirlockError } from '../errors.js';
 import { CliError, load, type CommonArgs } from './context.js';
+import { errorLine } from './cli-contract.js';
 import { airlockMessage, httpCall } from './http-call.js';
 import { proxyUrl } from './login.js';
 
@@ -100,7 +101,12 @@ export async function whoamiCommand(args: WhoamiArgs, env: NodeJS.ProcessEnv = p
     ].join('\n');
   }
   const report = await explainJwt(args, token);
-  const text = args.json ? JSON.stringify(report, null, 2) : formatReport(report);
-  if (!report.verified || report.grant === null) throw new CliError(report.grant === null ? 'NO_GRANT' : 'TOKEN_INVALID', `\n${text}`);
-  return text;
+  if (!report.verified || report.grant === null) {
+    // A failing verdict is still the result: on stdout (valid JSON with --json); stderr says why it exits 1.
+    const code = report.grant === null ? 'NO_GRANT' : 'TOKEN_INVALID';
+    const why = report.grant === null ? 'no grant matches this token (the report says which claim each grant refused)' : `the token does not verify: ${report.error ?? 'unknown'}`;
+    process.stderr.write(`${errorLine(code, why)}\n`);
+    process.exitCode = 1;
+  }
+  return args.json ? JSON.stringify(report, null, 2) : formatReport(report);
 }

@@ -117,7 +117,16 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const merged: Record<string, unknown> = { ...raw };
   if (opts.stateDir) merged['stateDir'] = opts.stateDir;
   if (opts.listen) merged['listen'] = opts.listen;
-  const config = parseConfig(merged, file);
+  let config: Config;
+  try {
+    config = parseConfig(merged, file);
+  } catch (err) {
+    // A bad --listen is the command line's fault, not the file's (or the built-in config's).
+    if (err instanceof ConfigError && opts.listen && err.problems.some((p) => p.path === 'listen')) {
+      throw new ConfigError(`--listen ${opts.listen}`, err.problems.filter((p) => p.path === 'listen').map((p) => ({ path: '--listen', message: p.message })));
+    }
+    throw err;
+  }
   // Relative paths in the file are relative to the process's working directory, like the CLI flags.
   const stateDir = resolve(cwd, config.stateDir);
   const caFile = config.upstream.caFile ? resolve(file ? resolve(file, '..') : cwd, config.upstream.caFile) : null;

@@ -24,7 +24,7 @@ async function openIfExists(path: string): Promise<FileHandle | null> {
 }
 
 function notFound(id: string): SessionFileError {
-  return new SessionFileError('SESSION_NOT_FOUND', `no session ${id} (airlock sessions list shows the known ones)`);
+  return new SessionFileError('SESSION_NOT_FOUND', `no session ${id} (airlock sessions ls lists the known ones)`);
 }
 
 /**

@@ -18,7 +18,7 @@ export function assertSessionId(id: string): void {
   if (!isSessionId(id)) {
     throw new SessionFileError(
       'SESSION_ID_INVALID',
-      `not a session id: ${JSON.stringify(id.slice(0, 64))} (expected e.g. 20261122T031500Z-0123abcd; see airlock sessions list)`,
+      `not a session id: ${JSON.stringify(id.slice(0, 64))} (expected e.g. 20261122T031500Z-0123abcd; airlock sessions ls lists them)`,
     );
   }
 }

@@ -89,11 +89,16 @@ test('whoami --token-file shows the grant a token gets, or per grant the first c
   assert.match(ok.stdout, /grant: +proj-main/);
   const no = await a.cli(['whoami', '--token-file', bad]);
   assert.equal(no.code, 1);
-  assert.match(no.stderr, /NO_GRANT/);
-  assert.match(no.stderr, /proj-main: ref_protected is "false", the grant wants "true"/);
+  // The verdict is the result: on stdout; stderr carries one line saying why the exit is 1.
+  assert.match(no.stdout, /proj-main: ref_protected is "false", the grant wants "true"/);
+  assert.match(no.stderr, /^airlock: NO_GRANT: no grant matches this token/);
+  assert.equal(no.stderr.trim().split('\n').length, 1);
+  const json = await a.cli(['whoami', '--token-file', bad, '--json']);
+  assert.equal(json.code, 1);
+  assert.equal((JSON.parse(json.stdout) as { grant: unknown }).grant, null, '--json is valid JSON on stdout, failing verdict included');
 });
 
-test('check-config warns about name-only and unpinned grants, exits 0, and exits 2 with --strict', async () => {
+test('check-config warns about name-only and unpinned grants, exits 0, and exits 2 with --strict; an unpinned grant on a shared issuer is an error unless allowAnyTenant', async () => {
   const cfg = join(tmp, 'warn.yaml');
   writeFileSync(
     cfg,
@@ -106,7 +111,7 @@ test('check-config warns about name-only and unpinned grants, exits 0, and exits
         ],
         grants: [
           { name: 'by-name', issuer: 'gh', claims: { repository: 'acme/app', repository_owner: 'acme' }, credential: 'x' },
-          { name: 'anyone', issuer: 'gh', claims: { ref: 'refs/heads/main' }, credential: 'x' },
+          { name: 'anyone', issuer: 'gh', claims: { ref: 'refs/heads/main' }, credential: 'x', allowAnyTenant: true },
           { name: 'gl-path', issuer: 'gl', claims: { project_path: 'group/proj' }, credential: 'x' },
           { name: 'pinned', issuer: 'gh', claims: { repository_id: '1', repository_owner_id: '2', ref: 'refs/heads/main', event_name: 'push' }, credential: 'x' },
         ],
@@ -124,4 +129,10 @@ test('check-config warns about name-only and unpinned grants, exits 0, and exits
   assert.ok(!w.some((l) => l.includes('grants[3]')), 'a pinned grant draws no warning');
   const strict = await runCli(['check-config', '--strict', '--config', cfg]);
   assert.equal(strict.code, 2);
+  // Without allowAnyTenant, serve refuses it: check-config says so and exits 2, never "ok".
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('allowAnyTenant: true', 'allowAnyTenant: false'));
+  const refused = await runCli(['check-config', '--config', cfg]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stdout, /: refused by serve \(1 problem\)/);
+  assert.match(refused.stdout, /error: identity\.grants\[1\]\.claims: grant anyone pins no tenant/);
 });

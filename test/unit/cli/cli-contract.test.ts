@@ -1,0 +1,102 @@
+// Issue 12: the command line's contract. Every command a message or the README names exists; an
+// unknown command is a usage error naming it; one error line format; a closed pipe ends quietly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { COMMANDS, errorLine, namesRealCommand } from '../../../appliance/commands/cli-contract.js';
+import { runCli, CLI } from '../../fixtures/airlock-process.js';
+
+const ROOT = resolve(import.meta.dirname, '../../../..');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** Prose that starts like a command but is not one: log lines ("airlock listening on"), "airlock is a". */
+const NOT_COMMANDS = /^(listening|is|stopped)\b/;
+
+/** Command mentions in prose: `airlock x y`, (airlock x y, "run/see/use airlock x y". */
+function mentions(text: string): string[] {
+  const out: string[] = [];
+  for (const re of [/`airlock ([a-z][a-z-]*(?: [a-z][a-z-]*)?)/g, /\(airlock ([a-z][a-z-]*(?: [a-z][a-z-]*)?)/g, /\b(?:run|see|use|try) airlock ([a-z][a-z-]*(?: [a-z][a-z-]*)?)/g]) {
+    for (const m of text.matchAll(re)) if (!NOT_COMMANDS.test(m[1]!)) out.push(m[1]!);
+  }
+  return out;
+}
+
+test('every command named in a message, a hint or the README exists', () => {
+  const files = [...sources(join(ROOT, 'appliance')), join(ROOT, 'README.md')];
+  const bad: string[] = [];
+  let seen = 0;
+  for (const f of files) {
+    for (const m of mentions(readFileSync(f, 'utf8'))) {
+      seen += 1;
+      if (!namesRealCommand(m)) bad.push(`${f.slice(ROOT.length + 1)}: airlock ${m}`);
+    }
+  }
+  assert.ok(seen > 30, `the scan finds the mentions (${seen})`);
+  assert.deepEqual(bad, []);
+});
+
+test('the command table matches what the CLI registers, command by command', async () => {
+  const top = await runCli(['--help']);
+  const listed = [...top.stdout.matchAll(/^ {2}airlock ([a-z-]+)/gm)].map((m) => m[1]!).sort();
+  assert.deepEqual(listed, Object.keys(COMMANDS).sort());
+  for (const [cmd, subs] of Object.entries(COMMANDS)) {
+    if (subs.length === 0) continue;
+    const h = await runCli([cmd, '--help']);
+    const got = [...h.stdout.matchAll(new RegExp(`^ {2}airlock ${cmd} ([a-z-]+)`, 'gm'))].map((m) => m[1]!).sort();
+    assert.deepEqual(got, [...subs].sort(), cmd);
+  }
+});
+
+test('an unknown command, even with --help, is a usage error (exit 2) that names it', async () => {
+  const r = await runCli(['console', '--help']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^airlock: USAGE: unknown command "console"/);
+  const sub = await runCli(['sessions', 'list']);
+  assert.equal(sub.code, 2);
+  assert.match(sub.stderr, /^airlock: USAGE: unknown command "sessions list": .*\(ls, show/);
+});
+
+test('one error format: the prefix and the code appear once, whatever the message carried', () => {
+  assert.equal(errorLine('TOKEN_INVALID', 'airlock: airlock: the token expired'), 'airlock: TOKEN_INVALID: the token expired');
+  assert.equal(errorLine('NO_GRANT', 'airlock: NO_GRANT: no grant'), 'airlock: NO_GRANT: no grant');
+  assert.equal(errorLine('X', '\n'), 'airlock: X: failed');
+});
+
+test('a config error prints one airlock: CODE: line and exits 2', async () => {
+  const r = await runCli(['sessions', 'ls', '--config', join(ROOT, 'does-not-exist.yaml')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^airlock: CONFIG_INVALID: .*does-not-exist\.yaml is invalid/);
+});
+
+test('serve --listen with a bad value names the flag, not the built-in config', async () => {
+  const r = await runCli(['serve', '--listen', '3128', '--state-dir', join(ROOT, '.no-such-state')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^airlock: CONFIG_INVALID: --listen 3128 is invalid/);
+  assert.doesNotMatch(r.stderr, /built-in config/);
+});
+
+test('a reader that has gone before the output comes ends the command quietly with status 0', async () => {
+  // check-config with the built-in defaults (a directory with no airlock.yaml) writes its report to
+  // stdout, whose reader is gone: the write fails with EPIPE.
+  const cwd = mkdtempSync(join(tmpdir(), 'airlock-epipe-'));
+  const r = await new Promise<{ code: number | null; stderr: string }>((done) => {
+    const p = spawn(process.execPath, [CLI, 'check-config'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout.destroy();
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => done({ code, stderr }));
+  });
+  rmSync(cwd, { recursive: true, force: true });
+  assert.equal(r.stderr, '', 'no stack trace');
+  assert.equal(r.code, 0);
+});
