@@ -9,7 +9,13 @@ export const ERRORS = {
   },
   TOKEN_INVALID: {
     status: 403,
-    message: 'the identity token was rejected: mint a fresh OIDC token with the audience Airlock expects',
+    // The detail always names the check that failed and what to do (identity/verify-token.ts).
+    message: 'the identity token was rejected',
+  },
+  ISSUER_UNAVAILABLE: {
+    // 503, not 403: the job's token may be fine; Airlock could not get the issuer's keys to check it.
+    status: 503,
+    message: 'the token\'s issuer could not be reached to fetch its signing keys, so the token could not be checked; nothing was forwarded: retry in a moment (an operator can find the cause in the log)',
   },
   TOKEN_EXPIRED: {
     // 403 like TOKEN_INVALID, not 407: the token usually rides inside the tunnel (DD-API-KEY),

@@ -52,6 +52,9 @@ export class SessionTokens {
   /** A stand-in's hash -> its record's (the `alk_` token's) hash. */
   readonly #standIns = new Map<string, string>();
   readonly #jtis = new Map<string, number>();
+  // Hashes of logged-out tokens until their expiry, so a refusal can say "logged out" rather than
+  // "unknown" (memory only, capped: after a restart or past the cap it says "unknown").
+  readonly #revoked = new Map<string, number>();
   // Saves run one at a time, in order: the file always reflects a prefix of the decisions.
   #saving: Promise<void> = Promise.resolve();
 
@@ -118,7 +121,12 @@ export class SessionTokens {
   lookup(token: string): TokenRecord {
     const h = this.sessionOf(token);
     const rec = h === null ? undefined : this.#byHash.get(h);
-    if (!rec) throw new AirlockError('TOKEN_INVALID', 'unknown or logged-out session token');
+    if (!rec) {
+      // Only the alk_ token's own hash is remembered at logout: a stand-in of it reads as unknown.
+      const until = this.#revoked.get(hashSessionToken(token));
+      if (until !== undefined && this.#o.now() < until) throw new AirlockError('TOKEN_INVALID', 'this session token was logged out (airlock logout): run `airlock login` again');
+      throw new AirlockError('TOKEN_INVALID', 'unknown session token: this Airlock never issued it, or it expired long ago: run `airlock login` again');
+    }
     if (this.#o.now() >= rec.expiresAt) throw new AirlockError('TOKEN_EXPIRED', `expired at ${new Date(rec.expiresAt).toISOString()}`);
     return rec;
   }
@@ -136,6 +144,8 @@ export class SessionTokens {
     const rec = this.lookup(token);
     const removed = [...this.#byHash.values()].filter((t) => t.key === rec.key);
     for (const t of removed) this.#remove(t);
+    for (const t of removed) this.#revoked.set(t.hash, t.expiresAt);
+    while (this.#revoked.size > MAX_LIVE_TOKENS) this.#revoked.delete(this.#revoked.keys().next().value!);
     const binding = this.#state.binding;
     if (binding?.key === rec.key) this.#state.binding = null;
     try {
@@ -153,6 +163,7 @@ export class SessionTokens {
     const now = this.#o.now();
     for (const t of [...this.#byHash.values()]) if (t.expiresAt + EXPIRED_KEPT_MS <= now) this.#remove(t);
     for (const [id, until] of this.#jtis) if (until <= now) this.#jtis.delete(id);
+    for (const [h, until] of this.#revoked) if (until <= now) this.#revoked.delete(h);
     if (this.#state.binding && this.#state.binding.expiresAt <= now) this.#state.binding = null;
   }
 

@@ -32,19 +32,23 @@ function quote(v: unknown): string {
   return JSON.stringify(clean.length > 120 ? `${clean.slice(0, 120)}...` : clean);
 }
 
-/** Why jose refused, in words safe to show a client: jose's messages name claims, never values. */
-export function describeJoseError(err: unknown): string {
-  if (err instanceof joseErrors.JWTExpired) return err.claim === 'iat' ? 'the token is too old' : 'the token has expired';
+/** Why jose refused, in words safe to show a client, naming the check and what to do. Claim values are quoted and capped. */
+export function describeJoseError(err: unknown, issuer?: IssuerConfig): string {
+  if (err instanceof joseErrors.JWTExpired) return err.claim === 'iat' ? 'the token is too old: mint a fresh one' : 'the token has expired: mint a fresh one';
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     if (err.reason === 'missing') return `the token has no "${err.claim}" claim`;
-    if (err.claim === 'aud') return 'wrong audience';
-    if (err.claim === 'iss') return 'wrong issuer';
+    if (err.claim === 'aud') {
+      const got = err.payload.aud;
+      const shown = got === undefined ? 'none' : Array.isArray(got) ? got.slice(0, 5).map(quote).join(', ') : quote(got);
+      return `wrong audience: expected ${quote(issuer?.audience ?? '?')}, the token has ${shown}: mint the token with audience ${quote(issuer?.audience ?? '?')}`;
+    }
+    if (err.claim === 'iss') return `wrong issuer: expected ${quote(issuer?.issuer ?? '?')}, the token has ${quote(err.payload.iss)}`;
     if (err.claim === 'nbf') return 'the token is not valid yet';
     return err.message;
   }
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'the token\'s signing algorithm is not allowed';
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad signature';
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'no key of the issuer matches the token (unknown kid)';
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return `the token's signing algorithm is not allowed (issuer ${quote(issuer?.name ?? '?')} allows ${issuer?.algorithms.join(', ') ?? '?'})`;
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return `bad signature: the token was not signed by a key of issuer ${quote(issuer?.name ?? '?')}; it may be forged or altered`;
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return `no key of issuer ${quote(issuer?.name ?? '?')} matches the token's kid: it was not signed by this issuer, or with a key it no longer publishes`;
   if (err instanceof joseErrors.JWKSMultipleMatchingKeys) return 'several keys of the issuer match the token and it names no kid';
   if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return 'malformed token';
   if (err instanceof joseErrors.JOSENotSupported) return 'unsupported token algorithm or key type';
@@ -76,7 +80,7 @@ export class TokenVerifier {
     }
     const issuer = this.#issuers.find((i) => i.issuer === iss);
     if (!issuer) {
-      throw new AirlockError('TOKEN_INVALID', iss === undefined ? 'the token has no "iss" claim' : `unknown issuer ${quote(iss)}`);
+      throw new AirlockError('TOKEN_INVALID', iss === undefined ? 'the token has no "iss" claim' : `unknown issuer ${quote(iss)}: no identity.issuers entry has it`);
     }
     const algorithms = issuer.algorithms.filter((a) => ASYMMETRIC.has(a));
     if (algorithms.length === 0) throw new AirlockError('TOKEN_INVALID', `issuer ${quote(issuer.name)} allows no asymmetric algorithm`);
@@ -99,7 +103,7 @@ export class TokenVerifier {
       const timing = err instanceof joseErrors.JWTExpired || (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'nbf')
         ? timeClaimProblem(err.payload, now, skewMs)
         : null;
-      throw new AirlockError('TOKEN_INVALID', timing ?? describeJoseError(err));
+      throw new AirlockError('TOKEN_INVALID', timing ?? describeJoseError(err, issuer));
     }
     const timing = timeClaimProblem(payload, now, skewMs);
     if (timing) throw new AirlockError('TOKEN_INVALID', timing);

@@ -69,13 +69,13 @@ test('an issuer outage is served from the cached keys', () =>
     assert.ok(issuer.jwksFetches + issuer.discoveryFetches >= 3, 'a refresh was attempted against the down issuer');
   }));
 
-test('an issuer that is down on first use refuses with TOKEN_INVALID', () =>
+test('an issuer that is down on first use refuses with 503 ISSUER_UNAVAILABLE', () =>
   withIssuer(async (issuer) => {
     issuer.setDown(true);
     const resolver = resolverFor(issuer, { ms: 0 });
     await assert.rejects(
       resolver.resolve(await issuer.mint()),
-      (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID' && /cannot fetch the issuer's keys/.test(err.message),
+      (err: unknown) => isAirlockError(err) && err.code === 'ISSUER_UNAVAILABLE' && err.status === 503 && /cannot fetch the signing keys/.test(err.message),
     );
   }));
 

@@ -103,3 +103,20 @@ test('a session token is found in every carrier the core accepts', () => {
   assert.equal(findToken({ rawHeaders: ['Authorization', `Bearer ${t}`] })?.token, t);
   assert.equal(findToken({ rawHeaders: ['DD-API-KEY', 'alk_short'] }), null, 'a malformed alk_ value in DD-API-KEY is an agent key, stripped');
 });
+
+test('TOKEN_INVALID for a session token says whether it was logged out or is unknown', async () => {
+  await withStore(async (s) => {
+    const { token } = await s.issue(req());
+    await s.revoke(token);
+    const detail = (t: string): string => {
+      try {
+        s.lookup(t);
+      } catch (err) {
+        return isAirlockError(err) ? `${err.code}: ${err.detail ?? ''}` : 'OTHER';
+      }
+      return 'NONE';
+    };
+    assert.match(detail(token), /^TOKEN_INVALID: this session token was logged out \(airlock logout\)/);
+    assert.match(detail(`alk_${'A'.repeat(43)}`), /^TOKEN_INVALID: unknown session token: this Airlock never issued it/);
+  });
+});

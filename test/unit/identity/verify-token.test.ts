@@ -16,10 +16,10 @@ async function setup(cfg: IssuerConfig = issuerConfig(), clockSkewMs?: number) {
   return { clock, issuer, verifier, lines };
 }
 
-async function refused(p: Promise<unknown>, detail: RegExp, token?: string): Promise<void> {
+async function refused(p: Promise<unknown>, detail: RegExp, token?: string, code = 'TOKEN_INVALID'): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
     assert.ok(isAirlockError(err), `expected AirlockError, got ${String(err)}`);
-    assert.equal(err.code, 'TOKEN_INVALID');
+    assert.equal(err.code, code);
     assert.match(err.detail ?? '', detail);
     if (token) assert.ok(!err.message.includes(token) && !err.message.includes(token.split('.')[2]!), 'the error holds the token');
     return true;
@@ -59,6 +59,24 @@ test('a token for another audience is refused with TOKEN_INVALID', async () => {
   const { issuer, verifier } = await setup();
   const token = await issuer.mint({ aud: 'https://github.com/acme' });
   await refused(verifier.verify(token), /wrong audience/, token);
+});
+
+test('a wrong audience names the expected and the received audience; the message no longer blames every token alike', async () => {
+  const { issuer, verifier } = await setup();
+  const token = await issuer.mint({ aud: 'https://github.com/acme' });
+  await assert.rejects(verifier.verify(token), (err: unknown) => {
+    assert.ok(isAirlockError(err));
+    assert.match(err.detail ?? '', /^wrong audience: expected "airlock", the token has "https:\/\/github\.com\/acme": mint the token with audience "airlock"$/);
+    assert.doesNotMatch(err.message, /mint a fresh OIDC token with the audience Airlock expects/);
+    return true;
+  });
+});
+
+test('a bad signature and an expiry say which check failed, the expiry with its time', async () => {
+  const { issuer, verifier, clock } = await setup();
+  await refused(verifier.verify(await issuer.mint({}, await newKey(issuer.key.kid))), /^bad signature: the token was not signed by a key of issuer "gh"/);
+  const now = Math.floor(clock.now() / 1000);
+  await refused(verifier.verify(await issuer.mint({ iat: now - 600, exp: now - 300 })), new RegExp(`^the token has expired \\(at ${new Date((now - 300) * 1000).toISOString().replace(/\./g, '\\.')}, 300 s ago`));
 });
 
 test('a token without an audience is refused with TOKEN_INVALID', async () => {
@@ -107,7 +125,7 @@ test('a configured clock skew applies to iat, nbf and exp alike', async () => {
   const now = Math.floor(clock.t / 1000);
   await refused(verifier.verify(await issuer.mint({ iat: now + 10, nbf: now - 5, exp: now + 300 })), /iat is 10 s ahead.*clockSkew 5 s/);
   await refused(verifier.verify(await issuer.mint({ iat: now - 5, nbf: now + 10, exp: now + 300 })), /not valid yet \(nbf is 10 s ahead.*clockSkew 5 s/);
-  await refused(verifier.verify(await issuer.mint({ iat: now - 400, exp: now - 10 })), /expired \(exp was 10 s ago.*clockSkew 5 s/);
+  await refused(verifier.verify(await issuer.mint({ iat: now - 400, exp: now - 10 })), /expired \(at [0-9T:.-]+Z, 10 s ago.*clockSkew 5 s/);
   const v = await verifier.verify(await issuer.mint({ iat: now + 4, nbf: now + 4, exp: now - 4 + 300 }));
   assert.equal(v.claims.iat, now + 4);
 });
@@ -160,12 +178,12 @@ test('an unknown kid triggers one refetch, then the cooldown holds further refet
 
   clock.advance(1_000);
   const unknown = await newKey();
-  await refused(verifier.verify(await issuer.mint({}, unknown)), /unknown kid/);
-  await refused(verifier.verify(await issuer.mint({}, unknown)), /unknown kid/);
+  await refused(verifier.verify(await issuer.mint({}, unknown)), /matches the token's kid/);
+  await refused(verifier.verify(await issuer.mint({}, unknown)), /matches the token's kid/);
   assert.equal(issuer.jwksFetches, 2, 'within the cooldown nothing is refetched');
 
   clock.advance(JWKS_COOLDOWN_MS);
-  await refused(verifier.verify(await issuer.mint({}, unknown)), /unknown kid/);
+  await refused(verifier.verify(await issuer.mint({}, unknown)), /matches the token's kid/);
   assert.equal(issuer.jwksFetches, 3, 'after the cooldown one more refetch');
 });
 
@@ -193,10 +211,11 @@ test('a JWKS outage after a successful fetch still verifies from the cached keys
   assert.ok(issuer.jwksFetches >= 2, 'refreshes again once the endpoint is back');
 });
 
-test('a first-ever key fetch failure is TOKEN_INVALID "cannot fetch the issuer\'s keys"', async () => {
+test('a first-ever key fetch failure is ISSUER_UNAVAILABLE (503), not a TOKEN_INVALID that blames the job', async () => {
   const { issuer, verifier } = await setup();
   issuer.down = true;
-  await refused(verifier.verify(await issuer.mint()), /cannot fetch the issuer's keys/);
+  await refused(verifier.verify(await issuer.mint()), /cannot fetch the signing keys of issuer "gh"/, undefined, 'ISSUER_UNAVAILABLE');
+  await assert.rejects(verifier.verify(await issuer.mint()), { status: 503 });
   issuer.down = false;
   const v = await verifier.verify(await issuer.mint());
   assert.equal(v.issuer.name, 'gh', 'verification works once the issuer is back');
@@ -209,7 +228,7 @@ test('a JWKS of bad shape counts as a fetch failure', async () => {
   for (const doc of [{ nope: 1 }, { keys: [] }, { keys: [{ kty: 'oct', k: 'c2VjcmV0', kid: issuer.key.kid }] }, 'text']) {
     const keys = new JwksCache({ fetchJson: async () => doc, now: clock.now, log });
     const verifier = new TokenVerifier([issuerConfig({ jwksUri: `${ISS}/jwks` })], { keys, now: clock.now });
-    await refused(verifier.verify(await issuer.mint()), /cannot fetch the issuer's keys/);
+    await refused(verifier.verify(await issuer.mint()), /cannot fetch the signing keys/, undefined, 'ISSUER_UNAVAILABLE');
   }
 });
 
@@ -219,7 +238,7 @@ test('a discovery document naming another issuer is a fetch failure', async () =
   const { log } = captureLog();
   const keys = new JwksCache({ fetchJson: async () => ({ issuer: 'https://evil', jwks_uri: `${ISS}/jwks` }), now: clock.now, log });
   const verifier = new TokenVerifier([issuerConfig()], { keys, now: clock.now });
-  await refused(verifier.verify(await issuer.mint()), /cannot fetch the issuer's keys/);
+  await refused(verifier.verify(await issuer.mint()), /cannot fetch the signing keys/, undefined, 'ISSUER_UNAVAILABLE');
 });
 
 test('concurrent first verifications share one key fetch', async () => {
