@@ -15,6 +15,7 @@ export function auditSessionCommands<T>(y: Argv<T>, run: Run): Argv<T> {
       (yy) =>
         yy
           .positional('file', { type: 'string', demandOption: true })
+          .option('sig', { type: 'string', describe: 'the detached signature (default FILE.sig)' })
           .option('public-key', { type: 'string', describe: 'public JWK file (default: this appliance’s signing key)' })
           .option('keys', { type: 'string', describe: 'trusted key directory: the key is DIR/<kid>.jwk for the kid the .sig names' })
           .option('sink', { type: 'boolean', describe: "trust the keys the fleet published in recording.sink (keys/<kid>.jwk)" })

@@ -43,6 +43,8 @@ async function publicKeyFor(args: CommonArgs & { 'public-key'?: string | undefin
 
 export interface VerifyArgs extends CommonArgs {
   file: string;
+  /** The detached signature (default FILE.sig). */
+  sig?: string | undefined;
   'public-key'?: string | undefined;
   keys?: string | undefined;
   sink?: boolean | undefined;
@@ -60,7 +62,7 @@ async function keyFor(args: VerifyArgs): Promise<{ jwk: JWK | null; source: stri
   const { trustedKeysFor } = await import('./fleet-trust.js');
   const trusted = await trustedKeysFor(args);
   try {
-    const sig = await readFile(`${args.file}.sig`, 'utf8').catch(() => null);
+    const sig = await readFile(args.sig ?? `${args.file}.sig`, 'utf8').catch(() => null);
     const kid = sig === null ? null : kidOfSignature(sig);
     if (kid === null) return { jwk: null, source: trusted.where, ...(sig === null ? {} : { noKey: 'the .sig names no key (kid): it was not made by an Airlock appliance' }) };
     const jwk = await trusted.keys.find(kid).catch((err: unknown) => {
@@ -79,7 +81,7 @@ export async function sessionsVerifyCommand(args: VerifyArgs): Promise<string> {
   const key = await keyFor(args);
   let r;
   try {
-    r = await verifyHarFile(args.file, key.jwk, key.source, key.noKey);
+    r = await verifyHarFile(args.file, key.jwk, key.source, key.noKey, args.sig ?? `${args.file}.sig`);
   } catch (err) {
     if (err instanceof VerifyError) throw new CliError(err.code, err.message);
     throw err;

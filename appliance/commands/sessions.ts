@@ -1,4 +1,6 @@
 import { createWriteStream } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { sessionPaths } from '../recording/session-paths.js';
 import { finished } from 'node:stream/promises';
 import { listNewest, showSession, exportSession, finalizeJournal, type SessionSummary } from '../recording/session-files.js';
 import { IndexedSummary } from '../recording/session-index.js';
@@ -83,9 +85,24 @@ export async function sessionsExportCommand(args: CommonArgs & { id: string; out
     await exportSession(sessionsDir(config.stateDir), args.id, process.stdout, { creatorVersion: VERSION });
     return null;
   }
+  const dir = sessionsDir(config.stateDir);
   const out = createWriteStream(args.output, { mode: 0o600 });
-  await exportSession(sessionsDir(config.stateDir), args.id, out, { creatorVersion: VERSION });
+  const kind = await exportSession(dir, args.id, out, { creatorVersion: VERSION });
   out.end();
   await finished(out);
-  return `wrote ${args.output}`;
+  // The signature covers the closed session's exact bytes, which were just copied: it goes beside
+  // them, so `sessions verify F` finds it. A snapshot of an open session has none yet.
+  const sig = kind === 'har' ? await copySignature(dir, args.id, `${args.output}.sig`) : ` (a snapshot of an open session: not signed; \`airlock sessions close ${args.id}\` writes the signed HAR)`;
+  return `wrote ${args.output}${sig}`;
+}
+
+/** Copies `<id>.har.sig` to `dest`; says what was done, or why there is no signature. */
+async function copySignature(dir: string, id: string, dest: string): Promise<string> {
+  try {
+    await copyFile(sessionPaths(dir, id).sig, dest);
+    return ` and ${dest}`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return ` (the session has no signature file: \`airlock sessions verify\` will say so)`;
+    throw err;
+  }
 }

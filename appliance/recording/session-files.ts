@@ -59,7 +59,7 @@ export async function exportSession(
   id: string,
   out: NodeJS.WritableStream,
   opts: { readonly creatorVersion?: string } = {},
-): Promise<void> {
+): Promise<'har' | 'journal'> {
   const { kind, fh } = await openSession(sessionsDir, id);
   const write = writeTo(out);
   try {
@@ -67,7 +67,7 @@ export async function exportSession(
       for await (const chunk of fh.createReadStream({ autoClose: false, highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
         await write(chunk);
       }
-      return;
+      return kind;
     }
     const { size } = await fh.stat();
     await streamHar({
@@ -79,6 +79,7 @@ export async function exportSession(
       lines: readJournalLines(fh, { endAt: size }),
       write,
     });
+    return kind;
   } finally {
     await fh.close();
   }

@@ -21,8 +21,11 @@ export class VerifyError extends Error {
   }
 }
 
-/** `noKey`, when given, is what the verdict says when publicJwk is null (e.g. a key outside the trusted set). */
-export async function verifyHarFile(file: string, publicJwk: JWK | null, publicKeySource: string, noKey?: string): Promise<HarVerification> {
+/**
+ * `noKey`, when given, is what the verdict says when publicJwk is null (e.g. a key outside the
+ * trusted set); `sigFile` is the detached signature, default `<file>.sig` (where `sessions export -o` writes it).
+ */
+export async function verifyHarFile(file: string, publicJwk: JWK | null, publicKeySource: string, noKey?: string, sigFile = `${file}.sig`): Promise<HarVerification> {
   let bytes: Buffer;
   try {
     const st = await stat(file);
@@ -34,12 +37,12 @@ export async function verifyHarFile(file: string, publicJwk: JWK | null, publicK
   }
   let sig: string | null = null;
   try {
-    sig = (await readFile(`${file}.sig`, 'utf8')).slice(0, 64 * 1024);
+    sig = (await readFile(sigFile, 'utf8')).slice(0, 64 * 1024);
   } catch {
     sig = null;
   }
   let signature: HarVerification['signature'];
-  if (sig === null) signature = { ok: false, detail: `no signature: ${file}.sig is missing` };
+  if (sig === null) signature = { ok: false, detail: `no signature: ${sigFile} is missing (pass --sig FILE if it lives elsewhere)` };
   else if (!publicJwk) signature = { ok: false, detail: noKey ?? `no public key to check it with (${publicKeySource})` };
   else {
     const r = await verifyHarSignature(bytes, sig, publicJwk);

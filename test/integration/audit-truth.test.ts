@@ -3,11 +3,11 @@
 // One real `airlock serve`, real TLS, undici as the client, the real CLI.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProxyAgent, request } from 'undici';
 import { parse, stringify } from 'yaml';
-import { runCli, startAirlock, type Airlock } from '../fixtures/airlock-process.js';
+import { CLI, run, runCli, startAirlock, type Airlock } from '../fixtures/airlock-process.js';
 import { importInDevTools } from '../fixtures/devtools-import.js';
 import { validateHar } from '../fixtures/har-validate.js';
 
@@ -241,4 +241,48 @@ test('policy suggest allows only what was forwarded, turns an approved hold into
     const t = JSON.parse((await runCli(['policy', 'test', '--grant', 'dashboards-bot', req, '--json', '--config', path])).stdout) as { rule: { rule: unknown } };
     assert.equal(t.rule.rule, i + 1, `${rule.match} is decided by its own rule (numbered from 1)`);
   }
+});
+
+test('sessions ls with filters that exclude every session says so, not "no sessions yet"', async () => {
+  const r = await a.cli(['sessions', 'ls', '--claim', 'repository_id=nobody']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'no sessions match these filters');
+});
+
+test('piping export and grep --json into head ends quietly with status 0 (no EPIPE stack)', async () => {
+  // A session larger than a pipe's buffer, so the writer is still writing when head leaves.
+  const big = { title: 'x'.repeat(300_000), widgets: [] };
+  const token = await a.issuer.mint({ run_id: 'truth-pipe' });
+  const dispatcher = new ProxyAgent({ uri: a.proxyUrl, token: `Bearer ${token}`, requestTls: { ca } });
+  for (let i = 0; i < 2; i++) {
+    const r = await request('https://api.datadoghq.com/api/v1/dashboard', { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: JSON.stringify(big) });
+    await r.body.text();
+  }
+  await dispatcher.close();
+  const ls = JSON.parse((await a.cli(['sessions', 'ls', '--json'])).stdout) as { id: string; claims: Record<string, unknown> }[];
+  const id = ls.find((s) => s.claims['run_id'] === 'truth-pipe')!.id;
+  const cli = `'${process.execPath}' '${CLI}'`;
+  for (const cmd of [`${cli} sessions export ${id} --config '${a.configPath}' | head -c 100`, `${cli} sessions grep --json --body xxxx --config '${a.configPath}' | head -1`]) {
+    const r = await run('bash', ['-c', `set -o pipefail; ${cmd} >/dev/null`]);
+    assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
+    assert.equal(r.stderr, '', `no stack trace: ${cmd}`);
+  }
+});
+
+test('sessions export -o F writes F.sig beside it; verify F passes, and verify --sig S reads a signature kept elsewhere', async () => {
+  assert.equal((await a.cli(['sessions', 'close', session])).code, 0);
+  const file = join(a.dir, 'closed.har');
+  const r = await a.cli(['sessions', 'export', session, '-o', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`wrote ${file} and ${file}\\.sig`));
+  const ok = await a.cli(['sessions', 'verify', file]);
+  assert.equal(ok.code, 0, ok.stdout);
+  const elsewhere = join(a.dir, 'kept.sig');
+  renameSync(`${file}.sig`, elsewhere);
+  const missing = await a.cli(['sessions', 'verify', file]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stdout, /closed\.har\.sig is missing \(pass --sig FILE/);
+  const withSig = await a.cli(['sessions', 'verify', file, '--sig', elsewhere]);
+  assert.equal(withSig.code, 0, withSig.stdout);
+  assert.match(withSig.stdout, /verdict: +OK/);
 });
