@@ -2,6 +2,7 @@ import tls from 'node:tls';
 import { appendFile, mkdir, writeFile, chmod } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { errorLine } from './cli-contract.js';
 import { CliError } from './context.js';
 import { airlockMessage, httpCall } from './http-call.js';
 import { readIdToken } from './id-token-source.js';
@@ -70,8 +71,14 @@ export async function loginCommand(args: LoginArgs, env: NodeJS.ProcessEnv = pro
   }
   if (r.status !== 200) {
     const code = String(r.headers['x-airlock-error'] ?? 'LOGIN_FAILED');
-    if (format === 'json') throw new CliError(code, JSON.stringify({ ok: false, code, message: airlockMessage(r) }));
-    throw new CliError(code, airlockMessage(r));
+    const message = airlockMessage(r).replace(/^airlock: /, '');
+    if (format === 'json') {
+      // A failing verdict is still the result: JSON on stdout, one diagnostic line on stderr, exit 1.
+      process.stderr.write(`${errorLine(code, message)}\n`);
+      process.exitCode = 1;
+      return JSON.stringify({ ok: false, code, message }, null, 2);
+    }
+    throw new CliError(code, message);
   }
   const result = JSON.parse(r.body) as LoginResult;
 

@@ -291,3 +291,17 @@ test('logout ends the token (TOKEN_INVALID after) and closes the session, whose 
   const ls = await a.cli(['sessions', 'ls']);
   assert.match(ls.stdout, /acme\/app#123456 run 1001\.1 push by octocat/);
 });
+
+test('a refused login prints one "airlock: CODE: message" line, and --format json prints its failing verdict as JSON on stdout', async () => {
+  const jwtFile = join(tmp, 'wrong-aud.jwt');
+  writeFileSync(jwtFile, await a.issuer.mint({}, { audience: 'someone-else' }));
+  const r = await runCli(['login', '--proxy', a.proxyUrl, '--ca-file', join(tmp, 'ca.pem'), '--token-file', jwtFile]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^airlock: TOKEN_INVALID: the identity token was rejected \(wrong audience: expected "airlock", the token has "someone-else"/);
+  assert.equal(r.stderr.match(/airlock:/g)?.length, 1, `one prefix: ${r.stderr}`);
+  const j = await runCli(['login', '--proxy', a.proxyUrl, '--ca-file', join(tmp, 'ca.pem'), '--token-file', jwtFile, '--format', 'json']);
+  assert.equal(j.code, 1);
+  assert.deepEqual(Object.keys(JSON.parse(j.stdout) as object), ['ok', 'code', 'message']);
+  assert.match(j.stderr, /^airlock: TOKEN_INVALID: /);
+});
