@@ -5,6 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SessionStore } from '../../appliance/recording/session-store.js';
+import { refusalResponse } from '../../appliance/recording/refusal-response.js';
+import { AirlockError } from '../../appliance/errors.js';
 import { importInDevTools } from '../fixtures/devtools-import.js';
 import { validateHar } from '../fixtures/har-validate.js';
 import { AGENT_KEY, body, exchange, gzipResponse, identity, memoryLogger, SECRETS, secretValuesIn } from '../unit/recording/exchange-fixtures.js';
@@ -39,6 +41,11 @@ async function realisticHar(): Promise<{ har: { log: { entries: Array<Record<str
         response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [['Content-Type', 'application/json']], body: body('['.repeat(64), { size: 100_000, truncated: true }) },
       }),
     );
+    // A refusal, recorded as Airlock answered it (recording/refusal-response.ts).
+    await record('refused', {
+      ...exchange({ url: 'https://api.datadoghq.com/api/v1/monitor', response: refusalResponse(new AirlockError('POLICY_DENIED', 'monitors are owned by the SRE team')) }),
+      airlock: { decision: 'denied', code: 'POLICY_DENIED', errorCode: 'POLICY_DENIED', forwarded: false, stripped: [], injected: [] },
+    });
     await record('failed', exchange({ url: 'https://api.datadoghq.com/api/v1/validate', method: 'GET', reqBody: null, response: null, error: 'upstream unreachable: ECONNREFUSED' }));
     // Begun, never recorded: finalized as a no-response entry.
     await store.begin(meta.id, { id: 'cut', startedDateTime: at(9), method: 'GET', url: 'https://api.datadoghq.com/api/v1/slow' });
@@ -51,17 +58,22 @@ async function realisticHar(): Promise<{ har: { log: { entries: Array<Record<str
   }
 }
 
-test('a SessionStore HAR with JSON, gzip, binary, truncated and no-response entries passes har-schema and imports in Chrome DevTools', async () => {
+test('a SessionStore HAR with JSON, gzip, binary, truncated, refused and no-response entries passes har-schema and imports in Chrome DevTools, refusals with their status', async () => {
   const { har, text } = await realisticHar();
   assert.deepEqual(secretValuesIn(text), []);
   assert.deepEqual(validateHar(har), []);
   const imported = await importInDevTools(har);
-  assert.equal(imported.requests, 6);
+  assert.equal(imported.requests, 7);
+  assert.equal(imported.statuses[4], 403, 'the refusal shows as 403, not (pending)');
+  assert.equal(imported.failed[4], false);
+  assert.ok((imported.contentSizes[4] ?? 0) > 0, 'with its reason body');
+  assert.deepEqual([imported.statuses[5], imported.statuses[6]], [0, 0], 'requests that got no answer stay status 0');
   assert.deepEqual(imported.urls, [
     'https://api.datadoghq.com/api/v2/series?api_key=%5Bredacted%3Aquery%20api_key%5D',
     'https://api.datadoghq.com/api/v1/monitor',
     'https://api.datadoghq.com/api/v2/logs',
     'https://api.datadoghq.com/api/v1/events',
+    'https://api.datadoghq.com/api/v1/monitor',
     'https://api.datadoghq.com/api/v1/validate',
     'https://api.datadoghq.com/api/v1/slow',
   ]);

@@ -1,13 +1,11 @@
 // Issue 12: the command line's contract. Every command a message or the README names exists; an
-// unknown command is a usage error naming it; one error line format; a closed pipe ends quietly.
+// unknown command is a usage error naming it; one error line format.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { spawn } from 'node:child_process';
 import { COMMANDS, errorLine, namesRealCommand } from '../../../appliance/commands/cli-contract.js';
-import { runCli, CLI } from '../../fixtures/airlock-process.js';
+import { runCli } from '../../fixtures/airlock-process.js';
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
 
@@ -85,18 +83,5 @@ test('serve --listen with a bad value names the flag, not the built-in config', 
   assert.doesNotMatch(r.stderr, /built-in config/);
 });
 
-test('a reader that has gone before the output comes ends the command quietly with status 0', async () => {
-  // check-config with the built-in defaults (a directory with no airlock.yaml) writes its report to
-  // stdout, whose reader is gone: the write fails with EPIPE.
-  const cwd = mkdtempSync(join(tmpdir(), 'airlock-epipe-'));
-  const r = await new Promise<{ code: number | null; stderr: string }>((done) => {
-    const p = spawn(process.execPath, [CLI, 'check-config'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    p.stdout.destroy();
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => done({ code, stderr }));
-  });
-  rmSync(cwd, { recursive: true, force: true });
-  assert.equal(r.stderr, '', 'no stack trace');
-  assert.equal(r.code, 0);
-});
+// The closed-pipe contract (| head) is tested where the output is large enough to outlast a pipe's
+// buffer: test/integration/audit-truth.test.ts, 'piping export and grep --json into head ...'.
