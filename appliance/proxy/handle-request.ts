@@ -90,6 +90,9 @@ export async function handleIntercepted(
   res: http.ServerResponse,
 ): Promise<void> {
   const started = deps.now();
+  // One guard for the whole exchange: a reload (reload/live-config.ts) swaps deps.guard, and a
+  // request must not be decided by one policy and masked by another config's rules.
+  const guard = deps.guard;
   const exchangeId = randomUUID();
   const log = target.log.child({ exchange: exchangeId.slice(0, 8) });
   const method = req.method ?? 'GET';
@@ -162,7 +165,7 @@ export async function handleIntercepted(
     startedDateTime,
     httpVersion: `HTTP/${req.httpVersion}`,
   };
-  // A refusal is recorded with the answer the client got (refusal-response.ts); `answer: null`
+  // A refusal is recorded with the answer the client got (refusal-response.ts); `err` is null
   // only when the client got none (an aborted hold).
   const refusedExchange = (err: AirlockError | null, outHeaders: readonly string[], code: string = err?.code ?? 'INTERNAL'): Exchange => ({
     id: exchangeId,
@@ -189,9 +192,9 @@ export async function handleIntercepted(
 
   let body: Readable = req;
   let guarded: { decision: string; rule?: Readonly<Record<string, unknown>>; approval?: { by: string; at: string; note?: string; channel?: string } } = { decision: 'forwarded' };
-  if (deps.guard) {
+  if (guard) {
     const v = await applyGuard({
-      guard: deps.guard, identity, sessionId: session.id, method, host, path: stripped.path, url, req, res, log,
+      guard, identity, sessionId: session.id, method, host, path: stripped.path, url, req, res, log,
       maxBodyBytes: deps.maxBodyBytes, secrets, startedDateTime,
       refused: (err, code) => refusedExchange(err, stripped.rawHeaders, code),
       record: (ex) => deps.sessions.record(session.id, ex, secrets),
@@ -301,8 +304,8 @@ export async function handleIntercepted(
     // Masked before it is recorded and before the agent sees a byte of it.
     shown = maskResponse(
       { method, status: outcome.status, statusText: outcome.statusText, rawHeaders: outcome.rawHeaders, held: outcome.held, rest: outcome.rest },
-      maskSecrets(entry, deps.guard?.secretValues() ?? NO_SECRETS),
-      deps.guard?.masking ?? NO_MASK_RULES,
+      maskSecrets(entry, guard?.secretValues() ?? NO_SECRETS),
+      guard?.masking ?? NO_MASK_RULES,
       deps.maxBodyBytes,
     );
   } catch (err) {

@@ -76,7 +76,7 @@ test('failures are not cached', async () => {
   const { issuer, resolver } = await setup();
   issuer.down = true;
   const token = await issuer.mint();
-  await assert.rejects(resolver.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID');
+  await assert.rejects(resolver.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'ISSUER_UNAVAILABLE');
   issuer.down = false;
   assert.equal((await resolver.resolve(token)).grant, 'main-only');
 });
