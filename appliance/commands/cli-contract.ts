@@ -9,6 +9,7 @@ export const COMMANDS: Readonly<Record<string, readonly string[]>> = {
   vault: ['put', 'ls', 'rm'],
   sessions: ['ls', 'show', 'close', 'export', 'verify', 'grep', 'flush', 'prune'],
   approvals: ['ls', 'approve', 'deny'],
+  console: [],
   policy: ['suggest', 'test'],
   replay: [],
   reload: [],

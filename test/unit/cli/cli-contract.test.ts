@@ -55,10 +55,10 @@ test('the command table matches what the CLI registers, command by command', asy
 });
 
 test('an unknown command, even with --help, is a usage error (exit 2) that names it', async () => {
-  const r = await runCli(['console', '--help']);
+  const r = await runCli(['dashboard', '--help']);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^airlock: USAGE: unknown command "console"/);
+  assert.match(r.stderr, /^airlock: USAGE: unknown command "dashboard"/);
   const sub = await runCli(['sessions', 'list']);
   assert.equal(sub.code, 2);
   assert.match(sub.stderr, /^airlock: USAGE: unknown command "sessions list": .*\(ls, show/);
