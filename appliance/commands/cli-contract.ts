@@ -10,6 +10,7 @@ export const COMMANDS: Readonly<Record<string, readonly string[]>> = {
   sessions: ['ls', 'show', 'close', 'export', 'verify', 'grep', 'flush', 'prune'],
   approvals: ['ls', 'approve', 'deny'],
   console: [],
+  fleet: ['ls', 'grep', 'export', 'verify'],
   policy: ['suggest', 'test'],
   replay: [],
   reload: [],
