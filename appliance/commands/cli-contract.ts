@@ -6,7 +6,7 @@
 export const COMMANDS: Readonly<Record<string, readonly string[]>> = {
   serve: [],
   ca: ['init', 'cert'],
-  vault: ['put', 'ls', 'rm'],
+  vault: ['put', 'rotate', 'ls', 'rm'],
   sessions: ['ls', 'show', 'close', 'export', 'verify', 'grep', 'flush', 'prune'],
   approvals: ['ls', 'approve', 'deny'],
   console: [],
