@@ -6,16 +6,10 @@ import { operatorOf, readOperatorToken } from '../console/operator-token.js';
 import type { ConsoleConfig } from '../console/console-schema.js';
 import { AirlockError } from '../errors.js';
 import { CliError, load, type CommonArgs } from './context.js';
+import type { Pending } from './approvals.js';
 
-export interface BusPending {
-  id: string;
-  session: string;
-  sub: string;
-  grant: string;
-  method: string;
-  url: string;
-  bodyPreview: string;
-  ageSeconds: number;
+/** A hold as the bus lists it: the control socket's fields, plus the runner that holds it. */
+export interface BusPending extends Pending {
   runner: string;
 }
 

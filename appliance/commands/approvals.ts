@@ -26,7 +26,7 @@ async function call(args: CommonArgs, method: string, path: string, body?: unkno
   return reply;
 }
 
-interface Pending {
+export interface Pending {
   id: string;
   session: string;
   sub: string;

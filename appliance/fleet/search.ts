@@ -3,8 +3,7 @@
 // before fetching them, fetch the rest a few dozen at a time, and yield the matches in order as
 // they come. A day's query reads only that day's records.
 import { matchesFilter, type SessionFilter } from '../recording/filter-sessions.js';
-import { harEntriesOf } from '../recording/read-entries.js';
-import type { HarEntry } from '../recording/har-types.js';
+import { harEntriesOf, harEntriesOfText } from '../recording/read-entries.js';
 import { indexPrefixes, type SinkPrefix } from './layout.js';
 import { parseIndexRecord, type IndexRecord } from './index-record.js';
 import { mapOrdered, type SinkReader } from './sink-client.js';
@@ -49,25 +48,5 @@ export async function* fleetRecords(reader: SinkReader, sink: SinkPrefix, filter
   }
 }
 
-/** The entries of a HAR held in memory (Airlock writes one entry per line: see read-entries.ts). */
-export async function* entriesOfHarText(text: string): AsyncGenerator<HarEntry> {
-  const { Readable } = await import('node:stream');
-  const { createInterface } = await import('node:readline');
-  const rl = createInterface({ input: Readable.from([text]), crlfDelay: Infinity });
-  let first = true;
-  for await (const line of rl) {
-    if (first) {
-      first = false;
-      continue;
-    }
-    if (!line.startsWith('{')) continue;
-    try {
-      yield JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line) as HarEntry;
-    } catch {
-      // A damaged line: `fleet verify` names it.
-    }
-  }
-}
-
 export type { IndexRecord };
-export { harEntriesOf };
+export { harEntriesOf, harEntriesOfText as entriesOfHarText };

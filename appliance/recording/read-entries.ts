@@ -4,15 +4,25 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { buildHarEntry } from './build-har-entry.js';
 import { errCode } from './file-io.js';
 import type { HarEntry } from './har-types.js';
 import { parseJournalLine, readJournalLines } from './read-journal.js';
 import { sessionPaths } from './session-paths.js';
 
-/** Lines of a HAR that are entries: `{...}` or `{...},` between the header and the trailer. */
-export async function* harEntriesOf(file: string): AsyncGenerator<HarEntry> {
-  const rl = createInterface({ input: createReadStream(file, { highWaterMark: 256 * 1024 }), crlfDelay: Infinity });
+/** Lines of a HAR file that are entries: `{...}` or `{...},` between the header and the trailer. */
+export function harEntriesOf(file: string): AsyncGenerator<HarEntry> {
+  return harEntriesFrom(createReadStream(file, { highWaterMark: 256 * 1024 }));
+}
+
+/** The same for a HAR already in memory (a sink object). */
+export function harEntriesOfText(text: string): AsyncGenerator<HarEntry> {
+  return harEntriesFrom(Readable.from([text]));
+}
+
+async function* harEntriesFrom(input: Readable): AsyncGenerator<HarEntry> {
+  const rl = createInterface({ input, crlfDelay: Infinity });
   let first = true;
   for await (const line of rl) {
     if (first) {
@@ -23,7 +33,7 @@ export async function* harEntriesOf(file: string): AsyncGenerator<HarEntry> {
     try {
       yield JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line) as HarEntry;
     } catch {
-      // A damaged line: `sessions verify` names it; grep just passes over it.
+      // A damaged line: `sessions verify` (and `fleet verify`) names it; grep just passes over it.
     }
   }
 }
