@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
 import { assertNoSecrets, assertRefusal, parseResponses } from '../fixtures/refusal-helpers.js';
 import { openRawTunnel, type RawTunnel } from '../fixtures/raw-tls.js';
+import { freePort } from '../fixtures/free-port.js';
+import { exchangeOn as exchange } from '../fixtures/raw-tls.js';
 
 // Issue #11, finding 3: tunnel state was keyed by (source port, local port). A connection from
 // another address with the same source port got the job's CONNECT (its token, so its identity
@@ -13,30 +15,7 @@ import { openRawTunnel, type RawTunnel } from '../fixtures/raw-tls.js';
 
 const REQUEST = 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\n\r\n';
 
-/** A source port that is free right now on 127.0.0.1 (and so, very likely, on 127.0.0.2). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function exchange(t: RawTunnel, request: string): Promise<string> {
-  const from = t.received().length;
-  t.socket.write(request);
-  const got = await t.waitFor((b) => {
-    const text = b.subarray(from).toString('latin1');
-    const end = text.indexOf('\r\n\r\n');
-    if (end < 0) return false;
-    const len = Number(/content-length: *(\d+)/i.exec(text.slice(0, end))?.[1] ?? '0');
-    return text.length >= end + 4 + len;
-  });
-  return got.subarray(from).toString('latin1');
-}
 
 /** Raw bytes on a TCP connection bound to `localAddress:localPort`, until the server closes. */
 function sendRawFrom(port: number, localAddress: string, localPort: number, bytes: string, ms = 5_000): Promise<string> {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
 import { assertNoSecrets, assertRefusal, parseResponses, rawConnect, waitFor } from '../fixtures/refusal-helpers.js';
 import { openRawTunnel, type RawTunnel } from '../fixtures/raw-tls.js';
+import { exchangeOn as exchange } from '../fixtures/raw-tls.js';
 
 // Issue #11, finding 9: inside intercepted TLS no header or request deadline was enforced (the
 // in-process TLS server never listen()s, so Node's connection checker never ran): a client
@@ -39,18 +40,6 @@ function rssOf(a: Airlock): string {
   }
 }
 
-async function exchange(t: RawTunnel, request: string): Promise<string> {
-  const from = t.received().length;
-  t.socket.write(request);
-  const got = await t.waitFor((b) => {
-    const text = b.subarray(from).toString('latin1');
-    const end = text.indexOf('\r\n\r\n');
-    if (end < 0) return false;
-    const len = Number(/content-length: *(\d+)/i.exec(text.slice(0, end))?.[1] ?? '0');
-    return text.length >= end + 4 + len;
-  });
-  return got.subarray(from).toString('latin1');
-}
 
 /** Writes `bytes` one byte every `everyMs`, until done or the tunnel closes. */
 function trickle(t: RawTunnel, bytes: string, everyMs: number): { stop(): void } {

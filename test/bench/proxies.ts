@@ -2,13 +2,15 @@
 // from /proc: the upstream, a bare http-mitm-proxy, `airlock serve`, and mitmdump.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync, openSync, closeSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 import { CLI, runCli } from '../fixtures/airlock-process.js';
 import { startIssuer, type Issuer } from '../fixtures/oidc-issuer.js';
+import { freePort } from '../fixtures/free-port.js';
+export { freePort };
 
 const HERE = import.meta.dirname;
 
@@ -86,17 +88,6 @@ export async function startBareMitm(dir: string, up: Upstream): Promise<ProxyPro
   return { ...child, port: info.port, caPem: readFileSync(join(caDir, 'certs', 'ca.pem'), 'utf8') };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => done(port));
-    });
-  });
-}
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((done) => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAirlock, run, type Airlock } from '../fixtures/airlock-process.js';
 import { skipOutsideCi } from '../fixtures/skip-outside-ci.js';
+import { freePort } from '../fixtures/free-port.js';
 
 const HAVE = spawnSync('prometheus', ['--version']).status === 0 && spawnSync('promtool', ['--version']).status === 0;
 const WHY = HAVE ? null : 'prometheus and promtool are not installed (apt-get install prometheus)';
@@ -21,16 +22,6 @@ let prom: ChildProcess | undefined;
 let promPort = 0;
 const dir = mkdtempSync(join(tmpdir(), 'airlock-prom-'));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function admin(path: string): Promise<{ status: number; text: string }> {
   const r = await fetch(`http://127.0.0.1:${adminPort}${path}`, { signal: AbortSignal.timeout(10_000) });
