@@ -31,7 +31,7 @@ const SESSION_TOKEN = /alk_[A-Za-z0-9_-]{43}/g;
 /**
  * A URL, path or host from the agent's request, made fit for a log field: known secrets, any
  * JWT, session token or Datadog-key-shaped value are replaced. Log fields are redacted here, at
- * the source, not by pino redact paths (those cost CPU on every line; see README Performance).
+ * the source, not by pino redact paths (those cost CPU on every line; see docs/benchmarks.md).
  */
 export function redactForLog(text: string, secrets: readonly Secret[] = []): string {
   let out = text;

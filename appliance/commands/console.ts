@@ -7,7 +7,7 @@ import { CliError, load, type CommonArgs } from './context.js';
 export async function consoleCommand(args: CommonArgs): Promise<void> {
   const { config, file } = load(args);
   if (!config.console || !config.approvals.bus) {
-    throw new CliError('CONFIG', `${file ?? 'the config'} has no console: section (and approvals.bus): see README, Approval console`, 2);
+    throw new CliError('CONFIG', `${file ?? 'the config'} has no console: section (and approvals.bus): see docs/policies-approvals-masking.md, Approvals across a fleet`, 2);
   }
   const log = createLogger();
   const bus = openBus(config.approvals.bus);

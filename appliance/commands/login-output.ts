@@ -15,7 +15,7 @@ export function secretsOf(r: Pick<LoginResult, 'token'> & Partial<Pick<LoginResu
  * The variables, in print order. `proxy` is http://HOST:PORT without credentials. DD_API_KEY and
  * DD_APP_KEY are the stand-ins in Datadog's shapes (tools that check a key's shape accept them);
  * the proxy URL carries the `alk_` token. NODE_USE_ENV_PROXY makes Node >= 22.21 / 24's own
- * fetch and https honour HTTPS_PROXY (older Node ignores it; see the README for Node 20).
+ * fetch and https honour HTTPS_PROXY (older Node ignores it; see docs/ci-integration.md for Node 20).
  */
 export function loginEnv(proxy: URL, r: Pick<LoginResult, 'token'> & Partial<Pick<LoginResult, 'apiKey' | 'appKey'>>, caFile: string): [string, string][] {
   const token = r.token;

@@ -1,7 +1,7 @@
 // Control-socket endpoints for approval holds. Who may call them is decided by the socket file's
 // permissions (0660, group approvals.group); the decider's name is the OS user name the CLI
 // reports. Node cannot read SO_PEERCRED, so the name is trusted the way the filesystem
-// permission is: anyone who can open the socket is allowed to approve (see README).
+// permission is: anyone who can open the socket is allowed to approve (see docs/policies-approvals-masking.md, Approval holds).
 import type { Approvals, DecideResult } from '../approvals/approval-queue.js';
 import { AirlockError } from '../errors.js';
 import { parseControlJson } from './read-control-body.js';

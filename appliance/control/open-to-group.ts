@@ -1,5 +1,5 @@
 // Gives the control socket to approvals.group (0660), failing closed (0600) whenever that cannot
-// be done or checked. Two layouts work (README, Approval holds):
+// be done or checked. Two layouts work (docs/policies-approvals-masking.md, Approval holds):
 //  - a setgid directory of that group, as the systemd unit makes /run/airlock: the socket is born
 //    with the group, so nothing is chowned. Under PrivateUsers= the group is outside the service's
 //    user namespace: chown to it would fail (EINVAL) and stat shows it as the overflow gid
@@ -40,7 +40,7 @@ export async function openToGroup(path: string, group: string, log: Logger): Pro
     }
     await chmod(path, 0o660);
     if ((d.mode & 0o011) === 0) {
-      log.warn({ group, dir }, 'the control socket is 0660 but its directory is closed to approvals.group: set control.socket to a directory the group can enter (README: Approval holds)');
+      log.warn({ group, dir }, 'the control socket is 0660 but its directory is closed to approvals.group: set control.socket to a directory the group can enter (docs/policies-approvals-masking.md, Approval holds)');
     }
     return true;
   } catch (err) {

@@ -30,7 +30,7 @@ const POLICY = {
 };
 const MONITOR = { name: 'cpu high', type: 'metric alert', query: 'avg(last_5m):avg:system.cpu.user{*} > 90', message: 'paging @sre-oncall' };
 const SLACK_SECRET = 'slack-signing-secret-0123456789abcdef';
-/** README screenshots are refreshed by running this test with AIRLOCK_SCREENSHOTS=docs. */
+/** The console screenshots in docs/images are refreshed by running this test with AIRLOCK_SCREENSHOTS=docs/images. */
 const SHOTS = process.env['AIRLOCK_SCREENSHOTS'];
 const MISSING = REDIS_MISSING || (!existsSync(CHROMIUM_PATH) && `needs ${CHROMIUM_PATH} (apt-get install chromium)`);
 

@@ -4,7 +4,7 @@
 // a local stand-in (fake-intake.ts) that accepts only the vaulted key. For each tool the test lists
 // the hosts it contacted and asserts each was intercepted (never tunnelled or refused), that the
 // stand-in saw the vaulted key on every request and never a stand-in key or the session token.
-// The README's compatibility table is filled from these tests.
+// The compatibility table in docs/ci-integration.md is filled from these tests.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,7 +55,7 @@ before(async () => {
 });
 
 after(async () => {
-  // The hosts each tool contacted, for the README's compatibility table.
+  // The hosts each tool contacted, for the compatibility table in docs/ci-integration.md.
   if (toolHosts.size > 0) console.log(JSON.stringify(Object.fromEntries(toolHosts), null, 2));
   await a?.cleanup();
   await intake?.close();
@@ -182,7 +182,7 @@ const FETCH = [
   "const r = await fetch('https://api.datadoghq.com/api/v1/validate', { headers: { 'DD-API-KEY': process.env.DD_API_KEY } })",
   'console.log(r.status, await r.text())',
 ].join('\n');
-// Node 20 ignores NODE_USE_ENV_PROXY: one line at the top of the script (README, "Node 20").
+// Node 20 ignores NODE_USE_ENV_PROXY: one line at the top of the script (docs/ci-integration.md, "Node 20").
 const NODE20_LINE = "import { setGlobalDispatcher, EnvHttpProxyAgent } from 'undici'; setGlobalDispatcher(new EnvHttpProxyAgent());";
 
 for (const major of [22, 24]) {

@@ -1,6 +1,6 @@
 // Fleet search at fleet scale: 10,000 sessions' index records over 30 days in s3rver, queried by
 // the real CLI (`airlock fleet ls`) the way an operator would. A one-day query returns exactly
-// that day's matches, newest first; its time is printed (the figure in the README comes from
+// that day's matches, newest first; its time is printed (the figure in docs/operations.md comes from
 // `npm run bench:fleet`; tests assert no timings).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

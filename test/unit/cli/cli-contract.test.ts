@@ -1,4 +1,4 @@
-// Issue 12: the command line's contract. Every command a message or the README names exists; an
+// Issue 12: the command line's contract. Every command a message, the README or docs/ names exists; an
 // unknown command is a usage error naming it; one error line format.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,6 +6,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { COMMANDS, errorLine, namesRealCommand } from '../../../appliance/commands/cli-contract.js';
 import { runCli } from '../../fixtures/airlock-process.js';
+import { docPages } from '../../fixtures/doc-pages.js';
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
 
@@ -28,18 +29,37 @@ function mentions(text: string): string[] {
   return out;
 }
 
-test('every command named in a message, a hint or the README exists', () => {
-  const files = [...sources(join(ROOT, 'appliance')), join(ROOT, 'README.md')];
+test('every command named in a message, a hint, the README or a docs page exists', () => {
+  const pages = docPages();
+  const files = [...sources(join(ROOT, 'appliance')), ...pages];
   const bad: string[] = [];
-  let seen = 0;
+  const seen = new Map<string, number>();
   for (const f of files) {
     for (const m of mentions(readFileSync(f, 'utf8'))) {
-      seen += 1;
+      seen.set(f, (seen.get(f) ?? 0) + 1);
       if (!namesRealCommand(m)) bad.push(`${f.slice(ROOT.length + 1)}: airlock ${m}`);
     }
   }
-  assert.ok(seen > 30, `the scan finds the mentions (${seen})`);
+  const total = [...seen.values()].reduce((a, b) => a + b, 0);
+  assert.ok(total > 30, `the scan finds the mentions (${total})`);
+  // The command reference (once the README's command table) alone names every command.
+  const reference = join(ROOT, 'docs/cli.md');
+  assert.ok(pages.includes(reference), 'docs/cli.md is scanned');
+  assert.ok((seen.get(reference) ?? 0) > 30, `the scan finds the command reference's mentions (${seen.get(reference) ?? 0})`);
   assert.deepEqual(bad, []);
+});
+
+test('the command reference (docs/cli.md) has a row for every command and subcommand the CLI registers', () => {
+  const text = readFileSync(join(ROOT, 'docs/cli.md'), 'utf8');
+  const rows = text.split('\n').filter((l) => l.startsWith('| `airlock '));
+  const missing: string[] = [];
+  for (const [cmd, subs] of Object.entries(COMMANDS)) {
+    const own = rows.filter((r) => r.startsWith(`| \`airlock ${cmd} `) || r.startsWith(`| \`airlock ${cmd}\``));
+    if (own.length === 0) missing.push(cmd);
+    // A row may name two subcommands: `airlock approvals approve ID` / `deny ID`.
+    for (const sub of subs) if (!own.some((r) => r.includes(`\`airlock ${cmd} ${sub}`) || r.includes(`/ \`${sub} `))) missing.push(`${cmd} ${sub}`);
+  }
+  assert.deepEqual(missing, []);
 });
 
 test('the command table matches what the CLI registers, command by command', async () => {
