@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import { prepareSecrets, redactRequestText } from './recording/redact.js';
-import type { Secret } from './recording/types.js';
+import { prepareSecrets, redactRequestText } from './secrets/redact.js';
+import type { Secret } from './lib/exchange-types.js';
 
 // Field names that could carry a credential in a log object. Values are redacted at the source
 // (no log call passes a header set, a token or a key); this is the net under it. Only fixed paths:

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
-import { exportSession } from '../recording/session-files.js';
+import { exportSession } from '../recording/session/index.js';
 import { compileGrantPolicies } from '../policy/guard.js';
 import { decide, type Decision } from '../policy/decide.js';
 import { suggestionText } from '../policy/suggestion-text.js';
-import type { HarEntry } from '../recording/har-types.js';
+import type { HarEntry } from '../recording/har/index.js';
 import { load, CliError, sessionsDir, type CommonArgs } from './context.js';
 
 /** A HAR bigger than this is not read for a suggestion (the journal cap makes it unlikely). */

@@ -1,6 +1,6 @@
 // The entry rows `airlock sessions show` prints: what each exchange was and what the client got.
-import { sessionEntries } from '../recording/read-entries.js';
-import { codeOf } from '../recording/entry-outcome.js';
+import { sessionEntries } from '../recording/har/index.js';
+import { codeOf } from '../recording/har/index.js';
 
 export interface EntryRow {
   /** Counted from 1, as `sessions grep` numbers them. */

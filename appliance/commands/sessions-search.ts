@@ -1,10 +1,10 @@
 // `airlock sessions ls` filters and `airlock sessions grep`.
 import type { Argv } from 'yargs';
-import { FilterError, parseClaim, parseWhen, type SessionFilter } from '../recording/filter-sessions.js';
-import { globToRegExp, matchesExchange, parseBodyRegex, parseStatus, QueryError, type ExchangeQuery } from '../recording/match-exchange.js';
-import { listSessions } from '../recording/session-files.js';
-import { sessionEntries } from '../recording/read-entries.js';
-import { isSessionId } from '../recording/session-id.js';
+import { FilterError, parseClaim, parseWhen, type SessionFilter } from '../recording/index/index.js';
+import { globToRegExp, matchesExchange, parseBodyRegex, parseStatus, QueryError, type ExchangeQuery } from '../recording/har/index.js';
+import { listSessions } from '../recording/session/index.js';
+import { sessionEntries } from '../recording/har/index.js';
+import { isSessionId } from '../recording/journal/index.js';
 import { CliError, load, sessionsDir, type CommonArgs } from './context.js';
 
 export interface LsFilterArgs {

@@ -1,9 +1,9 @@
 import { createWriteStream } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
-import { sessionPaths } from '../recording/session-paths.js';
+import { sessionPaths } from '../recording/journal/index.js';
 import { finished } from 'node:stream/promises';
-import { listNewest, showSession, exportSession, finalizeJournal, type SessionSummary } from '../recording/session-files.js';
-import { IndexedSummary } from '../recording/session-index.js';
+import { listNewest, showSession, exportSession, finalizeJournal, type SessionSummary } from '../recording/session/index.js';
+import { IndexedSummary } from '../recording/index/index.js';
 import { callControl } from '../control/control-client.js';
 import { load, CliError, sessionsDir, controlSocket, type CommonArgs } from './context.js';
 import { table } from './table.js';

@@ -1,5 +1,5 @@
 // `airlock sessions flush` and `airlock sessions prune`.
-import { loadSigningKey } from '../recording/signing-key.js';
+import { loadSigningKey } from '../recording/integrity/index.js';
 import { join } from 'node:path';
 import ms from 'ms';
 import { callControl } from '../control/control-client.js';

@@ -12,7 +12,7 @@ import { basename, dirname } from 'node:path';
 import ms from 'ms';
 import type { Logger } from '../log.js';
 import { fingerprint } from './fingerprint.js';
-import { redactKeyShapes } from './key-shape.js';
+import { redactKeyShapes } from '../secrets/key-shape.js';
 import { parseKeyOutput, type SourcedKeys } from './key-output.js';
 import type { KeySource } from './types.js';
 

@@ -1,5 +1,5 @@
-import { decodeComponent, isCredentialCookie, isCredentialHeader, isCredentialParam } from './credential-name.js';
-import { redactKeyShapes } from './key-shape.js';
+import { decodeComponent, isCredentialCookie, isCredentialHeader, isCredentialParam } from '../secrets/credential-name.js';
+import { redactKeyShapes } from '../secrets/key-shape.js';
 
 // Removes every Datadog credential the agent supplied, so only the vaulted key (injected
 // afterwards) can reach upstream. Everything else passes byte-for-byte: the query is cut into

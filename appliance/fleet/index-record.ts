@@ -2,8 +2,8 @@
 // identity claims), which grant, how many exchanges and what became of them, how many bytes, when.
 // Built from the finalized HAR in the outbox worker, never on the request path. It is a
 // SessionSummary too, so the local filters (filter-sessions.ts) apply to it unchanged.
-import { harEntriesOf } from '../recording/read-entries.js';
-import type { SessionSummary } from '../recording/journal-types.js';
+import { harEntriesOf } from '../recording/har/index.js';
+import type { SessionSummary } from '../recording/journal/index.js';
 
 export const INDEX_RECORD_VERSION = 1;
 

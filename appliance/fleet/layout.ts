@@ -4,7 +4,7 @@
 //   keys/<kid>.jwk                  each appliance's public signing key
 //   index/YYYY/MM/DD/<id>.json      one compact record per session, by the UTC day it opened
 // Listing `index/2026/12/07/` reads that day's records and nothing else.
-import { isSessionId } from '../recording/session-id.js';
+import { isSessionId } from '../recording/journal/index.js';
 
 export interface SinkPrefix {
   readonly prefix: string;

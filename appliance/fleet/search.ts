@@ -2,8 +2,8 @@
 // covers, newest day first, skip records whose id (its opening second) is outside the range
 // before fetching them, fetch the rest a few dozen at a time, and yield the matches in order as
 // they come. A day's query reads only that day's records.
-import { matchesFilter, type SessionFilter } from '../recording/filter-sessions.js';
-import { harEntriesOf, harEntriesOfText } from '../recording/read-entries.js';
+import { matchesFilter, type SessionFilter } from '../recording/index/index.js';
+import { harEntriesOf, harEntriesOfText } from '../recording/har/index.js';
 import { indexPrefixes, type SinkPrefix } from './layout.js';
 import { parseIndexRecord, type IndexRecord } from './index-record.js';
 import { mapOrdered, type SinkReader } from './sink-client.js';

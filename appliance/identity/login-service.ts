@@ -3,7 +3,7 @@
 import { AirlockError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { sessionKey as keyOf } from './session-key.js';
-import type { SessionMeta } from '../recording/types.js';
+import type { SessionMeta } from '../lib/exchange-types.js';
 import { attributionOf } from './attribution.js';
 import { explainGrants, type GrantMiss } from './match-grant.js';
 import type { IdentityRules } from './resolve-identity.js';

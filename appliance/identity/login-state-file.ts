@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { fsyncDir, writeFully } from '../recording/file-io.js';
+import { fsyncDir, writeFully } from '../lib/file-io.js';
 
 const storedIdentity = z.object({
   issuer: z.string(),

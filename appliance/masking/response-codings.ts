@@ -5,7 +5,7 @@
 // already been undone by Node's parser; `identity` is no coding at all. Anything else that cannot
 // be decoded here could hide a key from masking, so it is refused (fail closed), never passed on.
 import { AirlockError } from '../errors.js';
-import { DECODABLE_ENCODINGS } from '../recording/decode-body.js';
+import { DECODABLE_ENCODINGS } from '../lib/decode-body.js';
 import { maskStep, type TextMasker } from './mask-text.js';
 
 /** More stacked codings than this are refused: each layer multiplies what a small body can expand to. */

@@ -4,7 +4,7 @@
 // and Connection-nominated headers are gone, and the body framing the client used is named, so
 // the forwarded request can carry exactly that framing whatever the Connection header said.
 import { AirlockError } from '../errors.js';
-import { endToEndHeaders } from '../proxy/headers.js';
+import { endToEndHeaders } from '../lib/headers.js';
 import { normalizeHost, splitHostPort } from '../proxy/host-match.js';
 import { canonicalPath, PathError } from './canonical-path.js';
 

@@ -1,7 +1,7 @@
 // Reads a request body into memory for a `when:` condition or an approval hold, up to a cap,
 // and turns it into facts a condition can test. Past the cap it stops: the caller fails closed.
 import type { Readable } from 'node:stream';
-import { decodeContent, DECODABLE_ENCODINGS } from '../recording/decode-body.js';
+import { decodeContent, DECODABLE_ENCODINGS } from '../lib/decode-body.js';
 import type { BodyFacts } from './conditions.js';
 
 export type ReadBody =

@@ -2,8 +2,8 @@
 // exchanges that reached Datadog (recording/entry-outcome.ts); refusals and exchanges of unknown
 // outcome become comments, so a suggestion never opens what policy or a person refused.
 import { stringify } from 'yaml';
-import type { HarEntry } from '../recording/har-types.js';
-import { codeOf, entryOutcome } from '../recording/entry-outcome.js';
+import type { HarEntry } from '../recording/har/index.js';
+import { codeOf, entryOutcome } from '../recording/har/index.js';
 import { suggestRules, type SeenRequest } from './suggest-policy.js';
 
 function pathOf(url: string): string {

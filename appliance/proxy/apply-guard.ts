@@ -11,9 +11,9 @@ import type { Approval } from '../approvals/approval-queue.js';
 import type { Guard } from '../policy/guard.js';
 import { decide, needsBody, type Decision, type RuleRef } from '../policy/decide.js';
 import { bodyFacts, readBody } from '../policy/read-body.js';
-import { prepareSecrets, redactRequestText } from '../recording/redact.js';
-import type { Exchange, Secret } from '../recording/types.js';
-import { headerValue } from './headers.js';
+import { prepareSecrets, redactRequestText } from '../secrets/redact.js';
+import type { Exchange, Secret } from '../lib/exchange-types.js';
+import { headerValue } from '../lib/headers.js';
 import { suspendConnectionTimers } from './connection-timers.js';
 import { attributionOf } from '../identity/attribution.js';
 

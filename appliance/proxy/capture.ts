@@ -1,4 +1,4 @@
-import type { CapturedBody } from '../recording/types.js';
+import type { CapturedBody } from '../lib/exchange-types.js';
 
 /** Keeps the first `max` bytes of a stream and counts the rest: recording never holds more. */
 export class Capture {

@@ -1,6 +1,6 @@
 // The secrets of one exchange: what its journal lines are redacted for, and what its response
 // is masked for.
-import type { Secret } from '../recording/types.js';
+import type { Secret } from '../lib/exchange-types.js';
 import type { VaultPort } from './ports.js';
 
 export const NO_SECRETS: readonly string[] = [];

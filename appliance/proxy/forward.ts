@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { AirlockError } from '../errors.js';
-import type { ExchangeTimings } from '../recording/types.js';
+import type { ExchangeTimings } from '../lib/exchange-types.js';
 import { Capture } from './capture.js';
 import type { Destination } from './resolve-destination.js';
 import type { BodyFraming } from '../pipeline/canonical-request.js';

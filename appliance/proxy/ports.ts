@@ -1,7 +1,7 @@
 // What the proxy needs from the other stages, as narrow interfaces: the proxy turns sockets into
 // facts and carries out decisions; identity, credentials and recording are injected.
 import type { Identity } from '../identity/types.js';
-import type { Exchange, Secret, SessionMeta } from '../recording/types.js';
+import type { Exchange, Secret, SessionMeta } from '../lib/exchange-types.js';
 
 export interface IdentityPort {
   /** Verifies a token and matches a grant; throws AirlockError TOKEN_INVALID / NO_GRANT. */

@@ -14,11 +14,11 @@ import type { VaultEntry } from '../credentials/types.js';
 import { injectCredential } from '../credentials/inject-credential.js';
 import { forward, ForwardError, type ForwardOutcome } from '../proxy/forward.js';
 import { resolveDestination, type Destination } from '../proxy/resolve-destination.js';
-import { headerValue, toPairs } from '../proxy/headers.js';
-import { decodeContent } from '../recording/decode-body.js';
-import type { HarEntry } from '../recording/har-types.js';
-import { SessionStore } from '../recording/session-store.js';
-import type { Exchange, Secret } from '../recording/types.js';
+import { headerValue, toPairs } from '../lib/headers.js';
+import { decodeContent } from '../lib/decode-body.js';
+import type { HarEntry } from '../recording/har/index.js';
+import { SessionStore } from '../recording/session/index.js';
+import type { Exchange, Secret } from '../lib/exchange-types.js';
 import { compareKeys, planReplay, type ReplayPlan } from './plan-replay.js';
 
 export interface ReplayRow {

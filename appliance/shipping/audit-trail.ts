@@ -4,9 +4,9 @@
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { errCode } from '../recording/file-io.js';
-import { compactIndex, compactIndexIfGrown } from '../recording/compact-index.js';
-import { loadOrCreateSigningKey, signingKeyPath } from '../recording/signing-key.js';
+import { errCode } from '../lib/file-io.js';
+import { compactIndex, compactIndexIfGrown } from '../recording/index/index.js';
+import { loadOrCreateSigningKey, signingKeyPath } from '../recording/integrity/index.js';
 import { OutboxWorker } from './outbox-worker.js';
 import { s3Upload } from './s3-upload.js';
 import { makeSeal } from './seal.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { loadOrCreateSigningKey } from '../recording/signing-key.js';
+import { loadOrCreateSigningKey } from '../recording/integrity/index.js';
 import { makeSeal } from './seal.js';
 
 /** The seal step for sessions the CLI finalizes itself (close without a server, replay): the server's worker ships them. */

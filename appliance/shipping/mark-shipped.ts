@@ -1,5 +1,5 @@
-import { appendIndex } from '../recording/session-index.js';
-import { readSummary, writeSummary } from '../recording/meta-file.js';
+import { appendIndex } from '../recording/index/index.js';
+import { readSummary, writeSummary } from '../recording/journal/index.js';
 
 /** Records in the sidecar (and the index) that the session reached the sink: prune may now remove it. */
 export async function markShipped(sessionsDir: string, id: string, at: string): Promise<void> {

@@ -1,7 +1,7 @@
 // Empties the outbox in the background: one session at a time, each failure rescheduled with
 // backoff. It never touches the proxy's path: finalize only writes the small outbox item.
 import type { Logger } from '../log.js';
-import { errCode } from '../recording/file-io.js';
+import { errCode } from '../lib/file-io.js';
 import { markShipped } from './mark-shipped.js';
 import { backoffMs, pendingIds, readItem, removeItem, writeItem } from './outbox.js';
 import type { Upload } from './s3-upload.js';

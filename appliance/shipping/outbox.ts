@@ -3,8 +3,8 @@
 // upload survives a crash or a restart; removed only once both objects are stored.
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DIR_MODE, errCode, writeFileAtomic } from '../recording/file-io.js';
-import { isSessionId } from '../recording/session-id.js';
+import { DIR_MODE, errCode, writeFileAtomic } from '../lib/file-io.js';
+import { isSessionId } from '../recording/journal/index.js';
 
 export interface OutboxItem {
   readonly id: string;

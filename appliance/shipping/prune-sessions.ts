@@ -1,10 +1,10 @@
 // `airlock sessions prune`: removes the local files of old sessions. Never one that is open, or
 // that the sink has not yet received.
 import { rm, stat } from 'node:fs/promises';
-import type { SessionSummary } from '../recording/journal-types.js';
-import { appendIndex } from '../recording/session-index.js';
-import { sessionPaths } from '../recording/session-paths.js';
-import { listSessions } from '../recording/session-files.js';
+import type { SessionSummary } from '../recording/journal/index.js';
+import { appendIndex } from '../recording/index/index.js';
+import { sessionPaths } from '../recording/journal/index.js';
+import { listSessions } from '../recording/session/index.js';
 import { pendingIds } from './outbox.js';
 
 export type PruneVerdict = { readonly prune: true } | { readonly prune: false; readonly reason: string };

@@ -5,12 +5,12 @@ import { readFile, stat } from 'node:fs/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { JWK } from 'jose';
 import type { Config } from '../config/schema.js';
-import { sessionPaths } from '../recording/session-paths.js';
-import { readSummary } from '../recording/meta-file.js';
+import { sessionPaths } from '../recording/journal/index.js';
+import { readSummary } from '../recording/journal/index.js';
 import { indexKey, keyKey } from '../fleet/layout.js';
 import { buildIndexRecord } from '../fleet/index-record.js';
 import { applianceIdentity } from '../fleet/appliance-identity.js';
-import { kidOfSignature } from '../recording/sign-har.js';
+import { kidOfSignature } from '../recording/integrity/index.js';
 
 export type SinkConfig = NonNullable<Config['recording']['sink']>;
 export type Upload = (id: string) => Promise<void>;

@@ -2,10 +2,10 @@
 // the sink when one is configured. Shared by the server, `sessions close` and `replay`.
 import { readFile, stat } from 'node:fs/promises';
 import type { Logger } from '../log.js';
-import { writeFileAtomic } from '../recording/file-io.js';
-import { sessionPaths } from '../recording/session-paths.js';
-import { MAX_SIGNED_HAR_BYTES, signHar } from '../recording/sign-har.js';
-import type { SigningKey } from '../recording/signing-key.js';
+import { writeFileAtomic } from '../lib/file-io.js';
+import { sessionPaths } from '../recording/journal/index.js';
+import { MAX_SIGNED_HAR_BYTES, signHar } from '../recording/integrity/index.js';
+import type { SigningKey } from '../recording/integrity/index.js';
 import { enqueue } from './outbox.js';
 
 export interface SealOptions {

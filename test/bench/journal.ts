@@ -2,10 +2,10 @@
 // exchange (begin + record, as the pipeline writes them) early in a session and after many.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SessionStore } from '../../appliance/recording/session-store.js';
+import { SessionStore } from '../../appliance/recording/session/index.js';
 import { createLogger } from '../../appliance/log.js';
-import type { Exchange } from '../../appliance/recording/types.js';
-import { sessionPaths } from '../../appliance/recording/session-paths.js';
+import type { Exchange } from '../../appliance/lib/exchange-types.js';
+import { sessionPaths } from '../../appliance/recording/journal/index.js';
 
 export interface JournalResult {
   readonly exchanges: number;

@@ -10,11 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { listNewest } from '../../appliance/recording/list-sessions.js';
-import { compactIndex } from '../../appliance/recording/compact-index.js';
-import { indexLine, INDEX_FILE } from '../../appliance/recording/session-index.js';
-import type { SessionSummary } from '../../appliance/recording/journal-types.js';
-import type { SessionFilter } from '../../appliance/recording/filter-sessions.js';
+import { listNewest } from '../../appliance/recording/index/index.js';
+import { compactIndex } from '../../appliance/recording/index/index.js';
+import { indexLine, INDEX_FILE } from '../../appliance/recording/index/index.js';
+import type { SessionSummary } from '../../appliance/recording/journal/index.js';
+import type { SessionFilter } from '../../appliance/recording/index/index.js';
 
 const count = Number(process.argv[2] ?? 100_000);
 const tailCount = 1_000;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compactName, isCredentialCookie, isCredentialHeader, isCredentialParam } from '../../../appliance/credentials/credential-name.js';
+import { compactName, isCredentialCookie, isCredentialHeader, isCredentialParam } from '../../../appliance/secrets/credential-name.js';
 
 test('a compacted name is lower case letters and digits only', () => {
   assert.equal(compactName('X-Datadog_Api.Key[]\0 +'), 'xdatadogapikey');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { findKeyShapes, redactKeyShapedTail, redactKeyShapes } from '../../../appliance/credentials/key-shape.js';
+import { findKeyShapes, redactKeyShapedTail, redactKeyShapes } from '../../../appliance/secrets/key-shape.js';
 
 const K32 = '0123456789abcdef0123456789abcdef';
 const K40 = 'aaaabbbbccccddddeeeeffff0000111122223333';

@@ -9,7 +9,7 @@ import { createLogger } from '../../../appliance/log.js';
 import { SessionTokens } from '../../../appliance/identity/session-tokens.js';
 import { findToken } from '../../../appliance/identity/carriers.js';
 import { looksLikeStandIn, newStandInApiKey, newStandInAppKey } from '../../../appliance/identity/stand-in-keys.js';
-import { findKeyShapes } from '../../../appliance/credentials/key-shape.js';
+import { findKeyShapes } from '../../../appliance/secrets/key-shape.js';
 import { stripAgentCredentials } from '../../../appliance/credentials/strip-agent-credentials.js';
 import { isAirlockError } from '../../../appliance/errors.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asText } from '../../../appliance/recording/body-text.js';
+import { asText } from '../../../appliance/recording/journal/index.js';
 
 test('a body is text only when it is valid UTF-8 without binary control characters; a cut body may end mid-character', () => {
   assert.equal(asText(Buffer.from('{"a":"é✓"}\n'), false), '{"a":"é✓"}\n');

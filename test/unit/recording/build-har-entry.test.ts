@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
-import { buildHarEntry, buildNoResponseEntry, NO_RESPONSE_ERROR } from '../../../appliance/recording/build-har-entry.js';
-import type { JournalExchangeLine } from '../../../appliance/recording/journal-types.js';
-import { prepareSecrets } from '../../../appliance/recording/redact.js';
-import { toJournalExchange } from '../../../appliance/recording/to-journal-exchange.js';
-import type { Exchange } from '../../../appliance/recording/types.js';
+import { buildHarEntry, buildNoResponseEntry, NO_RESPONSE_ERROR } from '../../../appliance/recording/har/index.js';
+import type { JournalExchangeLine } from '../../../appliance/recording/journal/index.js';
+import { prepareSecrets } from '../../../appliance/secrets/redact.js';
+import { toJournalExchange } from '../../../appliance/recording/journal/index.js';
+import type { Exchange } from '../../../appliance/lib/exchange-types.js';
 import { validateHar } from '../../fixtures/har-validate.js';
 import { body, exchange, gzipResponse, SECRETS } from './exchange-fixtures.js';
 

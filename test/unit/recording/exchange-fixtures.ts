@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { createLogger, type Logger } from '../../../appliance/log.js';
 import type { Identity } from '../../../appliance/identity/types.js';
-import type { CapturedBody, Exchange, HeaderPair, Secret } from '../../../appliance/recording/types.js';
+import type { CapturedBody, Exchange, HeaderPair, Secret } from '../../../appliance/lib/exchange-types.js';
 
 export const VAULT_KEY = '0123456789abcdef0123456789abcdef';
 export const AGENT_KEY = 'fedcba9876543210fedcba9876543210';

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JournalFile, OpenJournalFile } from '../../../appliance/recording/journal-writer.js';
-import type { SpaceReserve } from '../../../appliance/recording/space-reserve.js';
-import { finalizeJournal } from '../../../appliance/recording/finalize-journal.js';
-import { SessionStore } from '../../../appliance/recording/session-store.js';
-import { RESPONSE_NOT_RECORDED } from '../../../appliance/recording/unrecorded-exchange.js';
-import { NO_RESPONSE_ERROR } from '../../../appliance/recording/build-har-entry.js';
+import type { JournalFile, OpenJournalFile } from '../../../appliance/recording/journal/index.js';
+import type { SpaceReserve } from '../../../appliance/recording/session/index.js';
+import { finalizeJournal } from '../../../appliance/recording/session/index.js';
+import { SessionStore } from '../../../appliance/recording/session/index.js';
+import { RESPONSE_NOT_RECORDED } from '../../../appliance/recording/journal/index.js';
+import { NO_RESPONSE_ERROR } from '../../../appliance/recording/har/index.js';
 import { body, exchange, identity, memoryLogger, SECRETS, secretValuesIn } from './exchange-fixtures.js';
 
 interface Disk {
@@ -224,7 +224,7 @@ test('a session with a pending short line is not closed by the idle sweep', asyn
 });
 
 test('pending lines: concurrent writers share one batch and its failure, and a later write takes them all', async () => {
-  const { PendingLines } = await import('../../../appliance/recording/pending-lines.js');
+  const { PendingLines } = await import('../../../appliance/recording/journal/index.js');
   const p = new PendingLines();
   p.add('a', '{"a":1}');
   p.add('b', '{"b":1}');
@@ -288,7 +288,7 @@ test('with a space reserve, a short line that finds no room gets the reserve, so
 });
 
 test('the file reserve takes its bytes as a file, gives them up, and reuses a whole one left by an earlier run', async (t) => {
-  const { FileReserve } = await import('../../../appliance/recording/space-reserve.js');
+  const { FileReserve } = await import('../../../appliance/recording/session/index.js');
   const { stat, writeFile } = await import('node:fs/promises');
   const dir = await mkdtemp(join(tmpdir(), 'airlock-reserve-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
-import { captureBody } from '../../../appliance/recording/capture-body.js';
+import { captureBody } from '../../../appliance/recording/journal/index.js';
 import {
   prepareSecrets,
   redactHeaders,
   redactText,
   redactTruncatedTail,
   redactUrl,
-} from '../../../appliance/recording/redact.js';
-import { toJournalExchange } from '../../../appliance/recording/to-journal-exchange.js';
-import type { Secret } from '../../../appliance/recording/types.js';
+} from '../../../appliance/secrets/redact.js';
+import { toJournalExchange } from '../../../appliance/recording/journal/index.js';
+import type { Secret } from '../../../appliance/lib/exchange-types.js';
 import { AGENT_KEY, APP_KEY, body, exchange, SECRETS, secretValuesIn, TOKEN, TOKEN_SIGNATURE, VAULT_KEY } from './exchange-fixtures.js';
 
 const secrets = prepareSecrets(SECRETS);

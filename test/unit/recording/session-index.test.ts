@@ -7,14 +7,14 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, openSync, writeSync, 
 import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chunksBackward, chunksForward, MAX_LINE, selectLines } from '../../../appliance/recording/index-lines.js';
-import { HEADER_BYTES, readLayout } from '../../../appliance/recording/index-layout.js';
-import { compactIndex, compactIndexIfGrown } from '../../../appliance/recording/compact-index.js';
-import { listNewest, listSessions } from '../../../appliance/recording/list-sessions.js';
-import { appendIndex, indexPath, readIndex } from '../../../appliance/recording/session-index.js';
-import { writeSummary } from '../../../appliance/recording/meta-file.js';
-import type { SessionSummary } from '../../../appliance/recording/journal-types.js';
-import type { SessionFilter } from '../../../appliance/recording/filter-sessions.js';
+import { chunksBackward, chunksForward, MAX_LINE, selectLines } from '../../../appliance/recording/index/index.js';
+import { HEADER_BYTES, readLayout } from '../../../appliance/recording/index/index.js';
+import { compactIndex, compactIndexIfGrown } from '../../../appliance/recording/index/index.js';
+import { listNewest, listSessions } from '../../../appliance/recording/index/index.js';
+import { appendIndex, indexPath, readIndex } from '../../../appliance/recording/index/index.js';
+import { writeSummary } from '../../../appliance/recording/journal/index.js';
+import type { SessionSummary } from '../../../appliance/recording/journal/index.js';
+import type { SessionFilter } from '../../../appliance/recording/index/index.js';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-index-'));

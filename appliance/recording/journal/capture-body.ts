@@ -1,5 +1,5 @@
 import { asText } from './body-text.js';
-import { decodeContent } from './decode-body.js';
+import { decodeContent } from '../../lib/decode-body.js';
 import type { JournalBody } from './journal-types.js';
 import {
   redactBytes,
@@ -10,9 +10,9 @@ import {
   placeholder,
   KEY_SHAPE_LABEL,
   type PreparedSecrets,
-} from './redact.js';
-import { findKeyShapes, redactKeyShapedTail } from '../credentials/key-shape.js';
-import type { CapturedBody, HeaderPair } from './types.js';
+} from '../../secrets/redact.js';
+import { findKeyShapes, redactKeyShapedTail } from '../../secrets/key-shape.js';
+import type { CapturedBody, HeaderPair } from '../../lib/exchange-types.js';
 
 export interface BodyLimits {
   /** Cap on the decoded size of a content-encoded body. */

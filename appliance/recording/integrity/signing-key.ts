@@ -5,7 +5,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { chmod, mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { DIR_MODE, errCode, FILE_MODE, fsyncDir, writeFully } from './file-io.js';
+import { DIR_MODE, errCode, FILE_MODE, fsyncDir, writeFully } from '../../lib/file-io.js';
 
 export const SIGNING_KEY_FILE = 'signing.key';
 const MAX_KEY_BYTES = 64 * 1024;

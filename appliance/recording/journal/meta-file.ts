@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import type { SessionSummary } from './journal-types.js';
 import { sessionPaths } from './session-paths.js';
-import { writeFileAtomic } from './file-io.js';
+import { writeFileAtomic } from '../../lib/file-io.js';
 
 /** A sidecar is a few hundred bytes; anything far bigger is not ours. */
 const MAX_META_BYTES = 1024 * 1024;

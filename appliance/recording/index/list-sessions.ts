@@ -5,12 +5,12 @@
 // are few, and their entry counts move). Without an index (a state dir from before it), the
 // sidecars are read.
 import { open, type FileHandle } from 'node:fs/promises';
-import { errCode } from './file-io.js';
+import { errCode } from '../../lib/file-io.js';
 import { linePrefilter, matchesFilter, newestFirst, type SessionFilter } from './filter-sessions.js';
 import { readLayout } from './index-layout.js';
 import { chunksBackward, chunksForward, compilePrefilter, selectLines } from './index-lines.js';
-import type { SessionSummary } from './journal-types.js';
-import { readSummary } from './meta-file.js';
+import type { SessionSummary } from '../journal/index.js';
+import { readSummary } from '../journal/index.js';
 import { foldIndex, IndexedSummary, indexPath, parseIndexLine, sidecarIds } from './session-index.js';
 
 export interface SessionListing {

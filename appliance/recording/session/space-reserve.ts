@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FILE_MODE, writeFully } from './file-io.js';
+import { FILE_MODE, writeFully } from '../../lib/file-io.js';
 
 export const RESERVE_FILE = '.space-reserve';
 /** Room for a few dozen short lines (no bodies, headers up to the parser's limit). */

@@ -2,9 +2,9 @@
 // its begin line): a short exchange line, no bodies, that says what happened. A full disk has
 // room for it long before it has room for a large response, and without it the HAR would only
 // know the begin line and say "Airlock stopped before the exchange completed", which is false.
-import { AirlockError } from '../errors.js';
+import { AirlockError } from '../../errors.js';
 import { refusalResponse } from './refusal-response.js';
-import type { Exchange } from './types.js';
+import type { Exchange } from '../../lib/exchange-types.js';
 
 export const RESPONSE_NOT_RECORDED = 'forwarded, response not recorded';
 

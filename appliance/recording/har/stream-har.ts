@@ -3,12 +3,12 @@
 // Entries are hash-chained (chain.ts) as they are written; log._airlock, which holds the chain's
 // head and count, is therefore written after the entries array (JSON member order is free).
 import { buildHarEntry, buildNoResponseEntry } from './build-har-entry.js';
-import { CHAIN_ALG, entryHash, newChainOrigin, sha256Hex, type LogChain } from './chain.js';
+import { CHAIN_ALG, entryHash, newChainOrigin, sha256Hex, type LogChain } from '../integrity/index.js';
 import type { HarEntry, HarLogAirlock } from './har-types.js';
-import type { JournalBeginLine } from './journal-types.js';
-import { parseJournalLine } from './read-journal.js';
-import type { SessionMeta } from './types.js';
-import { identityFields, sessionClaims } from './session-meta.js';
+import type { JournalBeginLine } from '../journal/index.js';
+import { parseJournalLine } from '../journal/index.js';
+import type { SessionMeta } from '../../lib/exchange-types.js';
+import { identityFields, sessionClaims } from '../journal/index.js';
 
 /** Begins still waiting for their exchange; past this many the oldest are forgotten. */
 const MAX_PENDING_BEGINS = 100_000;

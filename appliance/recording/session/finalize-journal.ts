@@ -2,16 +2,16 @@
 // the closed sidecar, then remove the journal. Each step leaves something recover() can redo.
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { AirlockError } from '../errors.js';
-import { errCode, FILE_MODE, fsyncDir, writeFully } from './file-io.js';
-import type { SessionSummary } from './journal-types.js';
-import { readSummary, writeSummary } from './meta-file.js';
-import { appendIndex } from './session-index.js';
-import { readJournalLines } from './read-journal.js';
-import { SessionFileError } from './session-error.js';
-import { identityFields } from './session-meta.js';
-import { sessionPaths } from './session-paths.js';
-import { streamHar } from './stream-har.js';
+import { AirlockError } from '../../errors.js';
+import { errCode, FILE_MODE, fsyncDir, writeFully } from '../../lib/file-io.js';
+import type { SessionSummary } from '../journal/index.js';
+import { readSummary, writeSummary } from '../journal/index.js';
+import { appendIndex } from '../index/index.js';
+import { readJournalLines } from '../journal/index.js';
+import { SessionFileError } from '../journal/index.js';
+import { identityFields } from '../journal/index.js';
+import { sessionPaths } from '../journal/index.js';
+import { streamHar } from '../har/index.js';
 
 export interface FinalizeOptions {
   readonly now?: () => number;

@@ -1,4 +1,4 @@
-import type { HeaderPair } from '../recording/types.js';
+import type { HeaderPair } from './exchange-types.js';
 
 // Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 7.6.1).
 const HOP_BY_HOP = new Set([

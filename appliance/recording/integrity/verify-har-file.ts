@@ -1,7 +1,7 @@
 // `airlock sessions verify FILE`: the signature over the exact bytes, then the entry chain.
 import { readFile, stat } from 'node:fs/promises';
 import type { JWK } from 'jose';
-import { errCode } from './file-io.js';
+import { errCode } from '../../lib/file-io.js';
 import { MAX_SIGNED_HAR_BYTES, verifyHarSignature } from './sign-har.js';
 import { verifyChain, type ChainVerdict } from './verify-chain.js';
 

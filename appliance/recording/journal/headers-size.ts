@@ -2,7 +2,7 @@
 // request line (or status line), then "name: value\r\n" per header, then the final "\r\n".
 // Computed from the unredacted headers so redaction does not change the number. HTTP/2 sends
 // compressed header frames; the HTTP/1.1 form is what the proxy forwards and what tools show.
-import type { HeaderPair } from './types.js';
+import type { HeaderPair } from '../../lib/exchange-types.js';
 
 function headerLinesBytes(headers: readonly HeaderPair[]): number {
   let n = 2; // the blank line that ends the block

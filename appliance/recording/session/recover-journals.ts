@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
-import type { Logger } from '../log.js';
-import { errCode } from './file-io.js';
+import type { Logger } from '../../log.js';
+import { errCode } from '../../lib/file-io.js';
 import { finalizeJournal, type FinalizeOptions } from './finalize-journal.js';
-import { isSessionId } from './session-id.js';
+import { isSessionId } from '../journal/index.js';
 
 export const RECOVER_REASON = 'recovered after an unclean stop';
 

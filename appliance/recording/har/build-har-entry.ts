@@ -2,8 +2,8 @@
 // disk, so every number is coerced to something Chrome's importer and har-schema accept.
 import { isIP } from 'node:net';
 import type { HarContent, HarEntry, HarEntryAirlock, HarNameValue, HarTimings } from './har-types.js';
-import type { JournalBeginLine, JournalBody, JournalExchangeLine } from './journal-types.js';
-import type { HeaderPair } from './types.js';
+import type { JournalBeginLine, JournalBody, JournalExchangeLine } from '../journal/index.js';
+import type { HeaderPair } from '../../lib/exchange-types.js';
 
 export const NO_RESPONSE_ERROR = 'no response recorded: Airlock stopped before the exchange completed';
 

@@ -1,6 +1,6 @@
 // The journal's line shapes (one JSON object per line in <sessionsDir>/<id>.jsonl) and the
 // summary sidecar. Every string in a journal line is already redacted.
-import type { ExchangeAirlock, ExchangeTimings, HeaderPair, SessionMeta } from './types.js';
+import type { ExchangeAirlock, ExchangeTimings, HeaderPair, SessionMeta } from '../../lib/exchange-types.js';
 
 export interface JournalSessionLine extends SessionMeta {
   readonly type: 'session';

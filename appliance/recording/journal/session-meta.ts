@@ -1,5 +1,5 @@
-import type { Identity } from '../identity/types.js';
-import type { SessionMeta } from './types.js';
+import type { Identity } from '../../identity/types.js';
+import type { SessionMeta } from '../../lib/exchange-types.js';
 
 /** Claims that say when/which token, not who: they would differ between requests of one session. */
 const DROPPED_CLAIMS = new Set(['exp', 'iat', 'nbf', 'jti']);

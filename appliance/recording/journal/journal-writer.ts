@@ -7,8 +7,8 @@
 // Lines are hash-chained: every appended line gets "prev", the SHA-256 of the line before it
 // (see chain.ts), computed when its batch is written, so a batch that is cut off leaves no gap.
 import { open, rm } from 'node:fs/promises';
-import { sha256Hex } from './chain.js';
-import { errCode, FILE_MODE, writeFully } from './file-io.js';
+import { sha256Hex } from '../integrity/index.js';
+import { errCode, FILE_MODE, writeFully } from '../../lib/file-io.js';
 
 interface Batch {
   readonly lines: string[];

@@ -1,8 +1,8 @@
 import { captureBody, type BodyLimits } from './capture-body.js';
 import { requestHeadersSize, responseHeadersSize } from './headers-size.js';
 import type { JournalExchangeLine } from './journal-types.js';
-import { collectRequestKeyShapes, redactHeaders, redactText, redactUrl, withKeyShapes, type PreparedSecrets } from './redact.js';
-import type { Exchange } from './types.js';
+import { collectRequestKeyShapes, redactHeaders, redactText, redactUrl, withKeyShapes, type PreparedSecrets } from '../../secrets/redact.js';
+import type { Exchange } from '../../lib/exchange-types.js';
 
 /** HAR and the size computation want "HTTP/1.1"; accept "1.1" from callers too. */
 export function normalizeHttpVersion(v: string): string {

@@ -5,12 +5,12 @@
 // since the fold, rename) waits its turn among them.
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { errCode, FILE_MODE, fsyncDir, writeFully } from './file-io.js';
+import { errCode, FILE_MODE, fsyncDir, writeFully } from '../../lib/file-io.js';
 import { newestFirst } from './filter-sessions.js';
 import { HEADER_BYTES, headerLine, readLayout } from './index-layout.js';
 import { chunksForward, MAX_LINE, selectLines } from './index-lines.js';
-import type { SessionSummary } from './journal-types.js';
-import { readSummary } from './meta-file.js';
+import type { SessionSummary } from '../journal/index.js';
+import { readSummary } from '../journal/index.js';
 import { foldIndex, IndexedSummary, indexLine, indexPath, serially, sidecarIds } from './session-index.js';
 
 /** Compact when the tail is over this many bytes and over `TAIL_SHARE` of the base. */

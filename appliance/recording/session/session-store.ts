@@ -6,27 +6,27 @@
 // (space-reserve.ts) that line gets room even on a full disk, and then every session waits for the
 // reserve to be taken back before it begins a new exchange.
 import { chmod, mkdir } from 'node:fs/promises';
-import { AirlockError } from '../errors.js';
-import type { Identity } from '../identity/types.js';
-import type { Logger } from '../log.js';
-import { errCode, DIR_MODE } from './file-io.js';
+import { AirlockError } from '../../errors.js';
+import type { Identity } from '../../identity/types.js';
+import type { Logger } from '../../log.js';
+import { errCode, DIR_MODE } from '../../lib/file-io.js';
 import { DEFAULT_CREATOR_VERSION, finalizeJournal, type FinalizeOptions } from './finalize-journal.js';
-import { JournalWriter, type OpenJournalFile } from './journal-writer.js';
-import type { JournalBeginLine, SessionSummary } from './journal-types.js';
-import { writeSummary } from './meta-file.js';
-import { CHAIN_ALG, newChainOrigin } from './chain.js';
-import { appendIndex } from './session-index.js';
-import { prepareSecrets, redactUrl } from './redact.js';
+import { JournalWriter, type OpenJournalFile } from '../journal/index.js';
+import type { JournalBeginLine, SessionSummary } from '../journal/index.js';
+import { writeSummary } from '../journal/index.js';
+import { CHAIN_ALG, newChainOrigin } from '../integrity/index.js';
+import { appendIndex } from '../index/index.js';
+import { prepareSecrets, redactUrl } from '../../secrets/redact.js';
 import { isIdle } from './is-idle.js';
 import { recoverJournals } from './recover-journals.js';
-import { isSessionId, newSessionId } from './session-id.js';
-import { sessionKey as keyOf } from '../identity/session-key.js';
-import { sessionPaths } from './session-paths.js';
-import { sessionMetaOf } from './session-meta.js';
-import { toJournalExchange } from './to-journal-exchange.js';
-import type { Exchange, Secret, SessionMeta } from './types.js';
-import { unrecordedExchange } from './unrecorded-exchange.js';
-import { PendingLines } from './pending-lines.js';
+import { isSessionId, newSessionId } from '../journal/index.js';
+import { sessionKey as keyOf } from '../../identity/session-key.js';
+import { sessionPaths } from '../journal/index.js';
+import { sessionMetaOf } from '../journal/index.js';
+import { toJournalExchange } from '../journal/index.js';
+import type { Exchange, Secret, SessionMeta } from '../../lib/exchange-types.js';
+import { unrecordedExchange } from '../journal/index.js';
+import { PendingLines } from '../journal/index.js';
 import type { SpaceReserve } from './space-reserve.js';
 
 export interface SessionStoreOptions {

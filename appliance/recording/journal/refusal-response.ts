@@ -2,8 +2,8 @@
 // headers and body respondError() writes (errors.ts toErrorResponse is the one source of both),
 // so the HAR, `sessions grep --status`, `show`, replay, suggest and DevTools see what the client saw.
 import { STATUS_CODES } from 'node:http';
-import { toErrorResponse } from '../errors.js';
-import type { Exchange } from './types.js';
+import { toErrorResponse } from '../../errors.js';
+import type { Exchange } from '../../lib/exchange-types.js';
 
 export type RecordedResponse = NonNullable<Exchange['response']>;
 

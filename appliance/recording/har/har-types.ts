@@ -1,6 +1,6 @@
 // The HAR 1.2 objects Airlock writes (only the fields it fills), plus its `_` extensions.
-import type { EntryChain, LogChain } from './chain.js';
-import type { ExchangeAirlock } from './types.js';
+import type { EntryChain, LogChain } from '../integrity/index.js';
+import type { ExchangeAirlock } from '../../lib/exchange-types.js';
 
 export interface HarNameValue {
   name: string;

@@ -9,9 +9,9 @@
 //  5. in the agent's request (URL, headers, body), a value shaped like a Datadog key
 //     (credentials/key-shape.ts) becomes [redacted:key-shaped value]; each one found is then a
 //     Secret for the whole exchange, so an upstream that echoes it is redacted too.
-import { decodeComponent, isCredentialHeader, isCredentialParam } from '../credentials/credential-name.js';
-import { findKeyShapes, redactKeyShapes } from '../credentials/key-shape.js';
-import type { HeaderPair, Secret } from './types.js';
+import { decodeComponent, isCredentialHeader, isCredentialParam } from './credential-name.js';
+import { findKeyShapes, redactKeyShapes } from './key-shape.js';
+import type { HeaderPair, Secret } from '../lib/exchange-types.js';
 
 /** Redacted by name whatever their value, besides every credential name (credential-name.ts). */
 export const SENSITIVE_HEADERS: ReadonlySet<string> = new Set(['cookie', 'set-cookie']);

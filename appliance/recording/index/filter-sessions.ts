@@ -1,6 +1,6 @@
 // Which sessions `airlock sessions ls` shows: pure, on summaries already in memory.
 import ms from 'ms';
-import type { SessionSummary } from './journal-types.js';
+import type { SessionSummary } from '../journal/index.js';
 
 export interface SessionFilter {
   readonly issuer?: string;

@@ -1,18 +1,18 @@
 // Reading sessions from disk, for the CLI, with or without a server running. Nothing here
 // writes to a journal: an open session is read up to its last complete line and left alone.
 import { open, type FileHandle } from 'node:fs/promises';
-import { errCode } from './file-io.js';
-import type { SessionSummary } from './journal-types.js';
-import { readSummary } from './meta-file.js';
-import { readJournalLines } from './read-journal.js';
-import { SessionFileError } from './session-error.js';
-import { sessionPaths } from './session-paths.js';
+import { errCode } from '../../lib/file-io.js';
+import type { SessionSummary } from '../journal/index.js';
+import { readSummary } from '../journal/index.js';
+import { readJournalLines } from '../journal/index.js';
+import { SessionFileError } from '../journal/index.js';
+import { sessionPaths } from '../journal/index.js';
 import { DEFAULT_CREATOR_VERSION } from './finalize-journal.js';
-import { streamHar } from './stream-har.js';
+import { streamHar } from '../har/index.js';
 
 export { finalizeJournal, type FinalizeOptions, type FinalizeResult } from './finalize-journal.js';
-export type { SessionSummary } from './journal-types.js';
-export { listSessions, listNewest, type SessionListing } from './list-sessions.js';
+export type { SessionSummary } from '../journal/index.js';
+export { listSessions, listNewest, type SessionListing } from '../index/index.js';
 
 async function openIfExists(path: string): Promise<FileHandle | null> {
   try {
