@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { AirlockError } from './errors.js';
-import { respondError } from './proxy/respond-error.js';
+import { respondError } from './lib/respond-error.js';
 
 /** One endpoint of the listener's own API (login, logout, ...), plugged in by server.ts. */
 export interface LocalRoute {

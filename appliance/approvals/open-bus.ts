@@ -1,6 +1,6 @@
 // Opens the Redis bus a config names: the password from its 0600 file, TLS as configured.
 import { readFileSync } from 'node:fs';
-import type { BusConfig } from '../policy/policy-schema.js';
+import type { BusConfig } from '../config/policy-schema.js';
 import { RedisBus } from './redis-bus.js';
 
 export function openBus(bus: Readonly<BusConfig>): RedisBus {

@@ -3,7 +3,7 @@
 import { openBus } from '../approvals/open-bus.js';
 import { decideOnBus } from '../console/decide-on-bus.js';
 import { operatorOf, readOperatorToken } from '../console/operator-token.js';
-import type { ConsoleConfig } from '../console/console-schema.js';
+import type { ConsoleConfig } from '../config/console-schema.js';
 import { AirlockError } from '../errors.js';
 import { CliError, load, type CommonArgs } from './context.js';
 import type { Pending } from './approvals.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadOrCreateCa, readCaCert } from '../../certs/ca-store.js';
 import { describeCa } from '../../certs/describe-ca.js';
-import { permittedDomains } from '../proxy/host-match.js';
+import { permittedDomains } from '../config/host-match.js';
 import { load, type CommonArgs } from './context.js';
 
 export async function caInitCommand(args: CommonArgs & { force?: boolean }): Promise<string> {

@@ -1,13 +1,13 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import ms from 'ms';
-import { approvalsSchema, maskingSchema, policySchema } from '../policy/policy-schema.js';
-import { consoleSchema } from '../console/console-schema.js';
+import { approvalsSchema, maskingSchema, policySchema } from './policy-schema.js';
+import { consoleSchema } from './console-schema.js';
 import { PRESETS } from './issuer-presets.js';
 import { resolveIssuer } from './resolve-issuer.js';
-import { ruleProblem } from '../identity/claim-rules.js';
+import { ruleProblem } from '../lib/claim-rules.js';
 import { DEFAULT_DATADOG_SITES } from './datadog-sites.js';
-import { STREAM_SLACK_BYTES } from '../proxy/limits.js';
+import { STREAM_SLACK_BYTES } from '../lib/limits.js';
 
 // The YAML file's shape. Unknown keys are errors (strictObject) so a typo never silently
 // weakens a rule. Durations are written as "15m", "6h", "30d" and become milliseconds.

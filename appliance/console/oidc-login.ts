@@ -4,7 +4,7 @@
 // issuer only (tests, a provider on the same host).
 import { readFileSync } from 'node:fs';
 import * as client from 'openid-client';
-import type { ConsoleConfig } from './console-schema.js';
+import type { ConsoleConfig } from '../config/console-schema.js';
 
 const LOGIN_TTL_MS = 10 * 60_000;
 const MAX_PENDING = 1_000;

@@ -6,7 +6,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { AirlockError } from '../errors.js';
 import { fetchJson } from '../identity/fetch-json.js';
 import { discoveryUrl, parseDiscovery } from '../identity/jwks-cache.js';
-import type { ConsoleConfig } from './console-schema.js';
+import type { ConsoleConfig } from '../config/console-schema.js';
 import { approverOf } from './approver.js';
 
 export interface TokenSource {

@@ -6,7 +6,7 @@ import type http from 'node:http';
 import type { Logger } from '../log.js';
 import { AirlockError } from '../errors.js';
 import type { RedisBus } from '../approvals/redis-bus.js';
-import type { ConsoleConfig } from './console-schema.js';
+import type { ConsoleConfig } from '../config/console-schema.js';
 import { approverOf } from './approver.js';
 import { decideOnBus } from './decide-on-bus.js';
 import { ReplayCache, verifySlack } from './slack-signature.js';

@@ -6,7 +6,7 @@ import { approvalRoute, type ControlAnswer } from './approval-routes.js';
 import { parseControlPath } from './parse-control-path.js';
 import { readControlBody } from './read-control-body.js';
 import { AirlockError, isAirlockError } from '../errors.js';
-import { refuseConnect, respondError } from '../proxy/respond-error.js';
+import { refuseConnect, respondError } from '../lib/respond-error.js';
 import { openToGroup } from './open-to-group.js';
 import { prepareSocketPath } from './prepare-socket-path.js';
 

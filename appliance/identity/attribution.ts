@@ -1,4 +1,4 @@
-import { claimAsString } from './claim-rules.js';
+import { claimAsString } from '../lib/claim-rules.js';
 import type { Identity } from './types.js';
 
 // The claims that say which job and who started it, per CI vocabulary. Taken when present, so

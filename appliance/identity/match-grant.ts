@@ -1,7 +1,7 @@
 import type { GrantConfig } from '../config/schema.js';
-import { claimMatches } from './claim-rules.js';
+import { claimMatches } from '../lib/claim-rules.js';
 
-export { claimMatches, globToRegExp } from './claim-rules.js';
+export { claimMatches, globToRegExp } from '../lib/claim-rules.js';
 
 /** Why one grant did not match, for the operator (whoami) and the job (login's answer). */
 export interface GrantMiss {

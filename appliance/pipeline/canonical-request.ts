@@ -5,7 +5,7 @@
 // the forwarded request can carry exactly that framing whatever the Connection header said.
 import { AirlockError } from '../errors.js';
 import { endToEndHeaders } from '../lib/headers.js';
-import { normalizeHost, splitHostPort } from '../proxy/host-match.js';
+import { normalizeHost, splitHostPort } from '../config/host-match.js';
 import { canonicalPath, PathError } from './canonical-path.js';
 
 export type BodyFraming = { readonly kind: 'none' } | { readonly kind: 'length'; readonly length: number } | { readonly kind: 'chunked' };

@@ -1,5 +1,5 @@
 // Config policies compiled once, at load: every `match` becomes regexes, nothing is parsed per request.
-import { compileMatch, type CompiledMatch } from './match-pattern.js';
+import { compileMatch, type CompiledMatch } from '../lib/match-pattern.js';
 import type { Condition } from './conditions.js';
 
 export type Action = 'allow' | 'deny' | 'approve';

@@ -3,7 +3,7 @@
 import { evaluate, type BodyFacts } from './conditions.js';
 import type { Action, CompiledPolicy, CompiledRule } from './compile-policy.js';
 import { KEY_MANAGEMENT, KEY_MANAGEMENT_REASON } from './key-management.js';
-import { matches, normalizePath, type RequestLine } from './match-pattern.js';
+import { matches, normalizePath, type RequestLine } from '../lib/match-pattern.js';
 
 export interface RequestFacts {
   readonly method: string;

@@ -1,7 +1,7 @@
 // Datadog endpoints that list, create or reveal API and application keys. Denied before any
 // policy rule, unless the policy sets allowKeyManagement: the vaulted key must not be able to
 // read itself (or its siblings) back out through the API it unlocks.
-import { compileMatch, type CompiledMatch } from './match-pattern.js';
+import { compileMatch, type CompiledMatch } from '../lib/match-pattern.js';
 
 const PREFIXES = [
   '/api/v1/api_key',

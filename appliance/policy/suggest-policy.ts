@@ -2,7 +2,7 @@
 // method and path of what reached Datadog (path segments that look like IDs generalized to `*`),
 // `approve` where a person approved it, and nothing for what was refused. Ordered so that no rule
 // is shadowed by an earlier one. Pure.
-import { normalizePath } from './match-pattern.js';
+import { normalizePath } from '../lib/match-pattern.js';
 
 export interface SeenRequest {
   readonly method: string;

@@ -14,9 +14,9 @@ import type { Logger } from '../log.js';
 import { rememberOriginalUrl } from './original-url.js';
 import { bindConnectState, connectStateOf, getConnectState, type ConnectState } from './connect-state.js';
 import { watchConnection, watchRequest, type ConnectionTimeouts, type Expiry } from './connection-timers.js';
-import { respondError } from './respond-error.js';
+import { respondError } from '../lib/respond-error.js';
 import { AirlockError, toErrorResponse } from '../errors.js';
-import type { Limits } from './limits.js';
+import type { Limits } from '../lib/limits.js';
 
 export type EngineTimeouts = ConnectionTimeouts;
 

@@ -6,7 +6,7 @@ import { endToEndHeaders, setHeader } from '../lib/headers.js';
 import { frameHeaders } from './frame-headers.js';
 import { bodyFraming, type BodyFraming } from '../pipeline/canonical-request.js';
 import type { Destination } from './resolve-destination.js';
-import { respondError } from './respond-error.js';
+import { respondError } from '../lib/respond-error.js';
 
 /** Passthrough for plain-HTTP requests to hosts Airlock does not intercept: no identity, no record. */
 export async function forwardPlain(

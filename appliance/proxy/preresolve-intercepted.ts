@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Config } from '../config/schema.js';
 import { apiHostOf } from '../config/datadog-sites.js';
-import { isIntercepted, type InterceptRules } from './host-match.js';
+import { isIntercepted, type InterceptRules } from '../config/host-match.js';
 import type { InterceptedAddresses } from './intercepted-addresses.js';
 import type { Lookup } from './resolve-destination.js';
 

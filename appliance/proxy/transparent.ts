@@ -1,7 +1,7 @@
 import net, { type Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import { readClientHello } from './client-hello.js';
-import type { Limits } from './limits.js';
+import type { Limits } from '../lib/limits.js';
 
 const MAX_HELLO_BYTES = 16 * 1024 + 5;
 const HELLO_TIMEOUT_MS = 10_000;

@@ -2,7 +2,7 @@ import net, { type Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Destination } from './resolve-destination.js';
 import { AirlockError } from '../errors.js';
-import { refuseConnect } from './respond-error.js';
+import { refuseConnect } from '../lib/respond-error.js';
 
 /** Opens the tunnel's upstream TCP connection; injected by tests so no real address is dialled. */
 export type Dial = (to: { host: string; port: number; family: 4 | 6 }) => Socket;

@@ -15,7 +15,7 @@ import { startFakeIntake, US1_TOOL_HOSTS, type FakeIntake, type IntakeRequest } 
 import { githubContext, makeRepo, parseExports, runTool, toolEnv } from '../fixtures/tool-env.js';
 import { skipOutsideCi } from '../fixtures/skip-outside-ci.js';
 import { DEFAULT_DATADOG_SITES } from '../../appliance/config/datadog-sites.js';
-import { interceptRules, isIntercepted } from '../../appliance/proxy/host-match.js';
+import { interceptRules, isIntercepted } from '../../appliance/config/host-match.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const DATADOG_CI = join(ROOT, 'node_modules/@datadog/datadog-ci/dist/bundle.js');

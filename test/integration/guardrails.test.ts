@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import { startAirlock, run, CLI, type Airlock } from '../fixtures/airlock-process.js';
 import { compilePolicy } from '../../appliance/policy/compile-policy.js';
 import { decide } from '../../appliance/policy/decide.js';
-import { policySchema } from '../../appliance/policy/policy-schema.js';
+import { policySchema } from '../../appliance/config/policy-schema.js';
 import { skipOutsideCi } from '../fixtures/skip-outside-ci.js';
 
 const POLICY = {

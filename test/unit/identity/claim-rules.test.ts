@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimMatches, ruleProblem } from '../../../appliance/identity/claim-rules.js';
+import { claimMatches, ruleProblem } from '../../../appliance/lib/claim-rules.js';
 import { explainGrants, matchGrant } from '../../../appliance/identity/match-grant.js';
 import type { GrantConfig } from '../../../appliance/config/schema.js';
 

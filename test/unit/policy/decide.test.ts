@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compilePolicy, UNRESTRICTED, type PolicyInput } from '../../../appliance/policy/compile-policy.js';
 import { decide, needsBody } from '../../../appliance/policy/decide.js';
-import { compileMatch, matches, normalizePath, PatternError } from '../../../appliance/policy/match-pattern.js';
-import { policySchema } from '../../../appliance/policy/policy-schema.js';
+import { compileMatch, matches, normalizePath, PatternError } from '../../../appliance/lib/match-pattern.js';
+import { policySchema } from '../../../appliance/config/policy-schema.js';
 
 const SEED: PolicyInput = policySchema.parse({
   default: 'deny',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { interceptRules, isIntercepted, normalizeHost, permittedDomains, splitHostPort } from '../../../appliance/proxy/host-match.js';
+import { interceptRules, isIntercepted, normalizeHost, permittedDomains, splitHostPort } from '../../../appliance/config/host-match.js';
 
 const rules = interceptRules({ datadogSites: ['datadoghq.com', 'datadoghq.eu'], hosts: ['api.example.test', '*.corp.test'] });
 

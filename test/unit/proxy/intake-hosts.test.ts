@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DATADOG_SITES, DEFAULT_DATADOG_SITES } from '../../../appliance/config/datadog-sites.js';
-import { interceptRules, isIntercepted } from '../../../appliance/proxy/host-match.js';
+import { interceptRules, isIntercepted } from '../../../appliance/config/host-match.js';
 
 // Prefixes under each site (docs.datadoghq.com, per-product "Endpoints" pages, and the hosts the
 // tools were seen to contact in test/integration/datadog-tools.test.ts).

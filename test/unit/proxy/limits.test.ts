@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { Limits } from '../../../appliance/proxy/limits.js';
+import { Limits } from '../../../appliance/lib/limits.js';
 
 const cfg = { maxConnections: 2, maxConnectionsPerSession: 1, maxInflightBytesPerConnection: 250, maxInflightBytesPerSession: 300 };
 

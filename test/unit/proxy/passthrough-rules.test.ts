@@ -5,7 +5,7 @@ import { InterceptedAddresses } from '../../../appliance/proxy/intercepted-addre
 import { passthroughDestination } from '../../../appliance/proxy/passthrough-destination.js';
 import { configSchema } from '../../../appliance/config/schema.js';
 import { DATADOG_SITES } from '../../../appliance/config/datadog-sites.js';
-import { isIntercepted, interceptRules } from '../../../appliance/proxy/host-match.js';
+import { isIntercepted, interceptRules } from '../../../appliance/config/host-match.js';
 import { AirlockError } from '../../../appliance/errors.js';
 
 test('every spelling a resolver turns into an address is an IP literal', () => {

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import ms from 'ms';
 import { JSONPath } from 'jsonpath-plus';
-import { compileMatch, PatternError } from './match-pattern.js';
+import { compileMatch, PatternError } from '../lib/match-pattern.js';
 
 const durationMs = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const out = typeof v === 'number' ? v : ms(v as ms.StringValue);

@@ -1,4 +1,4 @@
-import type { Config } from '../config/schema.js';
+import type { Config } from './schema.js';
 
 /** Hostnames compare lower-cased with any trailing dot dropped (newer Datadog agents send FQDNs). */
 export function normalizeHost(host: string): string {

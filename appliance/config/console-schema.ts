@@ -2,7 +2,7 @@
 // (the organization's OIDC provider), who may approve, and the Slack app's signing secret.
 import { z } from 'zod';
 import ms from 'ms';
-import type { Config } from '../config/schema.js';
+import type { Config } from './schema.js';
 
 const seconds = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const out = typeof v === 'number' ? v : ms(v as ms.StringValue);
