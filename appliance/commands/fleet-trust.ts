@@ -2,7 +2,7 @@
 import { CliError, load, type CommonArgs } from './context.js';
 import { keysFromDir, keysFromSink, type TrustedKeys } from '../fleet/trusted-keys.js';
 import { sinkReader, type SinkReader } from '../fleet/sink-client.js';
-import type { SinkConfig } from '../shipping/s3-upload.js';
+import type { SinkConfig } from '../config/schema.js';
 
 export function configuredSink(args: CommonArgs): SinkConfig {
   const { config } = load(args);

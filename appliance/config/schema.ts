@@ -226,3 +226,5 @@ type DeepReadonly<T> = T extends (infer U)[]
 export type Config = DeepReadonly<Parsed>;
 export type IssuerConfig = Config['identity']['issuers'][number];
 export type GrantConfig = Config['identity']['grants'][number];
+/** Where sealed sessions are uploaded; shipping/ writes there and fleet/ reads back from it. */
+export type SinkConfig = NonNullable<Config['recording']['sink']>;

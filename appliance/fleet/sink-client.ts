@@ -1,7 +1,7 @@
 // Reading a fleet's sink: list keys under a prefix (paged) and get one object (capped). The SDK is
 // loaded on first use. Credentials come from the AWS chain, never from Airlock's config.
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { SinkConfig } from '../shipping/s3-upload.js';
+import type { SinkConfig } from '../config/schema.js';
 
 export class SinkError extends Error {
   constructor(

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { isKid, keyKey } from './layout.js';
 import type { SinkReader } from './sink-client.js';
-import type { SinkConfig } from '../shipping/s3-upload.js';
+import type { SinkConfig } from '../config/schema.js';
 
 const MAX_JWK_BYTES = 64 * 1024;
 

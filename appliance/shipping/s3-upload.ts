@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { JWK } from 'jose';
-import type { Config } from '../config/schema.js';
+import type { SinkConfig } from '../config/schema.js';
 import { sessionPaths } from '../recording/journal/index.js';
 import { readSummary } from '../recording/journal/index.js';
 import { indexKey, keyKey } from '../fleet/layout.js';
@@ -12,7 +12,6 @@ import { buildIndexRecord } from '../fleet/index-record.js';
 import { applianceIdentity } from '../fleet/appliance-identity.js';
 import { kidOfSignature } from '../recording/integrity/index.js';
 
-export type SinkConfig = NonNullable<Config['recording']['sink']>;
 export type Upload = (id: string) => Promise<void>;
 
 export function objectKeys(sink: SinkConfig, id: string): { har: string; sig: string } {
