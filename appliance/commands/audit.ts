@@ -1,9 +1,14 @@
 // `airlock sessions verify FILE` and `airlock signing-key public`.
 import { readFile } from 'node:fs/promises';
 import type { JWK } from 'jose';
-import { loadSigningKey, SigningKeyError, signingKeyPath } from '../recording/integrity/index.js';
-import { verifyHarFile, VerifyError } from '../recording/integrity/index.js';
-import { kidOfSignature } from '../recording/integrity/index.js';
+import {
+  kidOfSignature,
+  loadSigningKey,
+  SigningKeyError,
+  signingKeyPath,
+  VerifyError,
+  verifyHarFile,
+} from '../recording/integrity/index.js';
 import { CliError, load, type CommonArgs } from './context.js';
 
 export async function signingKeyPublicCommand(args: CommonArgs): Promise<string> {

@@ -10,9 +10,8 @@ import { entriesOfHarText, fleetRecords, type IndexRecord } from '../fleet/searc
 import { harKey, sigKey } from '../fleet/layout.js';
 import { keysFromDir, keysFromSink } from '../fleet/trusted-keys.js';
 import { matchesExchange } from '../recording/har/index.js';
-import { MAX_SIGNED_HAR_BYTES, kidOfSignature } from '../recording/integrity/index.js';
+import { kidOfSignature, MAX_SIGNED_HAR_BYTES, verifyHarFile } from '../recording/integrity/index.js';
 import { assertSessionId } from '../recording/journal/index.js';
-import { verifyHarFile } from '../recording/integrity/index.js';
 import { filterFromArgs, queryFromArgs, type GrepArgs, type LsFilterArgs } from './sessions-search.js';
 import { CliError, type CommonArgs } from './context.js';
 import { configuredSink } from './fleet-trust.js';

@@ -1,6 +1,5 @@
 // The entry rows `airlock sessions show` prints: what each exchange was and what the client got.
-import { sessionEntries } from '../recording/har/index.js';
-import { codeOf } from '../recording/har/index.js';
+import { codeOf, sessionEntries } from '../recording/har/index.js';
 
 export interface EntryRow {
   /** Counted from 1, as `sessions grep` numbers them. */

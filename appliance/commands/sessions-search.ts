@@ -1,9 +1,16 @@
 // `airlock sessions ls` filters and `airlock sessions grep`.
 import type { Argv } from 'yargs';
 import { FilterError, parseClaim, parseWhen, type SessionFilter } from '../recording/index/index.js';
-import { globToRegExp, matchesExchange, parseBodyRegex, parseStatus, QueryError, type ExchangeQuery } from '../recording/har/index.js';
+import {
+  type ExchangeQuery,
+  globToRegExp,
+  matchesExchange,
+  parseBodyRegex,
+  parseStatus,
+  QueryError,
+  sessionEntries,
+} from '../recording/har/index.js';
 import { listSessions } from '../recording/session/index.js';
-import { sessionEntries } from '../recording/har/index.js';
 import { isSessionId } from '../recording/journal/index.js';
 import { CliError, load, sessionsDir, type CommonArgs } from './context.js';
 

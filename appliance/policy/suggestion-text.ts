@@ -2,8 +2,7 @@
 // exchanges that reached Datadog (recording/entry-outcome.ts); refusals and exchanges of unknown
 // outcome become comments, so a suggestion never opens what policy or a person refused.
 import { stringify } from 'yaml';
-import type { HarEntry } from '../recording/har/index.js';
-import { codeOf, entryOutcome } from '../recording/har/index.js';
+import { codeOf, entryOutcome, type HarEntry } from '../recording/har/index.js';
 import { suggestRules, type SeenRequest } from './suggest-policy.js';
 
 function pathOf(url: string): string {

@@ -5,8 +5,7 @@
 // credential headers are then injected afresh from the vault, exactly as the proxy does), query
 // parameters likewise; a request whose PATH or BODY holds a placeholder is skipped, because removing it
 // would change what the request means and sending it would send the placeholder.
-import type { HarEntry } from '../recording/har/index.js';
-import { entryOutcome } from '../recording/har/index.js';
+import { entryOutcome, type HarEntry } from '../recording/har/index.js';
 
 export type ReplayPlan =
   | { readonly kind: 'send'; readonly method: string; readonly pathAndQuery: string; readonly headers: string[]; readonly body: Buffer | null }

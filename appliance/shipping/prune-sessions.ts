@@ -1,9 +1,8 @@
 // `airlock sessions prune`: removes the local files of old sessions. Never one that is open, or
 // that the sink has not yet received.
 import { rm, stat } from 'node:fs/promises';
-import type { SessionSummary } from '../recording/journal/index.js';
+import { sessionPaths, type SessionSummary } from '../recording/journal/index.js';
 import { appendIndex } from '../recording/index/index.js';
-import { sessionPaths } from '../recording/journal/index.js';
 import { listSessions } from '../recording/session/index.js';
 import { pendingIds } from './outbox.js';
 

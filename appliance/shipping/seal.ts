@@ -4,8 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import { writeFileAtomic } from '../lib/file-io.js';
 import { sessionPaths } from '../recording/journal/index.js';
-import { MAX_SIGNED_HAR_BYTES, signHar } from '../recording/integrity/index.js';
-import type { SigningKey } from '../recording/integrity/index.js';
+import { MAX_SIGNED_HAR_BYTES, signHar, type SigningKey } from '../recording/integrity/index.js';
 import { enqueue } from './outbox.js';
 
 export interface SealOptions {

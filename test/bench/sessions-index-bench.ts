@@ -10,11 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { listNewest } from '../../appliance/recording/index/index.js';
-import { compactIndex } from '../../appliance/recording/index/index.js';
-import { indexLine, INDEX_FILE } from '../../appliance/recording/index/index.js';
+import {
+  compactIndex,
+  INDEX_FILE,
+  indexLine,
+  listNewest,
+  type SessionFilter,
+} from '../../appliance/recording/index/index.js';
 import type { SessionSummary } from '../../appliance/recording/journal/index.js';
-import type { SessionFilter } from '../../appliance/recording/index/index.js';
 
 const count = Number(process.argv[2] ?? 100_000);
 const tailCount = 1_000;

@@ -11,8 +11,7 @@ import S3rver from 's3rver';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
 import { startAirlock, run, runCli, type Airlock } from '../fixtures/airlock-process.js';
-import { loadOrCreateSigningKey } from '../../appliance/recording/integrity/index.js';
-import { signHar, kidOfSignature } from '../../appliance/recording/integrity/index.js';
+import { kidOfSignature, loadOrCreateSigningKey, signHar } from '../../appliance/recording/integrity/index.js';
 
 process.env['AWS_ACCESS_KEY_ID'] = 'S3RVER';
 process.env['AWS_SECRET_ACCESS_KEY'] = 'S3RVER';

@@ -2,7 +2,13 @@
 export { NO_RESPONSE_ERROR, buildHarEntry, buildNoResponseEntry } from './build-har-entry.js';
 export { codeOf, entryOutcome } from './entry-outcome.js';
 export type { HarEntry } from './har-types.js';
-export { QueryError, globToRegExp, matchesExchange, parseBodyRegex, parseStatus } from './match-exchange.js';
-export type { ExchangeQuery } from './match-exchange.js';
+export {
+  type ExchangeQuery,
+  globToRegExp,
+  matchesExchange,
+  parseBodyRegex,
+  parseStatus,
+  QueryError,
+} from './match-exchange.js';
 export { harEntriesOf, harEntriesOfText, sessionEntries } from './read-entries.js';
 export { streamHar } from './stream-har.js';

@@ -8,8 +8,7 @@ import { Readable } from 'node:stream';
 import { buildHarEntry } from './build-har-entry.js';
 import { errCode } from '../../lib/file-io.js';
 import type { HarEntry } from './har-types.js';
-import { parseJournalLine, readJournalLines } from '../journal/index.js';
-import { sessionPaths } from '../journal/index.js';
+import { parseJournalLine, readJournalLines, sessionPaths } from '../journal/index.js';
 
 /** Lines of a HAR file that are entries: `{...}` or `{...},` between the header and the trailer. */
 export function harEntriesOf(file: string): AsyncGenerator<HarEntry> {

@@ -5,10 +5,8 @@
 import { buildHarEntry, buildNoResponseEntry } from './build-har-entry.js';
 import { CHAIN_ALG, entryHash, newChainOrigin, sha256Hex, type LogChain } from '../integrity/index.js';
 import type { HarEntry, HarLogAirlock } from './har-types.js';
-import type { JournalBeginLine } from '../journal/index.js';
-import { parseJournalLine } from '../journal/index.js';
+import { identityFields, type JournalBeginLine, parseJournalLine, sessionClaims } from '../journal/index.js';
 import type { SessionMeta } from '../../lib/exchange-types.js';
-import { identityFields, sessionClaims } from '../journal/index.js';
 
 /** Begins still waiting for their exchange; past this many the oldest are forgotten. */
 const MAX_PENDING_BEGINS = 100_000;

@@ -9,8 +9,7 @@ import { errCode, FILE_MODE, fsyncDir, writeFully } from '../../lib/file-io.js';
 import { newestFirst } from './filter-sessions.js';
 import { HEADER_BYTES, headerLine, readLayout } from './index-layout.js';
 import { chunksForward, MAX_LINE, selectLines } from './index-lines.js';
-import type { SessionSummary } from '../journal/index.js';
-import { readSummary } from '../journal/index.js';
+import { readSummary, type SessionSummary } from '../journal/index.js';
 import { foldIndex, IndexedSummary, indexLine, indexPath, serially, sidecarIds } from './session-index.js';
 
 /** Compact when the tail is over this many bytes and over `TAIL_SHARE` of the base. */

@@ -9,8 +9,7 @@ import { errCode } from '../../lib/file-io.js';
 import { linePrefilter, matchesFilter, newestFirst, type SessionFilter } from './filter-sessions.js';
 import { readLayout } from './index-layout.js';
 import { chunksBackward, chunksForward, compilePrefilter, selectLines } from './index-lines.js';
-import type { SessionSummary } from '../journal/index.js';
-import { readSummary } from '../journal/index.js';
+import { readSummary, type SessionSummary } from '../journal/index.js';
 import { foldIndex, IndexedSummary, indexPath, parseIndexLine, sidecarIds } from './session-index.js';
 
 export interface SessionListing {

@@ -11,8 +11,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { errCode, FILE_MODE, writeFully } from '../../lib/file-io.js';
-import type { SessionSummary } from '../journal/index.js';
-import { isSessionId } from '../journal/index.js';
+import { isSessionId, type SessionSummary } from '../journal/index.js';
 import { chunksForward, selectLines } from './index-lines.js';
 
 // Not .jsonl: that suffix means a session journal to everything that scans this directory.

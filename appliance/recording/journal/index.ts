@@ -3,8 +3,7 @@
 export { asText } from './body-text.js';
 export { captureBody } from './capture-body.js';
 export type { JournalBeginLine, JournalBody, JournalExchangeLine, SessionSummary } from './journal-types.js';
-export { JournalWriter, chainLine } from './journal-writer.js';
-export type { JournalFile, OpenJournalFile } from './journal-writer.js';
+export { chainLine, type JournalFile, JournalWriter, type OpenJournalFile } from './journal-writer.js';
 export { readSummary, writeSummary } from './meta-file.js';
 export { PendingLines } from './pending-lines.js';
 export { parseJournalLine, readJournalLines } from './read-journal.js';

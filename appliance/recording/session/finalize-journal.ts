@@ -4,13 +4,16 @@ import { open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AirlockError } from '../../errors.js';
 import { errCode, FILE_MODE, fsyncDir, writeFully } from '../../lib/file-io.js';
-import type { SessionSummary } from '../journal/index.js';
-import { readSummary, writeSummary } from '../journal/index.js';
+import {
+  identityFields,
+  readJournalLines,
+  readSummary,
+  SessionFileError,
+  sessionPaths,
+  type SessionSummary,
+  writeSummary,
+} from '../journal/index.js';
 import { appendIndex } from '../index/index.js';
-import { readJournalLines } from '../journal/index.js';
-import { SessionFileError } from '../journal/index.js';
-import { identityFields } from '../journal/index.js';
-import { sessionPaths } from '../journal/index.js';
 import { streamHar } from '../har/index.js';
 
 export interface FinalizeOptions {

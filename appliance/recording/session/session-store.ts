@@ -11,22 +11,27 @@ import type { Identity } from '../../identity/types.js';
 import type { Logger } from '../../log.js';
 import { errCode, DIR_MODE } from '../../lib/file-io.js';
 import { DEFAULT_CREATOR_VERSION, finalizeJournal, type FinalizeOptions } from './finalize-journal.js';
-import { JournalWriter, type OpenJournalFile } from '../journal/index.js';
-import type { JournalBeginLine, SessionSummary } from '../journal/index.js';
-import { writeSummary } from '../journal/index.js';
+import {
+  isSessionId,
+  type JournalBeginLine,
+  JournalWriter,
+  newSessionId,
+  type OpenJournalFile,
+  PendingLines,
+  sessionMetaOf,
+  sessionPaths,
+  type SessionSummary,
+  toJournalExchange,
+  unrecordedExchange,
+  writeSummary,
+} from '../journal/index.js';
 import { CHAIN_ALG, newChainOrigin } from '../integrity/index.js';
 import { appendIndex } from '../index/index.js';
 import { prepareSecrets, redactUrl } from '../../secrets/redact.js';
 import { isIdle } from './is-idle.js';
 import { recoverJournals } from './recover-journals.js';
-import { isSessionId, newSessionId } from '../journal/index.js';
 import { sessionKey as keyOf } from '../../identity/session-key.js';
-import { sessionPaths } from '../journal/index.js';
-import { sessionMetaOf } from '../journal/index.js';
-import { toJournalExchange } from '../journal/index.js';
 import type { Exchange, Secret, SessionMeta } from '../../lib/exchange-types.js';
-import { unrecordedExchange } from '../journal/index.js';
-import { PendingLines } from '../journal/index.js';
 import type { SpaceReserve } from './space-reserve.js';
 
 export interface SessionStoreOptions {

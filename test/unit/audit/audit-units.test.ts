@@ -2,19 +2,21 @@
 // fold, ls filters, grep matching, replay planning and prune safety.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { streamHar } from '../../../appliance/recording/har/index.js';
-import { verifyChain } from '../../../appliance/recording/integrity/index.js';
-import { canonicalJson, newChainOrigin } from '../../../appliance/recording/integrity/index.js';
-import { chainLine } from '../../../appliance/recording/journal/index.js';
-import { foldIndex, indexLine } from '../../../appliance/recording/index/index.js';
-import { linePrefilter, matchesFilter, parseWhen } from '../../../appliance/recording/index/index.js';
-import { compilePrefilter, selectLines } from '../../../appliance/recording/index/index.js';
-import { globToRegExp, parseStatus } from '../../../appliance/recording/har/index.js';
+import { globToRegExp, type HarEntry, parseStatus, streamHar } from '../../../appliance/recording/har/index.js';
+import { canonicalJson, newChainOrigin, verifyChain } from '../../../appliance/recording/integrity/index.js';
+import { chainLine, type SessionSummary } from '../../../appliance/recording/journal/index.js';
+import {
+  compilePrefilter,
+  foldIndex,
+  indexLine,
+  linePrefilter,
+  matchesFilter,
+  parseWhen,
+  selectLines,
+} from '../../../appliance/recording/index/index.js';
 import { compareKeys, planReplay } from '../../../appliance/replay/plan-replay.js';
 import { pruneVerdict } from '../../../appliance/shipping/prune-sessions.js';
 import { backoffMs } from '../../../appliance/shipping/outbox.js';
-import type { SessionSummary } from '../../../appliance/recording/journal/index.js';
-import type { HarEntry } from '../../../appliance/recording/har/index.js';
 
 const ID = '20261122T030000Z-0a1b2c3d';
 

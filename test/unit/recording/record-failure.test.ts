@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JournalFile, OpenJournalFile } from '../../../appliance/recording/journal/index.js';
-import type { SpaceReserve } from '../../../appliance/recording/session/index.js';
-import { finalizeJournal } from '../../../appliance/recording/session/index.js';
-import { SessionStore } from '../../../appliance/recording/session/index.js';
-import { RESPONSE_NOT_RECORDED } from '../../../appliance/recording/journal/index.js';
+import {
+  type JournalFile,
+  type OpenJournalFile,
+  RESPONSE_NOT_RECORDED,
+} from '../../../appliance/recording/journal/index.js';
+import { finalizeJournal, SessionStore, type SpaceReserve } from '../../../appliance/recording/session/index.js';
 import { NO_RESPONSE_ERROR } from '../../../appliance/recording/har/index.js';
 import { body, exchange, identity, memoryLogger, SECRETS, secretValuesIn } from './exchange-fixtures.js';
 

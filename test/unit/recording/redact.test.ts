@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
-import { captureBody } from '../../../appliance/recording/journal/index.js';
+import { captureBody, toJournalExchange } from '../../../appliance/recording/journal/index.js';
 import {
   prepareSecrets,
   redactHeaders,
@@ -9,7 +9,6 @@ import {
   redactTruncatedTail,
   redactUrl,
 } from '../../../appliance/secrets/redact.js';
-import { toJournalExchange } from '../../../appliance/recording/journal/index.js';
 import type { Secret } from '../../../appliance/lib/exchange-types.js';
 import { AGENT_KEY, APP_KEY, body, exchange, SECRETS, secretValuesIn, TOKEN, TOKEN_SIGNATURE, VAULT_KEY } from './exchange-fixtures.js';
 

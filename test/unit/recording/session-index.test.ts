@@ -7,14 +7,23 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, openSync, writeSync, 
 import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chunksBackward, chunksForward, MAX_LINE, selectLines } from '../../../appliance/recording/index/index.js';
-import { HEADER_BYTES, readLayout } from '../../../appliance/recording/index/index.js';
-import { compactIndex, compactIndexIfGrown } from '../../../appliance/recording/index/index.js';
-import { listNewest, listSessions } from '../../../appliance/recording/index/index.js';
-import { appendIndex, indexPath, readIndex } from '../../../appliance/recording/index/index.js';
-import { writeSummary } from '../../../appliance/recording/journal/index.js';
-import type { SessionSummary } from '../../../appliance/recording/journal/index.js';
-import type { SessionFilter } from '../../../appliance/recording/index/index.js';
+import {
+  appendIndex,
+  chunksBackward,
+  chunksForward,
+  compactIndex,
+  compactIndexIfGrown,
+  HEADER_BYTES,
+  indexPath,
+  listNewest,
+  listSessions,
+  MAX_LINE,
+  readIndex,
+  readLayout,
+  selectLines,
+  type SessionFilter,
+} from '../../../appliance/recording/index/index.js';
+import { type SessionSummary, writeSummary } from '../../../appliance/recording/journal/index.js';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-index-'));

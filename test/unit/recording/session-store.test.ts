@@ -6,8 +6,13 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { NO_RESPONSE_ERROR } from '../../../appliance/recording/har/index.js';
 import { SESSION_ID_PATTERN } from '../../../appliance/recording/journal/index.js';
-import { exportSession, finalizeJournal, listSessions, showSession } from '../../../appliance/recording/session/index.js';
-import { SessionStore } from '../../../appliance/recording/session/index.js';
+import {
+  exportSession,
+  finalizeJournal,
+  listSessions,
+  SessionStore,
+  showSession,
+} from '../../../appliance/recording/session/index.js';
 import { validateHar } from '../../fixtures/har-validate.js';
 import { AGENT_KEY, body, exchange, gzipResponse, identity, memoryLogger, SECRETS, secretValuesIn, TOKEN, VAULT_KEY } from './exchange-fixtures.js';
 
