@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withVaultLock } from '../../../appliance/credentials/with-vault-lock.js';
@@ -38,7 +38,7 @@ test('the lock serialises holders and is removed afterwards', async () => {
 test('a fresh lock held by someone else gives VAULT_LOCKED after the wait', async () => {
   await withDir(async (dir) => {
     const lock = join(dir, 'vault.lock');
-    await writeFile(lock, 'other');
+    await mkdir(lock);
     let ran = false;
     await assert.rejects(
       withVaultLock(lock, async () => {
@@ -54,7 +54,7 @@ test('a fresh lock held by someone else gives VAULT_LOCKED after the wait', asyn
 test('a lock older than 10 s is taken over', async () => {
   await withDir(async (dir) => {
     const lock = join(dir, 'vault.lock');
-    await writeFile(lock, 'crashed');
+    await mkdir(lock);
     const old = new Date(Date.now() - 11_000);
     await utimes(lock, old, old);
     const out = await withVaultLock(lock, async () => 'ran', { waitMs: 2_000 });
@@ -67,5 +67,18 @@ test('the lock is released when the work throws', async () => {
     const lock = join(dir, 'vault.lock');
     await assert.rejects(withVaultLock(lock, async () => Promise.reject(new Error('boom'))), /boom/);
     await assert.rejects(stat(lock), { code: 'ENOENT' });
+  });
+});
+
+test('a plain lock file left by an older airlock gives VAULT_LOCKED, even when old', async () => {
+  await withDir(async (dir) => {
+    const lock = join(dir, 'vault.lock');
+    await writeFile(lock, 'crashed');
+    const old = new Date(Date.now() - 11_000);
+    await utimes(lock, old, old);
+    await assert.rejects(
+      withVaultLock(lock, async () => 'ran', { waitMs: 100 }),
+      (err: unknown) => isVaultError(err) && err.code === 'VAULT_LOCKED' && err.message.includes('remove it'),
+    );
   });
 });
