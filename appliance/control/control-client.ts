@@ -1,4 +1,5 @@
-import http from 'node:http';
+import type { Dispatcher } from 'undici';
+import { directRequest, DirectRequestError } from '../lib/direct-request.js';
 
 export interface ControlReply {
   status: number;
@@ -20,33 +21,28 @@ function refusalOf(status: number, header: string | string[] | undefined, body: 
 }
 
 /** Calls the running server's control socket; null when no server is listening there. */
-export function callControl(socketPath: string, method: string, path: string, timeoutMs = 15_000, body?: unknown): Promise<ControlReply | null> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, method, path, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > 1_048_576) req.destroy(new Error('control reply too large'));
-        else chunks.push(c);
-      });
-      res.on('end', () => {
-        let body: Record<string, unknown> = {};
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        } catch {
-          body = {};
-        }
-        const status = res.statusCode ?? 0;
-        resolve({ status, body, ...refusalOf(status, res.headers['x-airlock-error'], body) });
-      });
+export async function callControl(socketPath: string, method: Dispatcher.HttpMethod, path: string, timeoutMs = 15_000, body?: unknown): Promise<ControlReply | null> {
+  let r;
+  try {
+    r = await directRequest(`http://localhost${path}`, {
+      socketPath,
+      method,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      timeoutMs,
+      maxBytes: 1_048_576,
     });
-    req.on('timeout', () => req.destroy(new Error('the control socket did not answer in time')));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') resolve(null);
-      else reject(err);
-    });
-    if (body === undefined) req.end();
-    else req.end(JSON.stringify(body));
-  });
+  } catch (err) {
+    if (!(err instanceof DirectRequestError)) throw err;
+    if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') return null;
+    if (err.kind === 'timeout') throw new Error('the control socket did not answer in time', { cause: err });
+    if (err.kind === 'too-large') throw new Error('control reply too large', { cause: err });
+    throw err; // keeps .code (EACCES, EPERM) for the caller's advice
+  }
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(r.body.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    parsed = {};
+  }
+  return { status: r.status, body: parsed, ...refusalOf(r.status, r.headers['x-airlock-error'], parsed) };
 }
