@@ -1,10 +1,10 @@
 // Tells a chat channel (Slack-compatible `text`) and any JSON consumer about holds and decisions.
 // Fire and forget: retried with backoff, bounded in count and time, never awaited by the proxy.
+import pRetry from 'p-retry';
+import { directRequest } from '../lib/direct-request.js';
 import type { Logger } from '../log.js';
 import type { HeldRequest, Outcome } from './approval-queue.js';
 import { slackHoldMessage } from './slack-message.js';
-
-export type Fetcher = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ status: number }>;
 
 export interface WebhookOptions {
   readonly url: string;
@@ -13,14 +13,13 @@ export interface WebhookOptions {
   readonly format?: 'text' | 'slack';
   /** approvals.timeout in seconds, shown in the Slack message. */
   readonly timeoutSeconds?: number;
-  readonly fetch?: Fetcher;
-  /** Delays before each retry, ms. */
-  readonly backoffMs?: readonly number[];
   readonly attemptTimeoutMs?: number;
 }
 
 /** Deliveries under way at once; past this, new events are dropped (and logged), not queued. */
 const MAX_IN_FLIGHT = 100;
+/** Retries after the first attempt, 0.5 s apart then x4 each time, capped: 0.5, 2, 8, 30 s. */
+const BACKOFF = { retries: 4, minTimeout: 500, factor: 4, maxTimeout: 30_000, randomize: false, unref: true } as const;
 
 export function webhookText(event: string, id: string, r: HeldRequest, o?: Outcome): string {
   const what = `${r.method} ${r.url}`;
@@ -40,13 +39,9 @@ export function webhookText(event: string, id: string, r: HeldRequest, o?: Outco
 
 export class Webhook {
   private inFlight = 0;
-  private readonly fetch: Fetcher;
-  private readonly backoff: readonly number[];
   private readonly attemptTimeoutMs: number;
 
   constructor(private readonly opts: WebhookOptions) {
-    this.fetch = opts.fetch ?? ((url, init) => globalThis.fetch(url, { ...init, redirect: 'manual' }));
-    this.backoff = opts.backoffMs ?? [500, 2_000, 8_000, 30_000];
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? 5_000;
   }
 
@@ -82,28 +77,24 @@ export class Webhook {
   }
 
   private async deliver(body: string, event: string, id: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      let why: string;
-      try {
-        const r = await this.fetch(this.opts.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          signal: AbortSignal.timeout(this.attemptTimeoutMs),
-        });
-        if (r.status >= 200 && r.status < 300) return;
-        why = `status ${r.status}`;
-      } catch (err) {
-        const e = err as { cause?: { code?: unknown }; name?: unknown };
-        why = typeof e.cause?.code === 'string' ? e.cause.code : String(e.name ?? 'error');
-      }
-      const delay = this.backoff[attempt];
-      if (delay === undefined) {
-        this.opts.log.error({ hold: id, event, attempts: attempt + 1, why }, 'approval webhook gave up');
-        return;
-      }
-      this.opts.log.warn({ hold: id, event, attempt: attempt + 1, why }, 'approval webhook failed: will retry');
-      await new Promise<void>((r) => setTimeout(r, delay).unref());
+    const attempt = async (): Promise<void> => {
+      // Direct (no env proxy), redirects not followed; the receiver's answer body is not needed.
+      const r = await directRequest(this.opts.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, timeoutMs: this.attemptTimeoutMs, maxBytes: 65_536 });
+      if (r.status < 200 || r.status > 299) throw new Error(`status ${r.status}`);
+    };
+    const why = (err: unknown): string => {
+      const e = err as { code?: unknown; kind?: unknown; message?: unknown };
+      return typeof e.code === 'string' ? e.code : e.kind === 'network' || e.kind === undefined ? String(e.message ?? 'error') : String(e.kind);
+    };
+    try {
+      await pRetry(attempt, {
+        ...BACKOFF,
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+          if (retriesLeft > 0) this.opts.log.warn({ hold: id, event, attempt: attemptNumber, why: why(error) }, 'approval webhook failed: will retry');
+        },
+      });
+    } catch (err) {
+      this.opts.log.error({ hold: id, event, attempts: BACKOFF.retries + 1, why: why(err) }, 'approval webhook gave up');
     }
   }
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import { ApprovalQueue, type Approvals, type HeldRequest, type Outcome } from '../approvals/approval-queue.js';
 import { BusApprovals } from '../approvals/bus-approvals.js';
 import { openBus } from '../approvals/open-bus.js';
-import { Webhook, type Fetcher } from '../approvals/webhook.js';
+import { Webhook } from '../approvals/webhook.js';
 import type { MaskRules } from '../masking/mask-response.js';
 import { compilePolicy, UNRESTRICTED, type CompiledPolicy } from './compile-policy.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -42,11 +42,11 @@ export function maskRulesOf(config: Pick<Config, 'masking'>): MaskRules {
 
 export function buildGuard(
   config: Config,
-  deps: { readonly log: Logger; readonly now: () => number; readonly secretValues: () => readonly string[]; readonly fetch?: Fetcher },
+  deps: { readonly log: Logger; readonly now: () => number; readonly secretValues: () => readonly string[] },
 ): Guard {
   const byGrant = compileGrantPolicies(config);
   const webhook = config.approvals.webhook
-    ? new Webhook({ url: config.approvals.webhook, format: config.approvals.webhookFormat, timeoutSeconds: Math.round(config.approvals.timeout / 1000), log: deps.log, ...(deps.fetch ? { fetch: deps.fetch } : {}) })
+    ? new Webhook({ url: config.approvals.webhook, format: config.approvals.webhookFormat, timeoutSeconds: Math.round(config.approvals.timeout / 1000), log: deps.log })
     : null;
   const notify = (event: 'held' | Outcome['kind'], id: string, req: HeldRequest, outcome?: Outcome): void => {
     const extra = outcome && (outcome.kind === 'approved' || outcome.kind === 'denied') ? { by: outcome.approval.by, note: outcome.approval.note, channel: outcome.approval.channel } : {};
