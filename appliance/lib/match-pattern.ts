@@ -1,6 +1,8 @@
 // `match` patterns: "METHOD PATH" or "METHOD HOST/PATH". In a path, a segment that is exactly `*`
 // matches one segment, `**` any number (zero included), and `*` inside a segment any characters
-// within it; a bare `*` target is every path. Compiled once, at config load, into one anchored regex per part.
+// within it (lib/path-glob.ts, shared with `sessions grep --path`); a bare `*` target is every path.
+// Compiled once, at config load, into one anchored regex per part.
+import { pathGlob } from './path-glob.js';
 
 export interface CompiledMatch {
   readonly source: string;
@@ -17,23 +19,16 @@ function escape(s: string): string {
   return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function globSegment(seg: string): string {
-  if (seg === '*') return '[^/]+';
-  return escape(seg).replace(/\*/g, '[^/]*');
-}
-
 function compilePath(path: string): RegExp {
-  const segs = path.replace(/\/+$/, '').split('/').slice(1);
-  let re = '';
-  for (const seg of segs) {
-    if (seg === '**') re += '(?:/[^/]+)*';
-    else if (seg.includes('**')) throw new PatternError(`"**" must be a whole segment: ${JSON.stringify(seg)}`);
-    else re += `/${globSegment(seg)}`;
+  // A trailing slash is the same resource; case differences must not slip past a deny (pathGlob ignores case).
+  try {
+    return pathGlob(path.replace(/\/+$/, '') || '/');
+  } catch (err) {
+    throw new PatternError((err as Error).message);
   }
-  // A trailing slash is the same resource; case differences must not slip past a deny.
-  return new RegExp(`^${re === '' ? '' : re}/?$`, 'i');
 }
 
+// Hosts are dot-separated labels, not paths: a host `*` is one label, `**` any number of them.
 function compileHost(host: string): RegExp {
   const labels = host.toLowerCase().replace(/\.$/, '').split('.');
   const parts = labels.map((l) => (l === '**' ? '(?:[^.]+\\.)*[^.]+' : l === '*' ? '[^.]+' : escape(l).replace(/\*/g, '[^.]*')));
