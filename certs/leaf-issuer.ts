@@ -103,9 +103,9 @@ export class LeafIssuer {
   }
 }
 
-/** An SNICallback for tls.createServer that answers with the issuer's cached contexts. */
+/** An SNICallback (the engine's, and tls.createServer's in tests) answering with the issuer's cached contexts. */
 export function sniCallbackFor(
-  issuer: LeafIssuer,
+  issuer: { secureContextFor(servername: string): SecureContext },
 ): (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void {
   return (servername, cb) => {
     let ctx: SecureContext;

@@ -64,17 +64,6 @@ export function parseConfig(raw: unknown, file: string | null = null): Config {
   return deepFreeze(result.data) as Config;
 }
 
-export function parseConfigText(text: string, file: string | null = null): Config {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0] ?? e.message}` })),
-    );
-  }
-  return parseConfig(doc.toJS(), file);
-}
-
 export interface LoadOptions {
   /** --config; when absent, ./airlock.yaml if it exists, else the built-in defaults. */
   configFile?: string | undefined;

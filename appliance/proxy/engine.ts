@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { Proxy as MitmProxy, type IContext } from 'http-mitm-proxy';
+import { sniCallbackFor } from '../../certs/leaf-issuer.js';
 import type { Logger } from '../log.js';
 import { rememberOriginalUrl } from './original-url.js';
 import { bindConnectState, connectStateOf, getConnectState, type ConnectState } from './connect-state.js';
@@ -174,13 +175,7 @@ export class Engine extends MitmProxy {
       isServer: true,
       secureContext: this.secureContext,
       ALPNProtocols: ['http/1.1'],
-      SNICallback: (servername, cb) => {
-        try {
-          cb(null, handlers.secureContextFor(servername));
-        } catch (err) {
-          cb(err as Error);
-        }
-      },
+      SNICallback: sniCallbackFor(handlers),
     });
     bindConnectState(tlsSocket, state);
     // Shutdown's destroyAll reaches transparent connections through this too.
