@@ -27,7 +27,7 @@ export function createLocalApi(routes: readonly LocalRoute[]): (req: http.Incomi
 }
 
 /** Requests addressed to Airlock's listener itself rather than proxied through it. */
-export function handleLocal(req: http.IncomingMessage, res: http.ServerResponse): void {
+function handleLocal(req: http.IncomingMessage, res: http.ServerResponse): void {
   req.resume();
   const path = (req.url ?? '/').split('?')[0];
   if (req.method === 'GET' && path === '/.airlock/v1/health') {

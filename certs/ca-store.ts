@@ -6,8 +6,8 @@ import { parseCa, parseCaCert, type CaMaterial } from './ca-material.js';
 import { createCa } from './create-ca.js';
 import { CertError, isCertError } from './errors.js';
 
-export const CA_CERT_FILE = 'ca.crt';
-export const CA_KEY_FILE = 'ca.key';
+const CA_CERT_FILE = 'ca.crt';
+const CA_KEY_FILE = 'ca.key';
 
 export interface LoadOrCreateCaOptions {
   readonly permittedDomains: readonly string[];

@@ -18,7 +18,7 @@ export interface CreateCaOptions {
 /** Room for clocks that run behind ours, on the CA and on every leaf. */
 export const CLOCK_SKEW_MS = 60 * 60 * 1000;
 
-export function defaultCaCommonName(): string {
+function defaultCaCommonName(): string {
   return `Airlock CA (${hostname()})`.slice(0, 64);
 }
 

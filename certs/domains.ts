@@ -25,7 +25,7 @@ export function isDnsName(name: string): boolean {
  * A config entry as a name constraint: "*.example.com" becomes "example.com" (a dNSName
  * constraint already admits every subdomain); "datadoghq.com" and exact hosts stay as they are.
  */
-export function toPermittedDomain(entry: string): string {
+function toPermittedDomain(entry: string): string {
   const name = normalizeHostname(entry).replace(/^\*\./, '');
   if (!isDnsName(name)) {
     throw new CertError('BAD_DOMAIN', `not a DNS name the CA can be constrained to: ${JSON.stringify(entry)}`);

@@ -20,7 +20,7 @@ interface Entry {
 type Notify = (event: 'held' | Outcome['kind'], id: string, req: HeldRequest, outcome?: Outcome) => void;
 
 /** A bus decision as the pipeline's outcome. */
-export function outcomeOf(d: BusDecision): Outcome {
+function outcomeOf(d: BusDecision): Outcome {
   const approval: Approval = { by: d.by, at: d.at, ...(d.note ? { note: d.note } : {}), ...(d.channel ? { channel: d.channel } : {}) };
   if (d.kind === 'approved') return { kind: 'approved', approval };
   if (d.kind === 'denied') return { kind: 'denied', approval, reason: d.note };

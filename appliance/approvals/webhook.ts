@@ -21,7 +21,7 @@ const MAX_IN_FLIGHT = 100;
 /** Retries after the first attempt, 0.5 s apart then x4 each time, capped: 0.5, 2, 8, 30 s. */
 const BACKOFF = { retries: 4, minTimeout: 500, factor: 4, maxTimeout: 30_000, randomize: false, unref: true } as const;
 
-export function webhookText(event: string, id: string, r: HeldRequest, o?: Outcome): string {
+function webhookText(event: string, id: string, r: HeldRequest, o?: Outcome): string {
   const what = `${r.method} ${r.url}`;
   switch (event) {
     case 'held':

@@ -9,7 +9,7 @@ import { CliError, load, type CommonArgs } from './context.js';
 import type { Pending } from './approvals.js';
 
 /** A hold as the bus lists it: the control socket's fields, plus the runner that holds it. */
-export interface BusPending extends Pending {
+interface BusPending extends Pending {
   runner: string;
 }
 

@@ -39,15 +39,6 @@ export function unknownCommand(argv: readonly string[]): string | null {
   return null;
 }
 
-/** Whether `text` (e.g. "sessions ls", "vault put NAME") starts with a real command path. */
-export function namesRealCommand(text: string): boolean {
-  const [cmd, sub] = text.trim().split(/\s+/);
-  const subs = cmd === undefined ? undefined : COMMANDS[cmd];
-  if (subs === undefined) return false;
-  // A group named alone (`airlock sessions`) is real; a subcommand must be one of its own.
-  return subs.length === 0 || sub === undefined || subs.includes(sub);
-}
-
 /**
  * The one error line: `airlock: CODE: message`. A message that already carries the prefix or the
  * code (an error relayed from the proxy's `{"errors":["airlock: ..."]}`) is not prefixed twice.

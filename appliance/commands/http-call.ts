@@ -15,7 +15,7 @@ export interface HttpCallOptions {
   readonly maxBytes?: number;
 }
 
-export class HttpCallError extends Error {
+class HttpCallError extends Error {
   readonly code = 'UNREACHABLE';
 }
 

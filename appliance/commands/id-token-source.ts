@@ -39,7 +39,7 @@ function nonEmpty(t: string, where: string): string {
 }
 
 /** GitHub Actions: GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=AUD with the request token; `.value` is the JWT. */
-export async function githubToken(env: NodeJS.ProcessEnv, audience: string): Promise<string> {
+async function githubToken(env: NodeJS.ProcessEnv, audience: string): Promise<string> {
   const base = env['ACTIONS_ID_TOKEN_REQUEST_URL'];
   const requestToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
   if (!base || !requestToken) {

@@ -14,7 +14,7 @@ import { filterFromArgs, type LsFilterArgs } from './sessions-search.js';
 import { entryLines, entryRows } from './session-entries.js';
 
 /** The table shows the newest sessions only unless asked: 100,000 rows help nobody at a terminal. */
-export const DEFAULT_TABLE_LIMIT = 100;
+const DEFAULT_TABLE_LIMIT = 100;
 
 export async function sessionsLsCommand(args: CommonArgs & LsFilterArgs & { json?: boolean; limit?: number | undefined }): Promise<string> {
   const { config } = load(args);

@@ -18,7 +18,7 @@ export const DATADOG_SITES = [
 // it) is the one documented intake that is NOT under its site: browser-intake-<site with dashes>.
 // It accepts keys like any intake, so it is intercepted too. Not listed: the SDK's CDN
 // (datadoghq-browser-agent.com), which serves scripts and takes no key.
-export const DATADOG_INTAKE_DOMAINS = [
+const DATADOG_INTAKE_DOMAINS = [
   'browser-intake-datadoghq.com',
   'browser-intake-us3-datadoghq.com',
   'browser-intake-us5-datadoghq.com',

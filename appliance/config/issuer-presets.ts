@@ -11,7 +11,7 @@ export type IssuerKind = 'github' | 'gitlab' | 'buildkite' | 'circleci' | 'gener
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
 export const GITLAB_COM = 'https://gitlab.com';
 export const BUILDKITE_ISSUER = 'https://agent.buildkite.com';
-export const CIRCLECI_ISSUER_BASE = 'https://oidc.circleci.com/org/';
+const CIRCLECI_ISSUER_BASE = 'https://oidc.circleci.com/org/';
 
 export interface PresetParams {
   readonly preset: Preset;

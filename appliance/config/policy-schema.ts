@@ -54,7 +54,7 @@ const condition = z
 const action = z.enum(['allow', 'deny', 'approve']);
 const mode = z.enum(['enforce', 'report']);
 
-export const ruleSchema = z.strictObject({
+const ruleSchema = z.strictObject({
   match: pattern,
   action,
   reason: z.string().max(500).optional(),
@@ -113,8 +113,4 @@ const maskRule = z
 
 export const maskingSchema = z.strictObject({ rules: z.array(maskRule).default([]) }).prefault({});
 
-export type PolicyConfig = z.output<typeof policySchema>;
-export type RuleConfig = z.output<typeof ruleSchema>;
 export type BusConfig = z.output<typeof busSchema>;
-export type ApprovalsConfig = z.output<typeof approvalsSchema>;
-export type MaskingConfig = z.output<typeof maskingSchema>;

@@ -214,7 +214,6 @@ export const configSchema = z
     });
   });
 
-export type ConfigInput = z.input<typeof configSchema>;
 type Parsed = z.output<typeof configSchema>;
 
 type DeepReadonly<T> = T extends (infer U)[]

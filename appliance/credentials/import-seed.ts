@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import { VaultStore } from './vault-store.js';
 
 /** systemd's LoadCredential= puts the seed here (see systemd/airlock.service). */
-export const SEED_CREDENTIAL = 'airlock_vault-seed';
+const SEED_CREDENTIAL = 'airlock_vault-seed';
 
 const seedSchema = z.record(z.string(), z.strictObject({ apiKey: z.string().min(1), appKey: z.string().min(1).optional() }));
 

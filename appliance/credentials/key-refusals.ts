@@ -16,8 +16,3 @@ export function noteKeyRefused(log: Logger, credential: string, hasPrevious: boo
       : `Datadog refused the key of ${credential} (403), not retried`,
   );
 }
-
-/** 403s seen per credential since start. */
-export function keyRefusals(): ReadonlyMap<string, number> {
-  return counts;
-}

@@ -16,7 +16,7 @@ import { redactKeyShapes } from '../secrets/key-shape.js';
 import { parseKeyOutput, type SourcedKeys } from './key-output.js';
 import type { KeySource } from './types.js';
 
-export const EXEC_TIMEOUT_MS = 15_000;
+const EXEC_TIMEOUT_MS = 15_000;
 const RETRY_MS = 5_000;
 const MAX_STDERR = 2_000;
 

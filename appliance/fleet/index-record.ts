@@ -5,7 +5,7 @@
 import { harEntriesOf } from '../recording/har/index.js';
 import type { SessionSummary } from '../recording/journal/index.js';
 
-export const INDEX_RECORD_VERSION = 1;
+const INDEX_RECORD_VERSION = 1;
 
 export interface IndexRecord extends SessionSummary {
   readonly v: number;

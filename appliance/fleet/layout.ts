@@ -42,7 +42,7 @@ export function indexKey(s: SinkPrefix, id: string, openedAt: string): string {
 
 const DAY_MS = 86_400_000;
 /** More days than this in one query is a mistake, not a search: list the whole index instead. */
-export const MAX_DAYS = 3_700;
+const MAX_DAYS = 3_700;
 
 /**
  * The index prefixes to list for a time range, newest day first; the whole index when the range

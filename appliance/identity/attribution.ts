@@ -5,7 +5,7 @@ import type { Identity } from './types.js';
 // one list serves every issuer; nothing here is a secret.
 const GITHUB = ['repository', 'repository_id', 'workflow_ref', 'run_id', 'run_attempt', 'actor', 'event_name'];
 const GITLAB = ['project_path', 'project_id', 'pipeline_id', 'job_id', 'user_login'];
-export const ATTRIBUTION_CLAIMS: readonly string[] = [...GITHUB, ...GITLAB];
+const ATTRIBUTION_CLAIMS: readonly string[] = [...GITHUB, ...GITLAB];
 
 /** issuer, sub and the job's identifying claims, as strings: for log lines, HAR entries and `sessions ls`. */
 export function attributionOf(identity: Identity): Record<string, string> {

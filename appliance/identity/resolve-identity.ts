@@ -11,7 +11,7 @@ import { TokenVerifier, type VerifiedToken } from './verify-token.js';
 export { looksLikeJwt } from './looks-like-jwt.js';
 
 /** Most verified tokens remembered; a CI fleet reuses each token for minutes, so this is plenty. */
-export const IDENTITY_CACHE_MAX = 10_000;
+const IDENTITY_CACHE_MAX = 10_000;
 
 /** What the resolver reads of the identity config: who may sign, and who gets what. */
 /** clockSkew is optional for callers outside the config (tests): the verifier's default applies. */

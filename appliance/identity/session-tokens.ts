@@ -10,9 +10,9 @@ import { newStandInApiKey, newStandInAppKey, type AppKeyFormat } from './stand-i
 /** Live session tokens held at most; past this, logins are refused (SESSION_LIMIT), not evicted. */
 export const MAX_LIVE_TOKENS = 10_000;
 /** Exchanged JWT ids remembered at most; a full cache refuses logins rather than forgetting one. */
-export const MAX_JTIS = 100_000;
+const MAX_JTIS = 100_000;
 /** Expired tokens are remembered this long so that their use says TOKEN_EXPIRED, not "unknown". */
-export const EXPIRED_KEPT_MS = 24 * 3_600_000;
+const EXPIRED_KEPT_MS = 24 * 3_600_000;
 
 export interface SessionTokensOptions {
   readonly file: string;

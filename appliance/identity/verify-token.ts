@@ -33,7 +33,7 @@ function quote(v: unknown): string {
 }
 
 /** Why jose refused, in words safe to show a client, naming the check and what to do. Claim values are quoted and capped. */
-export function describeJoseError(err: unknown, issuer?: IssuerConfig): string {
+function describeJoseError(err: unknown, issuer?: IssuerConfig): string {
   if (err instanceof joseErrors.JWTExpired) return err.claim === 'iat' ? 'the token is too old: mint a fresh one' : 'the token has expired: mint a fresh one';
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     if (err.reason === 'missing') return `the token has no "${err.claim}" claim`;

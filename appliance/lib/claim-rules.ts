@@ -20,7 +20,7 @@ export function globToRegExp(pattern: string): RegExp {
 }
 
 /** Always anchored: `regex:acme/.*` must not match `evil-acme/x`. */
-export function anchoredRegExp(source: string): RegExp {
+function anchoredRegExp(source: string): RegExp {
   return new RegExp(`^(?:${source})$`, 'u');
 }
 
@@ -47,11 +47,6 @@ export function ruleProblem(rule: string): string | null {
   } catch (err) {
     return `bad regex in ${JSON.stringify(rule)}: ${(err as Error).message}`;
   }
-}
-
-/** Is the rule a pattern (glob/regex) rather than an exact value? */
-export function isPattern(rule: string): boolean {
-  return rule.startsWith(GLOB_PREFIX) || rule.startsWith(REGEX_PREFIX);
 }
 
 /** Only scalar claims compare, as strings (GitHub sends IDs and booleans as strings); arrays and objects never match. */

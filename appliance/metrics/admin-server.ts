@@ -27,7 +27,7 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
   res.end(body);
 }
 
-export function adminHandler(deps: AdminDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+function adminHandler(deps: AdminDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   return (req, res) => {
     req.resume();
     const path = (req.url ?? '/').split('?')[0];

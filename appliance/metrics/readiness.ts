@@ -11,7 +11,7 @@ export interface ReadinessProbes {
   readonly issuers: number;
 }
 
-export interface Check {
+interface Check {
   readonly ok: boolean;
   readonly detail: string;
 }

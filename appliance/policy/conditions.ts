@@ -20,7 +20,7 @@ export type BodyFacts =
 export type Truth = 'true' | 'false' | 'unknown';
 
 /** The values a JSONPath selects; `eval: false` because a config must never run code. */
-export function select(path: string, json: unknown): unknown[] {
+function select(path: string, json: unknown): unknown[] {
   if (json === null || typeof json !== 'object') return path === '$' ? [json] : [];
   const out = JSONPath({ path, json, eval: false, wrap: true }) as unknown;
   return Array.isArray(out) ? out : [];

@@ -18,7 +18,7 @@ export interface SuggestedRule {
 }
 
 /** Numbers, UUIDs, Datadog's abc-def-ghi IDs and long hex/base62 tokens vary between runs. */
-export function looksLikeId(seg: string): boolean {
+function looksLikeId(seg: string): boolean {
   return (
     /^\d+$/.test(seg) ||
     /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(seg) ||

@@ -28,7 +28,7 @@ export interface ReloadResult {
 }
 
 /** What a reload may change. */
-export const RELOADABLE = ['identity.issuers', 'identity.grants', 'identity.clockSkew', 'policies', 'masking'] as const;
+const RELOADABLE = ['identity.issuers', 'identity.grants', 'identity.clockSkew', 'policies', 'masking'] as const;
 
 function pick(config: Config, path: string): unknown {
   let v: unknown = config;
@@ -42,7 +42,7 @@ function canonical(v: unknown): string {
 }
 
 /** Key paths that a reload cannot apply and that differ (identity.* one level deeper). */
-export function restartOnlyChanges(old: Config, next: Config): string[] {
+function restartOnlyChanges(old: Config, next: Config): string[] {
   const out: string[] = [];
   for (const k of new Set([...Object.keys(old), ...Object.keys(next)])) {
     if (k === 'policies' || k === 'masking') continue;
@@ -58,7 +58,7 @@ export function restartOnlyChanges(old: Config, next: Config): string[] {
   return out.sort();
 }
 
-export function reloadableChanges(old: Config, next: Config): string[] {
+function reloadableChanges(old: Config, next: Config): string[] {
   return RELOADABLE.filter((p) => canonical(pick(old, p)) !== canonical(pick(next, p)));
 }
 

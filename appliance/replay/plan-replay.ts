@@ -73,7 +73,7 @@ export function planReplay(e: HarEntry): ReplayPlan {
 }
 
 /** Top-level keys of a JSON object body, sorted; null when the text is not a JSON object. */
-export function topLevelKeys(text: string | undefined): string[] | null {
+function topLevelKeys(text: string | undefined): string[] | null {
   if (text === undefined) return null;
   try {
     const v: unknown = JSON.parse(text);

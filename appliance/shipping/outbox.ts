@@ -15,7 +15,7 @@ export interface OutboxItem {
   readonly lastError: string | null;
 }
 
-export function outboxDir(stateDir: string): string {
+function outboxDir(stateDir: string): string {
   return join(stateDir, 'outbox');
 }
 

@@ -6,7 +6,7 @@ import { appendIndex } from '../recording/index/index.js';
 import { listSessions } from '../recording/session/index.js';
 import { pendingIds } from './outbox.js';
 
-export type PruneVerdict = { readonly prune: true } | { readonly prune: false; readonly reason: string };
+type PruneVerdict = { readonly prune: true } | { readonly prune: false; readonly reason: string };
 
 /** Pure: may this session's files go? */
 export function pruneVerdict(

@@ -13,7 +13,7 @@ import { kidOfSignature } from '../recording/integrity/index.js';
 
 export type Upload = (id: string) => Promise<void>;
 
-export function objectKeys(sink: SinkConfig, id: string): { har: string; sig: string } {
+function objectKeys(sink: SinkConfig, id: string): { har: string; sig: string } {
   return { har: `${sink.prefix}${id}.har`, sig: `${sink.prefix}${id}.har.sig` };
 }
 

@@ -4,11 +4,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { COMMANDS, errorLine, namesRealCommand } from '../../../appliance/commands/cli-contract.js';
+import { COMMANDS, errorLine } from '../../../appliance/commands/cli-contract.js';
 import { runCli } from '../../fixtures/airlock-process.js';
 import { docPages } from '../../fixtures/doc-pages.js';
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
+
+/** Whether `text` (e.g. "sessions ls", "vault put NAME") starts with a real command path. */
+function namesRealCommand(text: string): boolean {
+  const [cmd, sub] = text.trim().split(/\s+/);
+  const subs = cmd === undefined ? undefined : COMMANDS[cmd];
+  if (subs === undefined) return false;
+  // A group named alone (`airlock sessions`) is real; a subcommand must be one of its own.
+  return subs.length === 0 || sub === undefined || subs.includes(sub);
+}
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
