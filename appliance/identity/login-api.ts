@@ -5,6 +5,7 @@
 //   GET  /.airlock/v1/ca      the CA certificate (PEM): a job's user may not read the state dir
 import type http from 'node:http';
 import { AirlockError } from '../errors.js';
+import { readCapped } from '../lib/read-capped.js';
 import type { LocalRoute } from '../local-api.js';
 import { login, logout, whoami, type LoginDeps } from './login-service.js';
 import { MAX_TOKEN_LENGTH } from './looks-like-jwt.js';
@@ -21,31 +22,14 @@ function bearer(req: http.IncomingMessage): string {
   return m[1]!;
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const timer = setTimeout(() => fail(new AirlockError('BAD_REQUEST', 'the body did not arrive in time')), BODY_TIMEOUT_MS);
-    timer.unref();
-    const fail = (err: Error): void => {
-      clearTimeout(timer);
-      req.removeAllListeners('data');
-      req.resume();
-      reject(err);
-    };
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) fail(new AirlockError('BODY_TOO_LARGE', `at most ${MAX_BODY_BYTES} bytes`));
-      else chunks.push(c);
-    });
-    req.on('error', (err) => fail(err));
-    req.on('end', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    // The proxy library pauses every request explicitly; a 'data' listener alone does not resume it.
-    req.resume();
-  });
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  const r = await readCapped(req, MAX_BODY_BYTES, { timeoutMs: BODY_TIMEOUT_MS });
+  if (r.ok) return r.bytes.toString('utf8');
+  // Drain the rest, so that the refusal can still be answered on this connection.
+  req.resume();
+  if (r.why === 'too-large') throw new AirlockError('BODY_TOO_LARGE', `at most ${MAX_BODY_BYTES} bytes`);
+  if (r.why === 'timeout') throw new AirlockError('BAD_REQUEST', 'the body did not arrive in time');
+  throw new AirlockError('BAD_REQUEST', 'the request body could not be read');
 }
 
 function parseLoginBody(text: string): { bind: boolean; appKeyFormat?: AppKeyFormat } {

@@ -3,38 +3,19 @@
 import type { Readable } from 'node:stream';
 import { decodeContent, DECODABLE_ENCODINGS } from '../lib/decode-body.js';
 import type { BodyFacts } from './conditions.js';
+import { readCapped } from '../lib/read-capped.js';
 
 export type ReadBody =
   | { readonly ok: true; readonly bytes: Buffer }
   /** `consumed`: what was read before giving up, to put back in front of the rest of the stream. */
   | { readonly ok: false; readonly reason: string; readonly consumed: Buffer };
 
-export function readBody(req: Readable, cap: number): Promise<ReadBody> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (r: ReadBody): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      resolve(r);
-    };
-    const onData = (c: Buffer): void => {
-      size += c.length;
-      chunks.push(c);
-      if (size > cap) {
-        req.pause();
-        done({ ok: false, reason: `the request body is larger than recording.maxBodyBytes (${cap})`, consumed: Buffer.concat(chunks) });
-      }
-    };
-    const onEnd = (): void => done({ ok: true, bytes: Buffer.concat(chunks, size) });
-    const onError = (err: Error): void => done({ ok: false, reason: `the request body could not be read (${(err as NodeJS.ErrnoException).code ?? err.message})`, consumed: Buffer.concat(chunks) });
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    // The proxy library may have paused the request explicitly; a data listener alone would not restart it.
-    req.resume();
-  });
+export async function readBody(req: Readable, cap: number): Promise<ReadBody> {
+  const r = await readCapped(req, cap);
+  if (r.ok) return r;
+  const reason =
+    r.why === 'too-large' ? `the request body is larger than recording.maxBodyBytes (${cap})` : `the request body could not be read (${r.detail ?? 'the client went away'})`;
+  return { ok: false, reason, consumed: r.consumed };
 }
 
 export function bodyFacts(bytes: Buffer, contentEncoding: string | undefined, cap: number): BodyFacts {
