@@ -71,7 +71,7 @@ export interface GrepArgs extends CommonArgs, LsFilterArgs {
 export function grepOptions<T>(y: Argv<T>) {
   return lsFilterOptions(y)
     .option('method', { type: 'string', array: true, describe: 'only these methods (repeatable, or comma-separated)' })
-    .option('path', { type: 'string', describe: 'URL path glob: * within a segment, ** across segments' })
+    .option('path', { type: 'string', describe: 'URL path pattern, as in policy match: * within a segment, ** any number of segments, ? one character; case is ignored' })
     .option('status', { type: 'string', describe: 'response status: 403, 4xx, or a comma list' })
     .option('body', { type: 'string', describe: 'regular expression matched against request and response bodies' })
     .option('session', { type: 'string', array: true, describe: 'only these sessions (repeatable)' })

@@ -1,5 +1,6 @@
 // `airlock sessions grep` criteria, applied to one HAR entry. Pure.
 import type { HarEntry } from './har-types.js';
+import { pathGlob } from '../../lib/path-glob.js';
 
 export interface ExchangeQuery {
   /** Upper case; any of them. */
@@ -13,19 +14,13 @@ export class QueryError extends Error {
   readonly code = 'BAD_QUERY';
 }
 
-/** `*` within one path segment, `**` across segments, `?` one character; matched against the whole path (no query). */
+/** `--path`: the policy's path patterns (lib/path-glob.ts), matched against the whole path (no query). */
 export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  try {
+    return pathGlob(glob);
+  } catch (err) {
+    throw new QueryError(`--path: ${(err as Error).message}`);
   }
-  return new RegExp(`^${re}$`);
 }
 
 /** "403", "4xx", "2xx,404": any of them. */

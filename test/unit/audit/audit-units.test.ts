@@ -97,6 +97,10 @@ test('grep globs keep * inside one segment and ** across; status takes codes, cl
   assert.equal(globToRegExp('/api/v1/*').test('/api/v1/dashboard/abc'), false);
   assert.equal(globToRegExp('/api/**').test('/api/v1/dashboard/abc'), true);
   assert.equal(globToRegExp('/a.b').test('/aXb'), false);
+  // The policy's path patterns: `**` is a whole segment (zero of them too), case is ignored.
+  assert.equal(globToRegExp('/api/**').test('/api'), true);
+  assert.equal(globToRegExp('/API/V1/*').test('/api/v1/dashboard'), true);
+  assert.throws(() => globToRegExp('/api/v1/dash**'), { code: 'BAD_QUERY' });
   const st = parseStatus('4xx,500');
   assert.deepEqual([399, 400, 403, 499, 500, 502].map(st), [false, true, true, true, true, false]);
   assert.throws(() => parseStatus('4x'), { code: 'BAD_QUERY' });
