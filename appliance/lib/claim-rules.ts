@@ -6,6 +6,8 @@ const REGEX_PREFIX = 'regex:';
 const MAX_PATTERN_LENGTH = 1024;
 
 /**
+ * Kept apart from lib/path-glob.ts (picomatch): a claim is no path, compares case-sensitively, and
+ * only `*` is special in it.
  * `*` matches any run of characters except `/`, so `repo:acme/*` cannot reach into
  * `repo:acme/app/../other` style values and `refs/heads/*` stays one path segment deep.
  * Consecutive stars collapse so a pattern cannot build a catastrophic backtracking regex.

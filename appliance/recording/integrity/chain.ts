@@ -37,6 +37,9 @@ export function newChainOrigin(): string {
 /**
  * JSON with object keys sorted at every level: a HAR that was re-serialized (pretty-printed,
  * keys reordered) still verifies its chain; only the signature is over the exact bytes.
+ * Kept hand-written rather than `canonicalize` (RFC 8785): the bytes are the same on every recorded
+ * entry, but RFC 8785 throws on a lone surrogate, which a recorded approval note can hold (it is cut
+ * at 500 UTF-16 units); recording and verify must hash it (test/unit/recording/chain-fixture.test.ts).
  */
 export function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
