@@ -3,11 +3,10 @@
 // whole on each login/logout (rare events), atomically (0600 temp file, fsync, rename), so a
 // restart keeps every job logged in and every exchanged JWT still refused, and a crash leaves
 // the old or the new document, never half of one.
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { fsyncDir, writeFully } from '../lib/file-io.js';
+import { writeFileAtomic } from '../lib/file-io.js';
 
 const storedIdentity = z.object({
   issuer: z.string(),
@@ -69,22 +68,6 @@ export async function readLoginState(path: string): Promise<LoginStateData> {
 }
 
 export async function writeLoginState(path: string, data: LoginStateData): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.chmod(0o600);
-      await writeFully(fh, `${JSON.stringify(data)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await fsyncDir(dir);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(path, `${JSON.stringify(data)}\n`, { sync: true });
 }

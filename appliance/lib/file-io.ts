@@ -1,4 +1,5 @@
-import { open, rename, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export const FILE_MODE = 0o600;
@@ -28,17 +29,30 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Write a small file atomically: readers see the old content or the new, never a mix. */
+/**
+ * Write a small file atomically, 0600: readers see the old content or the new, never a mix. With
+ * `sync`, the data and then the rename are fsynced. Kept hand-written rather than write-file-atomic:
+ * that one issues a single write(2) and ignores a short count, so a filling disk would rename a
+ * truncated vault or login state over the good one; and it never fsyncs the directory.
+ */
 export async function writeFileAtomic(path: string, data: string, opts: { readonly sync: boolean }): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w', FILE_MODE);
+  // A name of its own per write: two writers of one file never share (or truncate) a temp file.
+  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
   try {
-    await writeFully(fh, data);
-    if (opts.sync) await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await open(tmp, 'wx', FILE_MODE);
+    try {
+      // open()'s mode is only narrowed by the umask: be exact whatever it is.
+      await fh.chmod(FILE_MODE);
+      await writeFully(fh, data);
+      if (opts.sync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
-  await rename(tmp, path);
   if (opts.sync) await fsyncDir(dirname(path));
 }
 
