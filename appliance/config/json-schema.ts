@@ -11,7 +11,7 @@ const DESCRIPTION =
   '(`airlock check-config`): duration and HOST:PORT syntax, claim-rule regexes, policy match patterns, ' +
   'and references between grants, issuers and policies.';
 
-export function configJsonSchema(): Record<string, unknown> {
+function configJsonSchema(): Record<string, unknown> {
   const generated = z.toJSONSchema(configSchema, { io: 'input' });
   const { $schema, ...rest } = generated;
   return { $schema, title: 'Airlock configuration', description: DESCRIPTION, ...rest };

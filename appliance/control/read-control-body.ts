@@ -4,7 +4,7 @@ import { AirlockError } from '../errors.js';
 import { readCapped } from '../lib/read-capped.js';
 
 /** Every control body is a small JSON object; 16 KiB is far above the largest (a 500-char note). */
-export const MAX_CONTROL_BODY = 16 * 1024;
+const MAX_CONTROL_BODY = 16 * 1024;
 
 export async function readControlBody(req: http.IncomingMessage, max = MAX_CONTROL_BODY): Promise<Buffer> {
   const declared = req.headers['content-length'];

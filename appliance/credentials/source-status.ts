@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/file-io.js';
 import type { SourceStatus } from './key-sources.js';
 
-export const VAULT_STATUS_FILE = 'vault-status.json';
+const VAULT_STATUS_FILE = 'vault-status.json';
 
 export async function writeSourceStatus(stateDir: string, status: readonly SourceStatus[]): Promise<void> {
   // Not fsynced: the running server rewrites it on every change, and a stale one after a crash is replaced at start.

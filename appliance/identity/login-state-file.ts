@@ -41,7 +41,7 @@ export type StoredIdentity = z.infer<typeof storedIdentity>;
 export type TokenRecord = z.infer<typeof tokenRecord>;
 export type LoginStateData = z.infer<typeof stateFile>;
 
-export const EMPTY_STATE: LoginStateData = { version: 1, tokens: [], jtis: [], binding: null };
+const EMPTY_STATE: LoginStateData = { version: 1, tokens: [], jtis: [], binding: null };
 
 export class LoginStateError extends Error {
   readonly code = 'LOGIN_STATE';

@@ -16,7 +16,7 @@ export interface HarContent {
   comment?: string;
 }
 
-export interface HarPostData {
+interface HarPostData {
   mimeType: string;
   text: string;
   comment?: string;

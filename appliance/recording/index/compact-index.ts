@@ -13,8 +13,8 @@ import { readSummary, type SessionSummary } from '../journal/index.js';
 import { foldIndex, IndexedSummary, indexLine, indexPath, serially, sidecarIds } from './session-index.js';
 
 /** Compact when the tail is over this many bytes and over `TAIL_SHARE` of the base. */
-export const MIN_TAIL_BYTES = 4 * 1024 * 1024;
-export const TAIL_SHARE = 0.25;
+const MIN_TAIL_BYTES = 4 * 1024 * 1024;
+const TAIL_SHARE = 0.25;
 
 const running = new Map<string, Promise<number>>();
 

@@ -8,7 +8,7 @@
 // a base sorted by opening time plus the tail appended since (index-layout.ts), so that the newest
 // sessions are read from the end without reading the rest. The sidecars stay the source of truth:
 // the index is rebuilt from them whenever it is missing, and reconciled with them on compaction.
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { errCode, FILE_MODE, writeFully } from '../../lib/file-io.js';
 import { isSessionId, type SessionSummary } from '../journal/index.js';
@@ -180,11 +180,4 @@ export async function sidecarIds(sessionsDir: string): Promise<string[]> {
     throw err;
   }
   return names.filter((n) => n.endsWith(META_SUFFIX)).map((n) => n.slice(0, -META_SUFFIX.length)).filter(isSessionId);
-}
-
-export async function indexExists(sessionsDir: string): Promise<boolean> {
-  return stat(indexPath(sessionsDir)).then(
-    () => true,
-    () => false,
-  );
 }

@@ -54,7 +54,7 @@ export function canonicalJson(v: unknown): string {
 }
 
 /** The entry as hashed: a copy without `_airlock.chain`. */
-export function withoutChain(entry: Readonly<Record<string, unknown>>): Record<string, unknown> {
+function withoutChain(entry: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const airlock = entry['_airlock'];
   if (typeof airlock !== 'object' || airlock === null || !('chain' in airlock)) return { ...entry };
   const { chain: _dropped, ...rest } = airlock as Record<string, unknown>;

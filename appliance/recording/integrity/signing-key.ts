@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { DIR_MODE, errCode, FILE_MODE, fsyncDir, writeFully } from '../../lib/file-io.js';
 
-export const SIGNING_KEY_FILE = 'signing.key';
+const SIGNING_KEY_FILE = 'signing.key';
 const MAX_KEY_BYTES = 64 * 1024;
 
 export interface SigningKey {

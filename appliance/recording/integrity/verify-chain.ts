@@ -4,9 +4,9 @@
 // writes one entry per line.
 import { entryHash, type LogChain } from './chain.js';
 
-export type ChainProblemCode = 'ENTRY_ALTERED' | 'ENTRY_MISSING' | 'ENTRY_REORDERED' | 'FILE_TRUNCATED' | 'CHAIN_MISSING' | 'HEAD_MISMATCH' | 'NOT_A_HAR';
+type ChainProblemCode = 'ENTRY_ALTERED' | 'ENTRY_MISSING' | 'ENTRY_REORDERED' | 'FILE_TRUNCATED' | 'CHAIN_MISSING' | 'HEAD_MISMATCH' | 'NOT_A_HAR';
 
-export interface ChainProblem {
+interface ChainProblem {
   readonly code: ChainProblemCode;
   /** 1-based: the first entry that is altered, missing or out of place. */
   readonly entry?: number;

@@ -2,7 +2,7 @@
 // summary sidecar. Every string in a journal line is already redacted.
 import type { ExchangeAirlock, ExchangeTimings, HeaderPair, SessionMeta } from '../../lib/exchange-types.js';
 
-export interface JournalSessionLine extends SessionMeta {
+interface JournalSessionLine extends SessionMeta {
   readonly type: 'session';
   /** The random origin of the session's hash chains (chain.ts). */
   readonly chain?: { readonly alg: string; readonly origin: string };
@@ -73,7 +73,7 @@ export interface JournalExchangeLine {
 
 export type JournalLine = JournalSessionLine | JournalBeginLine | JournalExchangeLine;
 
-export type SessionStatus = 'open' | 'closed';
+type SessionStatus = 'open' | 'closed';
 
 /** The `<id>.meta.json` sidecar: enough to list sessions without opening a HAR. */
 export interface SessionSummary extends SessionMeta {

@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { JournalLine } from './journal-types.js';
 
 /** V8's string length limit (2^29 - 24): a longer line cannot be parsed; it is skipped, not buffered. */
-export const MAX_JOURNAL_LINE_BYTES = 2 ** 29 - 64;
+const MAX_JOURNAL_LINE_BYTES = 2 ** 29 - 64;
 
 export interface ReadJournalOptions {
   /** Read only bytes [0, endAt): a snapshot of a journal that is still being written. */

@@ -5,7 +5,7 @@ import { collectRequestKeyShapes, redactHeaders, redactText, redactUrl, withKeyS
 import type { Exchange } from '../../lib/exchange-types.js';
 
 /** HAR and the size computation want "HTTP/1.1"; accept "1.1" from callers too. */
-export function normalizeHttpVersion(v: string): string {
+function normalizeHttpVersion(v: string): string {
   return /^HTTP\//i.test(v) ? v : `HTTP/${v || '1.1'}`;
 }
 

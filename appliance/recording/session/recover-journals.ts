@@ -4,7 +4,7 @@ import { errCode } from '../../lib/file-io.js';
 import { finalizeJournal, type FinalizeOptions } from './finalize-journal.js';
 import { isSessionId } from '../journal/index.js';
 
-export const RECOVER_REASON = 'recovered after an unclean stop';
+const RECOVER_REASON = 'recovered after an unclean stop';
 
 /** Finalizes every journal in the directory except those `skip` names; returns the ids done. */
 export async function recoverJournals(

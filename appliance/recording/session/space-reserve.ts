@@ -7,9 +7,9 @@ import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FILE_MODE, writeFully } from '../../lib/file-io.js';
 
-export const RESERVE_FILE = '.space-reserve';
+const RESERVE_FILE = '.space-reserve';
 /** Room for a few dozen short lines (no bodies, headers up to the parser's limit). */
-export const DEFAULT_RESERVE_BYTES = 256 * 1024;
+const DEFAULT_RESERVE_BYTES = 256 * 1024;
 
 export interface SpaceReserve {
   readonly held: boolean;
