@@ -37,6 +37,8 @@ export async function sessionsFlushCommand(args: CommonArgs & { timeout?: string
     const s3 = s3Upload(sink, sessionsDir(stateDir), { publicJwk });
     const worker = new OutboxWorker({ stateDir, sessionsDir: sessionsDir(stateDir), upload: s3.upload, log: createLogger({ destination: process.stderr, level: 'warn' }) });
     try {
+      // Not p-retry: this polls up to a deadline and tries once more at the deadline itself, where
+      // p-retry's maxRetryTime gives up as soon as the next delay would overrun it.
       for (let pause = 500; Date.now() < deadline; pause = Math.min(pause * 2, 5_000)) {
         worker.kick();
         if ((await worker.tick()) === 0) break;

@@ -73,7 +73,10 @@ export async function removeItem(stateDir: string, id: string): Promise<void> {
   await rm(itemPath(stateDir, id), { force: true });
 }
 
-/** Exponential backoff from 1 s to 5 min, with jitter so that many runners do not retry in step. */
+/**
+ * Exponential backoff from 1 s to 5 min, with jitter so that many runners do not retry in step.
+ * Not p-retry: the attempt count and next time live in the outbox item on disk and outlast a restart.
+ */
 export function backoffMs(attempts: number, random: () => number = Math.random): number {
   const base = Math.min(300_000, 1000 * 2 ** Math.min(attempts, 20));
   return Math.round(base * (0.5 + random() / 2));
