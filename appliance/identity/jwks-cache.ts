@@ -19,6 +19,10 @@ export interface JwksCacheDeps {
 interface IssuerKeys {
   jwksUri: string | null;
   keys: LocalJWKSet | null;
+  /** The key set as fetched (JSON), to tell a refresh that changed the keys from one that did not. */
+  keysJson: string;
+  /** Bumped whenever the key set changes: verdicts taken with older keys are checked again. */
+  generation: number;
   fetchedAt: number;
   lastAttemptAt: number;
   inflight: Promise<boolean> | null;
@@ -91,6 +95,11 @@ export class JwksCache {
     return st.keys !== null || (await this.#refresh(issuer, st));
   }
 
+  /** Which key set of the issuer is in use: changes whenever a refresh brings different keys (verdict-cache.ts). */
+  generation(issuer: IssuerConfig): number {
+    return this.#state(issuer).generation;
+  }
+
   /** How many issuers have keys loaded (fresh or cached). */
   get loaded(): number {
     let n = 0;
@@ -102,7 +111,7 @@ export class JwksCache {
     const id = `${issuer.name}\n${issuer.issuer}\n${issuer.jwksUri ?? ''}`;
     let st = this.#byIssuer.get(id);
     if (!st) {
-      st = { jwksUri: issuer.jwksUri, keys: null, fetchedAt: 0, lastAttemptAt: -Infinity, inflight: null };
+      st = { jwksUri: issuer.jwksUri, keys: null, keysJson: '', generation: 0, fetchedAt: 0, lastAttemptAt: -Infinity, inflight: null };
       this.#byIssuer.set(id, st);
     }
     return st;
@@ -131,7 +140,12 @@ export class JwksCache {
           st.jwksUri = parseDiscovery(await this.#deps.fetchJson(discoveryUrl(issuer.issuer)), issuer.issuer);
         }
         const jwks = parseJwks(await this.#deps.fetchJson(st.jwksUri));
-        st.keys = createLocalJWKSet(jwks);
+        const json = JSON.stringify(jwks);
+        if (json !== st.keysJson) {
+          st.keys = createLocalJWKSet(jwks);
+          st.keysJson = json;
+          st.generation += 1;
+        }
         st.fetchedAt = this.#deps.now();
         return true;
       } catch (err) {

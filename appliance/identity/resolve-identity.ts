@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { Config } from '../config/schema.js';
+import type { Config, IssuerConfig } from '../config/schema.js';
 import { AirlockError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { fetchJson } from './fetch-json.js';
@@ -7,11 +7,9 @@ import { JwksCache } from './jwks-cache.js';
 import { matchGrant } from './match-grant.js';
 import type { Identity } from './types.js';
 import { TokenVerifier, type VerifiedToken } from './verify-token.js';
+import { VerdictCache } from './verdict-cache.js';
 
 export { looksLikeJwt } from './looks-like-jwt.js';
-
-/** Most verified tokens remembered; a CI fleet reuses each token for minutes, so this is plenty. */
-const IDENTITY_CACHE_MAX = 10_000;
 
 /** What the resolver reads of the identity config: who may sign, and who gets what. */
 /** clockSkew is optional for callers outside the config (tests): the verifier's default applies. */
@@ -30,14 +28,15 @@ function quote(s: string): string {
 
 /**
  * Token → Identity: verify, then match a grant. A job sends the same JWT on every request, so
- * successes are remembered (by the token's SHA-256, never the token) until the token's exp;
- * failures are not, so a fixed config or a recovered issuer takes effect at once.
+ * successes are remembered (by the token's SHA-256, never the token; verdict-cache.ts says for
+ * how long); failures are not, so a fixed config or a recovered issuer takes effect at once.
  */
 export class IdentityResolver {
   readonly #config: IdentityRules;
   readonly #now: () => number;
   readonly #verifier: TokenVerifier;
-  readonly #cache = new Map<string, Identity>();
+  readonly #cache = new VerdictCache<Identity>();
+  readonly #issuers: ReadonlyMap<string, IssuerConfig>;
   readonly #keys: JwksCache;
 
   constructor(config: IdentityRules, deps: IdentityResolverDeps) {
@@ -45,6 +44,7 @@ export class IdentityResolver {
     this.#now = deps.now;
     const keys = new JwksCache({ fetchJson: deps.fetchJson, now: deps.now, log: deps.log });
     this.#keys = keys;
+    this.#issuers = new Map(config.issuers.map((i) => [i.name, i]));
     this.#verifier = new TokenVerifier(config.issuers, { keys, now: deps.now, ...(config.clockSkew !== undefined ? { clockSkewMs: config.clockSkew } : {}) });
   }
 
@@ -65,11 +65,11 @@ export class IdentityResolver {
 
   async resolve(token: string): Promise<Identity> {
     const id = hash('sha256', token, 'base64url');
-    const cached = this.#cache.get(id);
-    if (cached) {
-      if (this.#now() < cached.expiresAt) return cached;
-      this.#cache.delete(id);
-    }
+    const cached = this.#cache.get(id, this.#now(), this.#keysOf);
+    if (cached) return cached;
+    // Read before verifying: keys that change while the token is checked leave a verdict that is
+    // checked again on its next use, never one trusted on keys it was not checked with.
+    const keysBefore = new Map(this.#config.issuers.map((i) => [i.name, this.#keys.generation(i)]));
     const { issuer, claims } = await this.#verifier.verify(token);
     const grant = matchGrant(this.#config.grants, issuer.name, claims);
     if (!grant) throw new AirlockError('NO_GRANT', `issuer ${quote(issuer.name)}, sub ${quote(claims.sub)}`);
@@ -82,21 +82,19 @@ export class IdentityResolver {
       credential: grant.credential,
       expiresAt: claims.exp * 1000,
     });
-    this.#remember(id, identity);
+    this.#cache.set(id, identity, { now: this.#now(), expiresAt: identity.expiresAt, issuer: issuer.name, keys: this.#verifiedWith(issuer, keysBefore.get(issuer.name)) });
     return identity;
   }
 
-  #remember(id: string, identity: Identity): void {
-    if (this.#cache.size >= IDENTITY_CACHE_MAX) {
-      const now = this.#now();
-      for (const [k, v] of this.#cache) if (v.expiresAt <= now) this.#cache.delete(k);
-      // Still full of live tokens: drop the oldest; it is only re-verified on its next use.
-      while (this.#cache.size >= IDENTITY_CACHE_MAX) {
-        const oldest = this.#cache.keys().next();
-        if (oldest.done) break;
-        this.#cache.delete(oldest.value);
-      }
-    }
-    this.#cache.set(id, identity);
+  // Generation 0 is "no keys yet": nothing verifies against it, so a token that did was checked
+  // with the keys fetched on its way, the generation there is now.
+  #verifiedWith(issuer: IssuerConfig, before: number | undefined): number {
+    return before === undefined || before === 0 ? this.#keys.generation(issuer) : before;
   }
+
+  readonly #keysOf = (name: string): number => {
+    const issuer = this.#issuers.get(name);
+    // An issuer no longer configured (cannot happen within one resolver): never a match.
+    return issuer ? this.#keys.generation(issuer) : -1;
+  };
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { isAirlockError } from '../../../appliance/errors.js';
 import { JWKS_MAX_AGE_MS } from '../../../appliance/identity/jwks-cache.js';
 import { IdentityResolver, type IdentityRules } from '../../../appliance/identity/resolve-identity.js';
-import { Clock, FakeIssuer, ISS, captureLog, issuerConfig } from './fake-issuer.js';
+import { Clock, FakeIssuer, ISS, captureLog, issuerConfig, newKey } from './fake-issuer.js';
+import { VERDICT_MAX_AGE_MS } from '../../../appliance/identity/verdict-cache.js';
 
 const identityConfig: IdentityRules = {
   issuers: [issuerConfig()],
@@ -91,4 +92,38 @@ test('no log line holds the token', async () => {
   await resolver.resolve(token2);
   assert.ok(lines().length > 0);
   assert.ok(!lines().some((l) => l.includes(token) || l.includes(token2)));
+});
+
+test('a cached identity is verified again once the issuer publishes different keys, and refused when its key is gone', async () => {
+  const { clock, issuer, resolver } = await setup();
+  const long = { exp: Math.floor(clock.t / 1000) + 3600 };
+  const token = await issuer.mint(long);
+  await resolver.resolve(token);
+  // The issuer withdraws the key. Another token, verified after the keys went stale, makes the
+  // resolver refresh them; from then on the first token's verdict no longer holds.
+  const next = await newKey();
+  issuer.published = [next];
+  clock.advance(JWKS_MAX_AGE_MS + 1);
+  await resolver.resolve(await issuer.mint(long, next));
+  await assert.rejects(resolver.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID');
+});
+
+test('unchanged keys keep the verdict: a refresh that brings the same keys verifies nothing again', async () => {
+  const { clock, issuer, resolver } = await setup();
+  const long = { exp: Math.floor(clock.t / 1000) + 3600 };
+  const token = await issuer.mint(long);
+  const first = await resolver.resolve(token);
+  clock.advance(JWKS_MAX_AGE_MS + 1);
+  await resolver.resolve(await issuer.mint(long));
+  issuer.down = true;
+  assert.equal(await resolver.resolve(token), first, 'served from the cache');
+});
+
+test('a verdict is not kept past VERDICT_MAX_AGE_MS, so withdrawn keys are noticed even when every token is cached', async () => {
+  const { clock, issuer, resolver } = await setup();
+  const token = await issuer.mint({ exp: Math.floor(clock.t / 1000) + 24 * 3600 });
+  await resolver.resolve(token);
+  issuer.published = [await newKey()];
+  clock.advance(VERDICT_MAX_AGE_MS);
+  await assert.rejects(resolver.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID');
 });
