@@ -9,6 +9,8 @@ import { newStandInApiKey, newStandInAppKey, type AppKeyFormat } from './stand-i
 
 /** Live session tokens held at most; past this, logins are refused (SESSION_LIMIT), not evicted. */
 export const MAX_LIVE_TOKENS = 10_000;
+/** Longer than anything this Airlock issues (an `alk_` token is 47 characters, a stand-in key at most 40). */
+export const MAX_ISSUED_LENGTH = 64;
 /** Exchanged JWT ids remembered at most; a full cache refuses logins rather than forgetting one. */
 const MAX_JTIS = 100_000;
 /** Expired tokens are remembered this long so that their use says TOKEN_EXPIRED, not "unknown". */
@@ -112,6 +114,9 @@ export class SessionTokens {
    * agent's own key.
    */
   sessionOf(value: string): string | null {
+    // Called for every token-shaped value of every request: a JWT (hundreds of characters) is
+    // never an issued value, and is not hashed just to learn that.
+    if (value.length > MAX_ISSUED_LENGTH) return null;
     const h = hashSessionToken(value);
     if (this.#byHash.has(h)) return h;
     return this.#standIns.get(h) ?? null;
