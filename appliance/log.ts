@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { batchedStdout } from './log-batch.js';
 import { prepareSecrets, redactRequestText } from './secrets/redact.js';
 import type { Secret } from './lib/exchange-types.js';
 
@@ -68,7 +69,8 @@ export function createLogger(options: LogOptions = {}): Logger {
   };
   if (options.format === 'pretty') return pino(opts, prettyStream(options.destination));
   if (options.destination) return pino(opts, options.destination as pino.DestinationStream);
-  // Asynchronous stdout: one canonical line per request must not cost a blocking write on the
-  // request path. Pending lines are flushed when the process ends normally (serve's shutdown).
-  return pino(opts, pino.destination({ dest: 1, sync: false }));
+  // Asynchronous stdout, written in batches (log-batch.ts): one canonical line per request must
+  // cost neither a blocking write nor a write of its own. Pending lines are written out when the
+  // process exits.
+  return pino(opts, batchedStdout());
 }
