@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
-import { assertNoSecrets, assertRefusal, parseResponses, sendRaw, type HttpResult } from '../fixtures/refusal-helpers.js';
+import { assertNoSecrets, assertRefusal, parseResponses, sendRaw, waitFor, type HttpResult } from '../fixtures/refusal-helpers.js';
 import { rawTlsExchange } from '../fixtures/raw-tls.js';
 
 const CLAIMS = { repository_id: '123456', ref: 'refs/heads/main' };
@@ -61,7 +61,8 @@ describe('time claims of the CI token', () => {
     assertRefusal(l, 403, 'TOKEN_INVALID');
     assert.match(l.body, detail);
     assert.equal(a.datadog.received.length, before, 'nothing reached Datadog');
-    assert.ok(a.logs.filter((l) => l.includes('"TOKEN_INVALID"')).length > logged, 'the refusal is in the log');
+    // The log is written asynchronously (log-batch.ts): wait for the line rather than race it.
+    await waitFor(() => (a.logs.filter((l) => l.includes('"TOKEN_INVALID"')).length > logged ? true : undefined), 'the refusal in the log');
     assertNoSecrets(a, [token], [c.raw, l.raw]);
   }
 
