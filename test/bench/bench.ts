@@ -25,7 +25,7 @@ import {
   type Upstream,
 } from './proxies.js';
 import { renderMarkdown, computeRatios, computeTargets } from './report.js';
-import { pairedRounds, type PairedResult } from './paired.js';
+import { pairedRounds, PAIRED_LOADS, PAIRED_TITLE, type PairedLoad, type PairedResult } from './paired.js';
 
 export const PROXIES = ['direct', 'http-mitm-proxy', 'airlock', 'airlock-session', 'mitmdump'] as const;
 export type ProxyName = (typeof PROXIES)[number];
@@ -103,7 +103,7 @@ export interface BenchReport {
   readonly settings: Settings;
   readonly proxies: Record<ProxyName, ProxyReport>;
   readonly journal: JournalResult | { readonly skipped: string };
-  readonly paired: PairedResult;
+  readonly paired: Record<PairedLoad, PairedResult>;
   readonly ratios: ReturnType<typeof computeRatios>;
   readonly targets: ReturnType<typeof computeTargets>;
 }
@@ -245,6 +245,8 @@ interface Started {
   readonly pid: number | null;
   readonly route: Route;
   readonly ca: string;
+  /** Airlock's: the JWT, to log in for a session token. */
+  readonly jwt?: string;
   stop(): Promise<void>;
 }
 
@@ -295,20 +297,54 @@ async function runOne(name: ProxyName, s: Settings, start: () => Promise<Started
   return report;
 }
 
-/** Both proxies up at once, measured in turns (paired.ts); a failure is reported, not thrown. */
-async function pairedC32(s: Settings, starters: Record<ProxyName, () => Promise<Started | { skipped: string }>>, up: Upstream): Promise<PairedResult> {
+/**
+ * Both proxies up at once, measured in turns (paired.ts), for every paired load; a failure is
+ * reported per load, not thrown. The session token is one `airlock login` on the same Airlock.
+ */
+async function pairedAll(s: Settings, starters: Record<ProxyName, () => Promise<Started | { skipped: string }>>, up: Upstream): Promise<Record<PairedLoad, PairedResult>> {
+  const out = Object.fromEntries(PAIRED_LOADS.map((l) => [l, { skipped: 'not run' }])) as Record<PairedLoad, PairedResult>;
   const both: Started[] = [];
   try {
     for (const name of ['http-mitm-proxy', 'airlock'] as const) {
       const st = await starters[name]();
-      if ('skipped' in st) return { skipped: st.skipped };
+      if ('skipped' in st) {
+        for (const l of PAIRED_LOADS) out[l] = { skipped: st.skipped };
+        return out;
+      }
       both.push(st);
     }
-    const measure = (p: Started) => () => windowed(p.pid, (during) => keepAliveLoad({ route: p.route, req: requestFor(up, p.ca, p.route), concurrency: 32, warmupMs: s.pairedWarmupMs, durationMs: s.pairedDurationMs }, during));
-    return await pairedRounds(s.pairedRounds, { bare: measure(both[0]!), airlock: measure(both[1]!) }, log);
+    const [bare, airlock] = both as [Started, Started];
+    const login = airlock.route.kind === 'proxy' && airlock.jwt ? await trySessionLogin(airlock.route.port, airlock.jwt) : { skipped: 'skipped: no JWT' };
+    const sessionRoute: Route | null = 'token' in login && airlock.route.kind === 'proxy' ? { ...airlock.route, proxyAuthorization: `Bearer ${login.token}` } : null;
+    const keepAlive = (p: Started, concurrency: number) => () =>
+      windowed(p.pid, (during) => keepAliveLoad({ route: p.route, req: requestFor(up, p.ca, p.route), concurrency, warmupMs: s.pairedWarmupMs, durationMs: s.pairedDurationMs }, during));
+    const newConnection = (p: Started, route: Route) => () =>
+      windowed(p.pid, (during) => newConnectionLoad({ route, req: requestFor(up, p.ca, route), warmupMs: s.pairedWarmupMs, durationMs: s.pairedDurationMs }, during));
+    const measures: Record<PairedLoad, { bare: () => Promise<LoadFigures>; airlock: () => Promise<LoadFigures> } | { skipped: string }> = {
+      'keepalive-c16': { bare: keepAlive(bare, 16), airlock: keepAlive(airlock, 16) },
+      'keepalive-c32': { bare: keepAlive(bare, 32), airlock: keepAlive(airlock, 32) },
+      'new-connection-jwt': { bare: newConnection(bare, bare.route), airlock: newConnection(airlock, airlock.route) },
+      'new-connection-session': sessionRoute ? { bare: newConnection(bare, bare.route), airlock: newConnection(airlock, sessionRoute) } : { skipped: 'skipped' in login ? login.skipped : 'skipped' },
+    };
+    for (const l of PAIRED_LOADS) {
+      const m = measures[l];
+      if ('skipped' in m) {
+        out[l] = m;
+        continue;
+      }
+      log(`   ${PAIRED_TITLE[l]}:`);
+      try {
+        out[l] = await pairedRounds(s.pairedRounds, m, log);
+      } catch (err) {
+        log(`   error: ${(err as Error).message}`);
+        out[l] = { skipped: `failed: ${(err as Error).message}` };
+      }
+    }
+    return out;
   } catch (err) {
     log(`   error: ${(err as Error).message}`);
-    return { skipped: `failed: ${(err as Error).message}` };
+    for (const l of PAIRED_LOADS) if (!('rounds' in out[l])) out[l] = { skipped: `failed: ${(err as Error).message}` };
+    return out;
   } finally {
     for (const p of both) await p.stop();
   }
@@ -354,7 +390,7 @@ async function main(): Promise<void> {
       },
       airlock: async () => {
         const p = await startAirlock(dir, upstream, { extraHosts: hosts, ...(args.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
-        return { pid: p.pid, route: { kind: 'proxy', port: p.port, proxyAuthorization: `Bearer ${p.jwt}` }, ca: p.caPem, stop: p.stop };
+        return { pid: p.pid, route: { kind: 'proxy', port: p.port, proxyAuthorization: `Bearer ${p.jwt}` }, ca: p.caPem, jwt: p.jwt, stop: p.stop };
       },
       'airlock-session': async () => {
         const p = await startAirlock(dir, upstream, { extraHosts: hosts });
@@ -376,10 +412,10 @@ async function main(): Promise<void> {
       proxies[name] = wanted(name) ? await runOne(name, s, starters[name], upstream, hosts) : { name, skipped: 'not selected (--only)', loads: {} };
     }
 
-    let paired: PairedResult = { skipped: 'not selected (--only): needs airlock and http-mitm-proxy' };
+    let paired = Object.fromEntries(PAIRED_LOADS.map((l) => [l, { skipped: 'not selected (--only): needs airlock and http-mitm-proxy' }])) as Record<PairedLoad, PairedResult>;
     if (wanted('airlock') && wanted('http-mitm-proxy')) {
-      log(`\n== concurrency 32, airlock and http-mitm-proxy in ${s.pairedRounds} alternating rounds`);
-      paired = await pairedC32(s, starters, upstream);
+      log(`\n== airlock and http-mitm-proxy in ${s.pairedRounds} alternating rounds per load`);
+      paired = await pairedAll(s, starters, upstream);
     }
 
     const meta = {
