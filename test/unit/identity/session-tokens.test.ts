@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../../appliance/log.js';
-import { SessionTokens } from '../../../appliance/identity/session-tokens.js';
+import { MAX_ISSUED_LENGTH, SessionTokens } from '../../../appliance/identity/session-tokens.js';
+import { newSessionToken } from '../../../appliance/identity/session-token.js';
+import { APP_KEY_FORMATS, newStandInApiKey, newStandInAppKey } from '../../../appliance/identity/stand-in-keys.js';
 import { findToken } from '../../../appliance/identity/carriers.js';
 import { isAirlockError } from '../../../appliance/errors.js';
 
@@ -119,4 +121,11 @@ test('TOKEN_INVALID for a session token says whether it was logged out or is unk
     assert.match(detail(token), /^TOKEN_INVALID: this session token was logged out \(airlock logout\)/);
     assert.match(detail(`alk_${'A'.repeat(43)}`), /^TOKEN_INVALID: unknown session token: this Airlock never issued it/);
   });
+});
+
+test('every value Airlock issues fits MAX_ISSUED_LENGTH, under which sessionOf looks values up (longer ones, JWTs, are not hashed)', () => {
+  for (let i = 0; i < 50; i++) {
+    const issued = [newSessionToken(), newStandInApiKey(), ...APP_KEY_FORMATS.map((f) => newStandInAppKey(f))];
+    for (const v of issued) assert.ok(v.length <= MAX_ISSUED_LENGTH, `${v.length} characters`);
+  }
 });
