@@ -14,11 +14,11 @@ import { pino } from 'pino';
 type Sonic = ReturnType<typeof pino.destination>;
 
 /** Least time between two writes while lines come faster; also the longest a line waits. */
-export const LOG_BATCH_MS = 2;
+const LOG_BATCH_MS = 2;
 /** Gathered lines are written at once when they reach this many characters. */
-export const LOG_BATCH_BYTES = 16 * 1024;
+const LOG_BATCH_BYTES = 16 * 1024;
 
-export class BatchedStdout {
+class BatchedStdout {
   readonly #sonic: Sonic;
   #pending: string[] = [];
   #chars = 0;

@@ -16,7 +16,7 @@
  */
 export const VERDICT_MAX_AGE_MS = 15 * 60_000;
 /** Most verdicts kept; a CI fleet reuses each token for minutes, so this is plenty. */
-export const VERDICT_CACHE_MAX = 10_000;
+const VERDICT_CACHE_MAX = 10_000;
 
 interface Entry<V> {
   readonly value: V;
