@@ -39,6 +39,7 @@ import { LiveConfig, type ReloadResult } from './reload/live-config.js';
 import { reloadServer } from './reload/reload-server.js';
 import { preflightListen } from './proxy/preflight-listen.js';
 import { missingCredentials } from './config/startup-checks.js';
+import { CodedError } from './errors.js';
 
 export const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -65,13 +66,7 @@ export interface RunningServer {
   reload(): ReloadResult;
 }
 
-export class StartupError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+export class StartupError extends CodedError<'CA_CONSTRAINTS'> {}
 
 const defaultNow = (): number => performance.timeOrigin + performance.now();
 

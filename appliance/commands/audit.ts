@@ -10,6 +10,7 @@ import {
   verifyHarFile,
 } from '../recording/integrity/index.js';
 import { CliError, load, type CommonArgs } from './context.js';
+import { codeOr } from '../errors.js';
 
 export async function signingKeyPublicCommand(args: CommonArgs): Promise<string> {
   const { config } = load(args);
@@ -71,7 +72,7 @@ async function keyFor(args: VerifyArgs): Promise<{ jwk: JWK | null; source: stri
     const kid = sig === null ? null : kidOfSignature(sig);
     if (kid === null) return { jwk: null, source: trusted.where, ...(sig === null ? {} : { noKey: 'the .sig names no key (kid): it was not made by an Airlock appliance' }) };
     const jwk = await trusted.keys.find(kid).catch((err: unknown) => {
-      throw new CliError((err as { code?: string }).code ?? 'PUBLIC_KEY_INVALID', (err as Error).message);
+      throw new CliError(codeOr((err as { code?: unknown }).code, 'PUBLIC_KEY_INVALID'), (err as Error).message);
     });
     return jwk
       ? { jwk, source: trusted.keys.where }

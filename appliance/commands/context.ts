@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 import { controlSocketPath } from '../control/socket-path.js';
+import { CodedError, type ErrorCode } from '../errors.js';
 
 export interface CommonArgs {
   config?: string | undefined;
@@ -9,12 +10,10 @@ export interface CommonArgs {
 }
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 usage or config error. */
-export class CliError extends Error {
+export class CliError extends CodedError {
   readonly exitCode: number;
-  readonly code: string;
-  constructor(code: string, message: string, exitCode = 1) {
-    super(message);
-    this.code = code;
+  constructor(code: ErrorCode, message: string, exitCode = 1) {
+    super(code, message);
     this.exitCode = exitCode;
   }
 }

@@ -17,6 +17,7 @@ import { CliError, type CommonArgs } from './context.js';
 import { configuredSink } from './fleet-trust.js';
 import { verdictText } from './audit.js';
 import { whoCell } from './session-who.js';
+import { codeOr } from '../errors.js';
 
 function write(out: NodeJS.WritableStream, text: string): Promise<void> {
   return new Promise((resolve, reject) => out.write(text, (err) => (err ? reject(err) : resolve())));
@@ -115,7 +116,7 @@ export async function fleetVerifyCommand(args: CommonArgs & { id: string; keys?:
     await writeFile(file, har, { mode: 0o600 });
     if (sig) await writeFile(`${file}.sig`, sig, { mode: 0o600 });
     const kid = sig ? kidOfSignature(sig.toString('utf8')) : null;
-    const jwk = kid ? await trusted.find(kid).catch((err: unknown) => { throw new CliError((err as { code?: string }).code ?? 'PUBLIC_KEY_INVALID', (err as Error).message); }) : null;
+    const jwk = kid ? await trusted.find(kid).catch((err: unknown) => { throw new CliError(codeOr((err as { code?: unknown }).code, 'PUBLIC_KEY_INVALID'), (err as Error).message); }) : null;
     const noKey = sig === null ? undefined : kid === null ? 'the .sig names no key (kid): it was not made by an Airlock appliance' : `signed by key ${kid}, which is not in the trusted set (${trusted.where}): KEY_UNTRUSTED. Trust it only if an appliance you run published it`;
     const r = await verifyHarFile(file, jwk, trusted.where, noKey);
     return verdictText({ ...r, file: `${reader.where}${args.id}.har` }, args.json === true);

@@ -1,5 +1,6 @@
 import { directRequest, DirectRequestError, type DirectReply } from '../lib/direct-request.js';
 import type { Dispatcher } from 'undici';
+import { CodedError } from '../errors.js';
 
 export interface HttpReply {
   readonly status: number;
@@ -15,8 +16,10 @@ export interface HttpCallOptions {
   readonly maxBytes?: number;
 }
 
-class HttpCallError extends Error {
-  readonly code = 'UNREACHABLE';
+class HttpCallError extends CodedError<'UNREACHABLE'> {
+  constructor(message: string) {
+    super('UNREACHABLE', message);
+  }
 }
 
 /** One HTTP(S) request with a deadline and a body cap; never through a proxy. */

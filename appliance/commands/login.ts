@@ -7,6 +7,7 @@ import { CliError } from './context.js';
 import { airlockMessage, httpCall } from './http-call.js';
 import { readIdToken } from './id-token-source.js';
 import { formatGithubEnv, formatJson, formatSh, loginEnv, secretsOf, type LoginResult } from './login-output.js';
+import { codeOr } from '../errors.js';
 
 export interface LoginArgs {
   proxy?: string | undefined;
@@ -78,7 +79,7 @@ export async function loginCommand(args: LoginArgs, env: NodeJS.ProcessEnv = pro
       process.exitCode = 1;
       return JSON.stringify({ ok: false, code, message }, null, 2);
     }
-    throw new CliError(code, message);
+    throw new CliError(codeOr(code, 'LOGIN_FAILED'), message);
   }
   const result = JSON.parse(r.body) as LoginResult;
 

@@ -1,6 +1,7 @@
 import { CliError } from './context.js';
 import { airlockMessage, httpCall } from './http-call.js';
 import { proxyUrl } from './login.js';
+import { codeOr } from '../errors.js';
 
 export interface LogoutArgs {
   proxy?: string | undefined;
@@ -17,7 +18,7 @@ export async function logoutCommand(args: LogoutArgs, env: NodeJS.ProcessEnv = p
   } catch (err) {
     throw new CliError('UNREACHABLE', `cannot reach Airlock at ${proxy.host}: ${(err as Error).message}`);
   }
-  if (r.status !== 200) throw new CliError(String(r.headers['x-airlock-error'] ?? 'LOGOUT_FAILED'), airlockMessage(r));
+  if (r.status !== 200) throw new CliError(codeOr(r.headers['x-airlock-error'], 'LOGOUT_FAILED'), airlockMessage(r));
   const body = JSON.parse(r.body) as { session?: string | null };
   return `airlock: logged out${body.session ? `; session ${body.session} closed` : ''}`;
 }

@@ -5,7 +5,7 @@ import { fetchJson } from '../identity/fetch-json.js';
 import { IdentityResolver } from '../identity/resolve-identity.js';
 import { explainGrants, type GrantMiss } from '../identity/match-grant.js';
 import { looksLikeSessionToken } from '../identity/session-token.js';
-import { isAirlockError } from '../errors.js';
+import { isAirlockError, codeOr } from '../errors.js';
 import { CliError, load, type CommonArgs } from './context.js';
 import { errorLine } from './cli-contract.js';
 import { airlockMessage, httpCall } from './http-call.js';
@@ -89,7 +89,7 @@ export async function whoamiCommand(args: WhoamiArgs, env: NodeJS.ProcessEnv = p
     const r = await httpCall(new URL('/.airlock/v1/whoami', proxy).href, { headers: { authorization: `Bearer ${token}` } }).catch((err: Error) => {
       throw new CliError('UNREACHABLE', `cannot reach Airlock at ${proxy.host}: ${err.message}`);
     });
-    if (r.status !== 200) throw new CliError(String(r.headers['x-airlock-error'] ?? 'WHOAMI_FAILED'), airlockMessage(r));
+    if (r.status !== 200) throw new CliError(codeOr(r.headers['x-airlock-error'], 'WHOAMI_FAILED'), airlockMessage(r));
     const body = JSON.parse(r.body) as Record<string, unknown>;
     if (args.json) return JSON.stringify(body, null, 2);
     const who = (body['identity'] ?? {}) as Record<string, string>;

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { CodedError } from '../errors.js';
 
 export interface ConfigProblem {
   /** Dotted key path such as `identity.grants[0].issuer`; empty for the whole file. */
@@ -10,12 +11,12 @@ export interface ConfigProblem {
   message: string;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
+export class ConfigError extends CodedError<'CONFIG_INVALID'> {
   readonly problems: readonly ConfigProblem[];
   readonly file: string | null;
   constructor(file: string | null, problems: ConfigProblem[]) {
     super(
+      'CONFIG_INVALID',
       `${file ?? 'built-in config'} is invalid:\n` + problems.map((p) => `  ${p.path || '(file)'}: ${p.message}`).join('\n'),
     );
     this.name = 'ConfigError';

@@ -1,21 +1,22 @@
 import type { Dispatcher } from 'undici';
 import { directRequest, DirectRequestError } from '../lib/direct-request.js';
+import { isErrorCode, type ErrorCode } from '../errors.js';
 
 export interface ControlReply {
   status: number;
   body: Record<string, unknown>;
   /** On a refusal: the X-Airlock-Error code and the message from Airlock's error shape. */
-  code?: string;
+  code?: ErrorCode;
   message?: string;
 }
 
 /** A refusal's code and words, from `X-Airlock-Error` and `{"errors":["airlock: ..."]}`. */
-function refusalOf(status: number, header: string | string[] | undefined, body: Record<string, unknown>): { code?: string; message?: string } {
+function refusalOf(status: number, header: string | string[] | undefined, body: Record<string, unknown>): { code?: ErrorCode; message?: string } {
   if (status < 400) return {};
   const errors = body['errors'];
   const first = Array.isArray(errors) && typeof errors[0] === 'string' ? errors[0].replace(/^airlock: /, '') : undefined;
   return {
-    ...(typeof header === 'string' ? { code: header } : {}),
+    ...(isErrorCode(header) ? { code: header } : {}),
     ...(first !== undefined ? { message: first } : {}),
   };
 }

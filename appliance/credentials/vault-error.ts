@@ -1,6 +1,7 @@
 // Errors of the vault's CLI side (put/ls/rm, key files, the env). They are not HTTP refusals:
 // a running proxy turns a missing entry into AirlockError('CREDENTIAL_MISSING') itself.
 // A message names files, variables and rules, never a key.
+import { CodedError } from '../errors.js';
 
 export type VaultErrorCode =
   | 'VAULT_NAME_INVALID'
@@ -14,14 +15,11 @@ export type VaultErrorCode =
   | 'VAULT_SOURCE_FAILED'
   | 'VAULT_NOT_FOUND';
 
-export class VaultError extends Error {
-  readonly code: VaultErrorCode;
-
+export class VaultError extends CodedError<VaultErrorCode> {
   constructor(code: VaultErrorCode, message: string) {
     // No `cause`: a parse or I/O error's message can quote file content, which may be a key.
-    super(message);
+    super(code, message);
     this.name = 'VaultError';
-    this.code = code;
   }
 }
 

@@ -2,15 +2,9 @@
 // loaded on first use. Credentials come from the AWS chain, never from Airlock's config.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SinkConfig } from '../config/schema.js';
+import { CodedError } from '../errors.js';
 
-export class SinkError extends Error {
-  constructor(
-    readonly code: 'SINK_UNREACHABLE' | 'SINK_OBJECT_TOO_LARGE',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class SinkError extends CodedError<'SINK_UNREACHABLE' | 'SINK_OBJECT_TOO_LARGE'> {}
 
 export interface SinkReader {
   /** Every key under `prefix`, in the sink's (lexical) order, a page at a time. */

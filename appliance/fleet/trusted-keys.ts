@@ -9,6 +9,7 @@ import { calculateJwkThumbprint, type JWK } from 'jose';
 import { isKid, keyKey } from './layout.js';
 import type { SinkReader } from './sink-client.js';
 import type { SinkConfig } from '../config/schema.js';
+import { CodedError } from '../errors.js';
 
 const MAX_JWK_BYTES = 64 * 1024;
 
@@ -19,14 +20,7 @@ export interface TrustedKeys {
   find(kid: string): Promise<JWK | null>;
 }
 
-export class KeyError extends Error {
-  constructor(
-    readonly code: 'PUBLIC_KEY_INVALID',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class KeyError extends CodedError<'PUBLIC_KEY_INVALID'> {}
 
 async function checked(text: string, kid: string, from: string): Promise<JWK> {
   let jwk: JWK;

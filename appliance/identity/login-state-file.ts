@@ -7,6 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../lib/file-io.js';
+import { CodedError } from '../errors.js';
 
 const storedIdentity = z.object({
   issuer: z.string(),
@@ -43,8 +44,10 @@ export type LoginStateData = z.infer<typeof stateFile>;
 
 const EMPTY_STATE: LoginStateData = { version: 1, tokens: [], jtis: [], binding: null };
 
-export class LoginStateError extends Error {
-  readonly code = 'LOGIN_STATE';
+export class LoginStateError extends CodedError<'LOGIN_STATE'> {
+  constructor(message: string) {
+    super('LOGIN_STATE', message);
+  }
 }
 
 /** The saved state; empty when there is no file yet. A damaged file is an error, never a silent reset (that would re-open every exchanged JWT). */

@@ -3,9 +3,12 @@
 // The probe closes at once and the real listener binds moments later.
 import net from 'node:net';
 import type { Config } from '../config/schema.js';
+import { CodedError } from '../errors.js';
 
-export class ListenError extends Error {
-  readonly code = 'LISTEN_FAILED';
+export class ListenError extends CodedError<'LISTEN_FAILED'> {
+  constructor(message: string) {
+    super('LISTEN_FAILED', message);
+  }
 }
 
 function probe(host: string, port: number, what: string): Promise<void> {

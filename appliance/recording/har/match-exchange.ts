@@ -1,6 +1,7 @@
 // `airlock sessions grep` criteria, applied to one HAR entry. Pure.
 import type { HarEntry } from './har-types.js';
 import { pathGlob } from '../../lib/path-glob.js';
+import { CodedError } from '../../errors.js';
 
 export interface ExchangeQuery {
   /** Upper case; any of them. */
@@ -10,8 +11,10 @@ export interface ExchangeQuery {
   readonly body?: RegExp;
 }
 
-export class QueryError extends Error {
-  readonly code = 'BAD_QUERY';
+export class QueryError extends CodedError<'BAD_QUERY'> {
+  constructor(message: string) {
+    super('BAD_QUERY', message);
+  }
 }
 
 /** `--path`: the policy's path patterns (lib/path-glob.ts), matched against the whole path (no query). */

@@ -1,6 +1,7 @@
 // Which sessions `airlock sessions ls` shows: pure, on summaries already in memory.
 import ms from 'ms';
 import type { SessionSummary } from '../journal/index.js';
+import { CodedError } from '../../errors.js';
 
 export interface SessionFilter {
   readonly issuer?: string;
@@ -15,8 +16,10 @@ export interface SessionFilter {
   readonly status?: 'open' | 'closed';
 }
 
-export class FilterError extends Error {
-  readonly code = 'BAD_FILTER';
+export class FilterError extends CodedError<'BAD_FILTER'> {
+  constructor(message: string) {
+    super('BAD_FILTER', message);
+  }
 }
 
 /** "30m", "2d" (that long before now) or an ISO 8601 time, as epoch ms. */

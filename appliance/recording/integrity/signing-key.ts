@@ -6,6 +6,7 @@ import { chmod, mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { DIR_MODE, errCode, FILE_MODE, fsyncDir, writeFully } from '../../lib/file-io.js';
+import { CodedError } from '../../errors.js';
 
 const SIGNING_KEY_FILE = 'signing.key';
 const MAX_KEY_BYTES = 64 * 1024;
@@ -17,14 +18,7 @@ export interface SigningKey {
   readonly kid: string;
 }
 
-export class SigningKeyError extends Error {
-  constructor(
-    readonly code: 'SIGNING_KEY_MISSING' | 'SIGNING_KEY_INVALID',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class SigningKeyError extends CodedError<'SIGNING_KEY_MISSING' | 'SIGNING_KEY_INVALID'> {}
 
 export function signingKeyPath(stateDir: string): string {
   return join(stateDir, SIGNING_KEY_FILE);

@@ -4,6 +4,7 @@ import type { JWK } from 'jose';
 import { errCode } from '../../lib/file-io.js';
 import { MAX_SIGNED_HAR_BYTES, verifyHarSignature } from './sign-har.js';
 import { verifyChain, type ChainVerdict } from './verify-chain.js';
+import { CodedError } from '../../errors.js';
 
 export interface HarVerification {
   readonly ok: boolean;
@@ -12,14 +13,7 @@ export interface HarVerification {
   readonly chain: ChainVerdict;
 }
 
-export class VerifyError extends Error {
-  constructor(
-    readonly code: 'HAR_UNREADABLE' | 'HAR_TOO_LARGE',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class VerifyError extends CodedError<'HAR_UNREADABLE' | 'HAR_TOO_LARGE'> {}
 
 /**
  * `noKey`, when given, is what the verdict says when publicJwk is null (e.g. a key outside the
