@@ -1,3 +1,4 @@
+import { KEY_HEADERS } from '../secrets/credential-name.js';
 import type { VaultEntry } from './types.js';
 
 export interface InjectResult {
@@ -8,7 +9,7 @@ export interface InjectResult {
 
 // Same folding as the strip step: any spelling of these names is replaced, so a caller that
 // forgot to strip still cannot end up sending two keys.
-const INJECTED = new Set(['dd-api-key', 'dd-application-key']);
+const INJECTED: ReadonlySet<string> = new Set(KEY_HEADERS);
 
 /** Appends the vaulted key headers; every other header stays as it was, in order. */
 export function injectCredential(rawHeaders: readonly string[], entry: VaultEntry): InjectResult {

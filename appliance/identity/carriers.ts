@@ -2,6 +2,10 @@ import { AirlockError } from '../errors.js';
 import { looksLikeJwt } from './looks-like-jwt.js';
 import { looksLikeSessionToken } from './session-token.js';
 import { looksLikeStandIn } from './stand-in-keys.js';
+import { KEY_HEADERS } from '../secrets/credential-name.js';
+
+// secrets/carriers.ts TOKEN_HEADERS lists the headers read here.
+const KEY_CARRIERS: ReadonlySet<string> = new Set(KEY_HEADERS);
 
 export interface FoundToken {
   readonly token: string;
@@ -52,7 +56,7 @@ function isIdentityToken(v: string): boolean {
 // only when the value has a token's shape (an agent's own key is stripped later, not treated as one).
 function tokenFromInnerHeader(name: string, value: string, sessionOf: TokenSources['sessionOf']): string | null {
   const v = value.trim();
-  if (name === 'dd-api-key' || name === 'dd-application-key') {
+  if (KEY_CARRIERS.has(name)) {
     if (isIdentityToken(v)) return v;
     // A key-shaped value is a token only when this Airlock issued it as a stand-in; else it is
     // the agent's own key, stripped later.

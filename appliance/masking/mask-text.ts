@@ -1,9 +1,11 @@
 // Finds and replaces what must not reach the agent, in text held as latin1 (one char per byte,
 // so a chunk boundary can never split a character and byte lengths stay exact).
-//  - every vaulted secret value -> [masked:credential]
-//  - every configured regex      -> [masked:<rule name>]
+//  - every vaulted secret value, as written or percent-encoded -> [masked:credential]
+//    (which values and forms: secrets/scrub.ts, the scrubber the recording uses too)
+//  - every configured regex -> [masked:<rule name>]
 // Streaming: `tail` characters are held back at each step, so a value split across two chunks
-// is still found whole (tail >= longest secret - 1).
+// is still found whole (tail >= longest secret form - 1).
+import { prepareSecrets, secretForms } from '../secrets/scrub.js';
 
 export interface Matcher {
   readonly name: string;
@@ -18,7 +20,6 @@ export interface TextMasker {
 
 /** Regex matches longer than this are not guaranteed on streamed bodies (documented). */
 export const REGEX_WINDOW = 4096;
-const MIN_SECRET = 8;
 
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -54,12 +55,13 @@ export function textMasker(secrets: readonly string[], regexes: MaskRegexes): Te
 // The RegExps are shared between responses: safe, because every use (hits) resets lastIndex and
 // runs to the end synchronously.
 function buildMasker(secrets: readonly string[], regexes: MaskRegexes): TextMasker {
-  const values = [...new Set(secrets.filter((s) => s.length >= MIN_SECRET))].sort((a, b) => b.length - a.length);
   const toLatin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
+  // Longest first in bytes, so of two forms starting at one place the alternation takes the whole.
+  const forms = [...new Set(secretForms(prepareSecrets(secrets.map((value) => ({ value, label: 'credential' })))).map((f) => toLatin1(f.text)))].sort((a, b) => b.length - a.length);
   const matchers: Matcher[] = [];
-  if (values.length > 0) matchers.push({ name: 'credential', re: new RegExp(values.map((v) => escape(toLatin1(v))).join('|'), 'g') });
+  if (forms.length > 0) matchers.push({ name: 'credential', re: new RegExp(forms.map(escape).join('|'), 'g') });
   for (const r of regexes) matchers.push({ name: r.name, re: new RegExp(r.regex, 'g') });
-  const longest = values.reduce((m, v) => Math.max(m, Buffer.byteLength(v)), 0);
+  const longest = forms.reduce((m, v) => Math.max(m, v.length), 0);
   return { matchers, tail: Math.max(longest - 1, regexes.length > 0 ? REGEX_WINDOW : 0) };
 }
 

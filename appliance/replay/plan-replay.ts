@@ -6,6 +6,7 @@
 // parameters likewise; a request whose PATH or BODY holds a placeholder is skipped, because removing it
 // would change what the request means and sending it would send the placeholder.
 import { entryOutcome, type HarEntry } from '../recording/har/index.js';
+import { isSecretHeader } from '../secrets/credential-name.js';
 
 export type ReplayPlan =
   | { readonly kind: 'send'; readonly method: string; readonly pathAndQuery: string; readonly headers: string[]; readonly body: Buffer | null }
@@ -14,11 +15,10 @@ export type ReplayPlan =
 const PLACEHOLDER = '[redacted:';
 const ENCODED_PLACEHOLDER = /%5Bredacted%3A/i;
 
-/** Hop-by-hop, recomputed, and credential headers: none of them is copied from the recording. */
+/** Hop-by-hop and recomputed headers: not copied from the recording; nor is any credential header or cookie (secrets/credential-name.ts). */
 const DROPPED = new Set([
   'host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'proxy-authorization', 'proxy-authenticate', 'proxy-connection',
-  'dd-api-key', 'dd-application-key', 'authorization', 'cookie', 'x-api-key',
+  'proxy-authenticate', 'proxy-connection',
   // The replayed response is compared as JSON: ask for it uncompressed.
   'accept-encoding',
 ]);
@@ -64,7 +64,7 @@ export function planReplay(e: HarEntry): ReplayPlan {
   const headers: string[] = [];
   for (const h of e.request.headers ?? []) {
     const name = String(h.name);
-    if (DROPPED.has(name.toLowerCase()) || name.startsWith(':') || name.includes(PLACEHOLDER) || String(h.value).includes(PLACEHOLDER)) continue;
+    if (DROPPED.has(name.toLowerCase()) || isSecretHeader(name) || name.startsWith(':') || name.includes(PLACEHOLDER) || String(h.value).includes(PLACEHOLDER)) continue;
     headers.push(name, String(h.value));
   }
   headers.push('accept-encoding', 'identity');

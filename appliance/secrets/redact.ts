@@ -2,123 +2,45 @@
 // Rules, in the order they apply:
 //  1. values of credential-bearing headers (cookies, and every name credential-name.ts calls a
 //     credential) become [redacted:<header name>], or the label of the Secret whose value they are;
-//  2. every Secret value (>= 8 chars) anywhere in header names and values, URL and bodies becomes
-//     [redacted:<label>];
+//  2. every Secret value (>= 8 chars; as written or percent-encoded: scrub.ts) anywhere in header
+//     names and values, URL and bodies becomes [redacted:<label>];
 //  3. a JWT-shaped string keeps header and payload; its signature becomes [redacted:signature];
 //  4. query parameters whose name is a credential name become [redacted:query <name>];
 //  5. in the agent's request (URL, headers, body), a value shaped like a Datadog key
 //     (credentials/key-shape.ts) becomes [redacted:key-shaped value]; each one found is then a
 //     Secret for the whole exchange, so an upstream that echoes it is redacted too.
-import { decodeComponent, isCredentialHeader, isCredentialParam } from './credential-name.js';
+import { decodeComponent, isCredentialParam, isSecretHeader } from './credential-name.js';
 import { findKeyShapes, redactKeyShapes } from './key-shape.js';
+import { prepareSecrets, scrubBytes, scrubText, scrubTruncatedTail, type PreparedSecrets } from './scrub.js';
 import type { HeaderPair, Secret } from '../lib/exchange-types.js';
 
-/** Redacted by name whatever their value, besides every credential name (credential-name.ts). */
-export const SENSITIVE_HEADERS: ReadonlySet<string> = new Set(['cookie', 'set-cookie']);
+// The scrubber is shared with masking (scrub.ts); the recording's callers take it from here.
+export { prepareSecrets, type PreparedSecrets };
 
 export const KEY_SHAPE_LABEL = 'key-shaped value';
 
-/** Shorter values would wreck ordinary text (and no real credential is that short). */
-export const MIN_SECRET_LENGTH = 8;
-
 const JWT_IN_TEXT = /(eyJ[A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)/g;
-
-export interface PreparedSecret extends Secret {
-  /** The percent-encoded form when it differs (a secret echoed in a URL), else null. */
-  readonly encoded: string | null;
-}
-
-export interface PreparedSecrets {
-  /** Longest first, so a secret that contains another is replaced whole. */
-  readonly list: readonly PreparedSecret[];
-}
-
-// The proxy hands the same array to begin() and record(): prepare it once per exchange. The
-// length is checked too, so an array that grew since (more secrets) is never served stale.
-const prepared = new WeakMap<readonly Secret[], { readonly length: number; readonly out: PreparedSecrets }>();
-// And one job's exchanges carry the same token and vault key, in new arrays each time: a bounded
-// cache by content spares the percent-encoding and sorting per exchange.
-const BY_CONTENT_MAX = 256;
-const byContent = new Map<string, PreparedSecrets>();
-
-/** Once per exchange: everything per secret that does not depend on the text being redacted. */
-export function prepareSecrets(secrets: readonly Secret[]): PreparedSecrets {
-  const cached = prepared.get(secrets);
-  if (cached && cached.length === secrets.length) return cached.out;
-  const key = secrets.map((x) => `${x.label}\0${x.value}`).join('\0\0');
-  let out = byContent.get(key);
-  if (!out) {
-    out = prepareSecretsUncached(secrets);
-    if (byContent.size >= BY_CONTENT_MAX) byContent.clear();
-    byContent.set(key, out);
-  }
-  prepared.set(secrets, { length: secrets.length, out });
-  return out;
-}
-
-function prepareSecretsUncached(secrets: readonly Secret[]): PreparedSecrets {
-  const byValue = new Map<string, PreparedSecret>();
-  for (const s of secrets) {
-    if (typeof s.value === 'string' && s.value.length >= MIN_SECRET_LENGTH && !byValue.has(s.value)) {
-      const encoded = encodeURIComponent(s.value);
-      byValue.set(s.value, { value: s.value, label: s.label, encoded: encoded === s.value ? null : encoded });
-    }
-  }
-  return { list: [...byValue.values()].sort((a, b) => b.value.length - a.value.length) };
-}
 
 export function placeholder(label: string): string {
   return `[redacted:${label}]`;
 }
 
-function replaceAll(text: string, needle: string, replacement: string): string {
-  return text.includes(needle) ? text.split(needle).join(replacement) : text;
-}
-
 /** Rules 2 and 3 on free text; `wrap` encodes the placeholder where plain brackets are not allowed. */
 export function redactText(text: string, secrets: PreparedSecrets, wrap: (p: string) => string = (p) => p): string {
-  let out = text;
-  for (const s of secrets.list) {
-    if (out.includes(s.value)) out = replaceAll(out, s.value, wrap(placeholder(s.label)));
-    if (s.encoded !== null && out.includes(s.encoded)) out = replaceAll(out, s.encoded, wrap(placeholder(s.label)));
-  }
+  const out = scrubText(text, secrets, (label) => wrap(placeholder(label)));
   // Every JWT starts "eyJ": most strings (header values, JSON bodies) skip the regex entirely.
   if (!out.includes('eyJ')) return out;
   return out.replace(JWT_IN_TEXT, (_m, h: string, p: string) => `${h}.${p}.${wrap(placeholder('signature'))}`);
 }
 
-/**
- * A body cut at the cap may end with the first part of a secret: that prefix is a secret too.
- * Only prefixes of 4+ characters count, so ordinary text endings are not flagged.
- */
+/** A body cut at the cap may end with the first part of a secret: that prefix is a secret too. */
 export function redactTruncatedTail(text: string, secrets: PreparedSecrets): string {
-  for (const s of secrets.list) {
-    for (let k = s.value.length - 1; k >= 4; k--) {
-      if (text.endsWith(s.value.slice(0, k))) return text.slice(0, text.length - k) + placeholder(s.label);
-    }
-  }
-  return text;
+  return scrubTruncatedTail(text, secrets, placeholder);
 }
 
 /** Rule 2 on binary bodies: the secret's UTF-8 bytes are replaced in place. */
 export function redactBytes(bytes: Buffer, secrets: PreparedSecrets): Buffer {
-  let out = bytes;
-  for (const s of secrets.list) {
-    const needle = Buffer.from(s.value, 'utf8');
-    let at = out.indexOf(needle);
-    if (at < 0) continue;
-    const parts: Buffer[] = [];
-    let from = 0;
-    const rep = Buffer.from(placeholder(s.label), 'utf8');
-    while (at >= 0) {
-      parts.push(out.subarray(from, at), rep);
-      from = at + needle.length;
-      at = out.indexOf(needle, from);
-    }
-    parts.push(out.subarray(from));
-    out = Buffer.concat(parts);
-  }
-  return out;
+  return scrubBytes(bytes, secrets, placeholder);
 }
 
 function secretEqualTo(value: string, secrets: PreparedSecrets): Secret | undefined {
@@ -128,14 +50,10 @@ function secretEqualTo(value: string, secrets: PreparedSecrets): Secret | undefi
   return secrets.list.find((s) => s.value === trimmed || s.value === afterScheme);
 }
 
-function isSensitiveHeader(lower: string): boolean {
-  return SENSITIVE_HEADERS.has(lower) || isCredentialHeader(lower);
-}
-
 /** Rule 1 for credential headers, rules 2 and 3 for the rest. */
 export function redactHeaderValue(name: string, value: string, secrets: PreparedSecrets): string {
   const lower = name.toLowerCase();
-  if (isSensitiveHeader(lower)) {
+  if (isSecretHeader(lower)) {
     const s = secretEqualTo(value, secrets);
     return placeholder(s ? s.label : lower);
   }
