@@ -1,46 +1,11 @@
-// The one table of Airlock's errors, in the style of jose's: every error a client, an operator or
-// a test sees carries one stable code, and each code has one entry here, grouped by who meets it
-// (error-codes/: proxy answers, operator CLI and control socket, config and state files). Every
+// Airlock's one error model, in the style of jose's: every error a client, an operator or a test
+// sees carries one stable code, and each code has one entry in the table (error-codes/, grouped by
+// who meets it: proxy answers, operator CLI and control socket, config and state files). Every
 // error class of the appliance extends CodedError, so a code outside the table does not compile;
-// docs/errors.md is generated from this table (npm run docs:errors).
-import { CONFIG_ERRORS } from './error-codes/config.js';
-import { OPERATOR_ERRORS } from './error-codes/operator.js';
-import { PROXY_ERRORS } from './error-codes/proxy.js';
-import type { ErrorArea, ErrorSpec } from './error-codes/spec.js';
+// docs/errors.md is generated from the table (npm run docs:errors).
+import { ERRORS, areaOf, type ErrorArea, type ErrorCode, type HttpErrorCode } from './error-codes/index.js';
 
-export type { ErrorArea, ErrorSpec };
-
-export const ERRORS = { ...PROXY_ERRORS, ...OPERATOR_ERRORS, ...CONFIG_ERRORS } as const satisfies Record<string, ErrorSpec>;
-
-export type ErrorCode = keyof typeof ERRORS;
-
-/** The codes answered over HTTP (proxy, control socket, console): the ones an AirlockError carries. */
-export type HttpErrorCode = { [K in ErrorCode]: (typeof ERRORS)[K]['status'] extends number ? K : never }[ErrorCode];
-
-const AREAS: readonly (readonly [ErrorArea, Readonly<Record<string, ErrorSpec>>])[] = [
-  ['proxy', PROXY_ERRORS],
-  ['operator', OPERATOR_ERRORS],
-  ['config', CONFIG_ERRORS],
-];
-
-export function isErrorCode(code: unknown): code is ErrorCode {
-  return typeof code === 'string' && Object.hasOwn(ERRORS, code);
-}
-
-/** A code read from outside (an X-Airlock-Error header, a caught error): itself if it is in the table, else `fallback`. */
-export function codeOr(code: unknown, fallback: ErrorCode): ErrorCode {
-  return isErrorCode(code) ? code : fallback;
-}
-
-export function areaOf(code: ErrorCode): ErrorArea {
-  for (const [area, table] of AREAS) if (Object.hasOwn(table, code)) return area;
-  throw new Error(`unreachable: ${code} is in no area`);
-}
-
-/** Every table entry with its code and area, in table order (for the generated reference). */
-export function errorEntries(): { readonly code: ErrorCode; readonly area: ErrorArea; readonly spec: ErrorSpec }[] {
-  return AREAS.flatMap(([area, table]) => Object.entries(table).map(([code, spec]) => ({ code: code as ErrorCode, area, spec })));
-}
+export { ERRORS, areaOf, codeOr, errorEntries, isErrorCode, type ErrorArea, type ErrorCode, type ErrorSpec, type HttpErrorCode } from './error-codes/index.js';
 
 /**
  * The base of every Airlock error (jose's JOSEError plays this part): a stable code from the

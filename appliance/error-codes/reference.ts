@@ -1,7 +1,7 @@
 // docs/errors.md, rendered from the error table: the reference cannot drift from the code
 // (scripts/docs-errors.mjs writes it; test/unit/errors/error-reference.test.ts fails when the
 // committed file differs).
-import { errorEntries, type ErrorArea } from '../errors.js';
+import { errorEntries, type ErrorArea } from './index.js';
 
 const SECTIONS: readonly { readonly area: ErrorArea; readonly title: string; readonly intro: string }[] = [
   {
@@ -53,7 +53,7 @@ export function renderErrorReference(): string {
     '',
     '<!-- Generated from appliance/error-codes/*.ts by `npm run docs:errors`; do not edit by hand. -->',
     '',
-    'Every error Airlock reports carries one stable code from one table (`appliance/errors.ts`). Its',
+    'Every error Airlock reports carries one stable code from one table (`appliance/error-codes/`). Its',
     'HTTP refusals use Datadog\'s error shape: the status, a JSON body',
     '`{"errors":["airlock: <what happened and what to do>"]}` and a header `X-Airlock-Error: <CODE>`',
     '(`TOKEN_MISSING` adds `Proxy-Authenticate: Bearer realm="airlock"`, `RATE_LIMITED` a `Retry-After`).',
