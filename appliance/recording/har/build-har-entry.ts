@@ -208,7 +208,8 @@ function guardFields(a: JournalExchangeLine['airlock'] | undefined): Pick<HarEnt
   return out;
 }
 
-export const HELD_ABORTED_ERROR = 'held-then-aborted: the request was held for approval and Airlock stopped before a decision; it was never forwarded';
+// The _error of an entry whose code is HELD_ABORTED (error-codes/proxy.ts): recorded, never answered.
+const HELD_ABORTED_ERROR = 'held-then-aborted: the request was held for approval and Airlock stopped before a decision; it was never forwarded';
 
 /** A request that was begun but never recorded (crash, or closed mid-flight). */
 export function buildNoResponseEntry(begin: JournalBeginLine): HarEntry {
