@@ -45,7 +45,7 @@ export function isAirlockError(err: unknown): err is AirlockError {
   return err instanceof AirlockError;
 }
 
-export interface ErrorResponse {
+interface ErrorResponse {
   status: number;
   headers: Record<string, string>;
   body: string;

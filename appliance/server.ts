@@ -66,7 +66,7 @@ export interface RunningServer {
   reload(): ReloadResult;
 }
 
-export class StartupError extends CodedError<'CA_CONSTRAINTS'> {}
+class StartupError extends CodedError<'CA_CONSTRAINTS'> {}
 
 const defaultNow = (): number => performance.timeOrigin + performance.now();
 

@@ -3,7 +3,7 @@
 // A message names files, variables and rules, never a key.
 import { CodedError } from '../errors.js';
 
-export type VaultErrorCode =
+type VaultErrorCode =
   | 'VAULT_NAME_INVALID'
   | 'VAULT_KEY_EMPTY'
   | 'VAULT_KEY_INVALID'

@@ -4,7 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SinkConfig } from '../config/schema.js';
 import { CodedError } from '../errors.js';
 
-export class SinkError extends CodedError<'SINK_UNREACHABLE' | 'SINK_OBJECT_TOO_LARGE'> {}
+class SinkError extends CodedError<'SINK_UNREACHABLE' | 'SINK_OBJECT_TOO_LARGE'> {}
 
 export interface SinkReader {
   /** Every key under `prefix`, in the sink's (lexical) order, a page at a time. */

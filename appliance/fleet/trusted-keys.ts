@@ -20,7 +20,7 @@ export interface TrustedKeys {
   find(kid: string): Promise<JWK | null>;
 }
 
-export class KeyError extends CodedError<'PUBLIC_KEY_INVALID'> {}
+class KeyError extends CodedError<'PUBLIC_KEY_INVALID'> {}
 
 async function checked(text: string, kid: string, from: string): Promise<JWK> {
   let jwk: JWK;

@@ -44,7 +44,7 @@ export type LoginStateData = z.infer<typeof stateFile>;
 
 const EMPTY_STATE: LoginStateData = { version: 1, tokens: [], jtis: [], binding: null };
 
-export class LoginStateError extends CodedError<'LOGIN_STATE'> {
+class LoginStateError extends CodedError<'LOGIN_STATE'> {
   constructor(message: string) {
     super('LOGIN_STATE', message);
   }

@@ -5,7 +5,7 @@ import net from 'node:net';
 import type { Config } from '../config/schema.js';
 import { CodedError } from '../errors.js';
 
-export class ListenError extends CodedError<'LISTEN_FAILED'> {
+class ListenError extends CodedError<'LISTEN_FAILED'> {
   constructor(message: string) {
     super('LISTEN_FAILED', message);
   }

@@ -51,7 +51,7 @@ function secretEqualTo(value: string, secrets: PreparedSecrets): Secret | undefi
 }
 
 /** Rule 1 for credential headers, rules 2 and 3 for the rest. */
-export function redactHeaderValue(name: string, value: string, secrets: PreparedSecrets): string {
+function redactHeaderValue(name: string, value: string, secrets: PreparedSecrets): string {
   const lower = name.toLowerCase();
   if (isSecretHeader(lower)) {
     const s = secretEqualTo(value, secrets);

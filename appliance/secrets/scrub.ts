@@ -10,7 +10,7 @@ import type { Secret } from '../lib/exchange-types.js';
 /** Shorter values would wreck ordinary text (and no real credential is that short). */
 export const MIN_SECRET_LENGTH = 8;
 
-export interface PreparedSecret extends Secret {
+interface PreparedSecret extends Secret {
   /** The percent-encoded form when it differs (a secret echoed in a URL), else null. */
   readonly encoded: string | null;
 }
