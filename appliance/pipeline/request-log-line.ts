@@ -13,8 +13,12 @@ export interface RequestLine<D extends LogDecision = LogDecision> {
   readonly identity?: Readonly<Record<string, string>>;
   readonly method: string;
   readonly host: string;
-  /** The path only (no query), credentials stripped and redacted. */
-  readonly path: string;
+  /**
+   * The path only (no query), credentials stripped and redacted. Only for requests that went
+   * through the strip stage: another request's path is not Airlock's to log (nothing stripped
+   * it, and it may carry some other service's secret).
+   */
+  readonly path?: string;
   /** What the client got; 0 when it got no answer. */
   readonly status: number;
   readonly bytesIn?: number;
@@ -29,8 +33,8 @@ export interface RequestLine<D extends LogDecision = LogDecision> {
 export interface RequestLineFacts<D extends LogDecision> {
   readonly method: string | undefined;
   readonly host: string;
-  /** The request target (origin or absolute form); only its path is logged. */
-  readonly target: string;
+  /** The request target after the strip stage (origin or absolute form); only its path is logged. */
+  readonly stripped?: string | undefined;
   readonly decision: D;
   readonly status: number;
   readonly code?: string | undefined;
@@ -46,15 +50,12 @@ export interface RequestLineFacts<D extends LogDecision> {
 const SCHEME_AUTHORITY = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 
 export function requestLine<D extends LogDecision>(f: RequestLineFacts<D>): RequestLine<D> {
-  const originForm = f.target.replace(SCHEME_AUTHORITY, '');
-  const path = originForm.split('?')[0] || '/';
   return {
     ...(f.who?.session !== undefined ? { session: f.who.session } : {}),
     ...(f.who ? { sub: f.who.sub, grant: f.who.grant, identity: f.who.identity } : {}),
     method: f.method ?? 'GET',
     host: f.host,
-    // The path is the agent's: a token or key in it is redacted with everything known by now.
-    path: redactForLog(path, f.secrets),
+    ...(f.stripped !== undefined ? { path: loggablePath(f.stripped, f.secrets) } : {}),
     status: f.status,
     ...(f.bytesIn !== undefined ? { bytesIn: f.bytesIn } : {}),
     ...(f.bytesOut !== undefined ? { bytesOut: f.bytesOut } : {}),
@@ -63,6 +64,12 @@ export function requestLine<D extends LogDecision>(f: RequestLineFacts<D>): Requ
     ...(f.code !== undefined ? { code: f.code } : {}),
     ...(f.reason !== undefined ? { reason: f.reason } : {}),
   };
+}
+
+/** The path is the agent's: a token or key in it is redacted with everything known by now. */
+function loggablePath(target: string, secrets: readonly Secret[] | undefined): string {
+  const path = target.replace(SCHEME_AUTHORITY, '').split('?')[0] || '/';
+  return redactForLog(path, secrets);
 }
 
 export function logRequest(log: Logger, line: RequestLine): void {

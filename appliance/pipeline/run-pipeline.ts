@@ -98,7 +98,7 @@ function writeLine(deps: PipelineDeps, x: AnyExchange, end: Ending): void {
   const line = requestLine({
     method: x.method,
     host: x.target.destination.host,
-    target: stripped.path,
+    stripped: stripped.path,
     decision: end.decision,
     status: end.status ?? x.client.status(),
     code: end.code,

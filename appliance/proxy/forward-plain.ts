@@ -7,6 +7,7 @@ import { frameHeaders } from './frame-headers.js';
 import { bodyFraming, type BodyFraming } from '../pipeline/canonical-request.js';
 import type { Destination } from './resolve-destination.js';
 import { respondError } from '../lib/respond-error.js';
+import { logRequest, requestLine } from '../pipeline/request-log-line.js';
 
 /** Passthrough for plain-HTTP requests to hosts Airlock does not intercept: no identity, no record. */
 export async function forwardPlain(
@@ -21,8 +22,9 @@ export async function forwardPlain(
     framing = bodyFraming(req.rawHeaders);
   } catch (err) {
     req.resume();
-    respondError(res, err);
-    log.info({ decision: 'refused', code: 'BAD_REQUEST', method: req.method, status: res.statusCode }, 'request');
+    const status = respondError(res, err);
+    const known = err instanceof AirlockError ? err : undefined;
+    logRequest(log, requestLine({ method: req.method, host: dest.host, decision: 'refused', status, code: known?.code ?? 'BAD_REQUEST', reason: known?.detail }));
     return;
   }
   // Framing and Host are Airlock's, set after the client's Connection nominations are applied:
@@ -50,7 +52,7 @@ export async function forwardPlain(
     });
     pipeline(req, upReq).catch(() => undefined);
   });
-  log.info({ decision: 'passthrough', method: req.method, status: res.statusCode }, 'request');
+  logRequest(log, requestLine({ method: req.method, host: dest.host, decision: 'passthrough', status: res.statusCode }));
 }
 
 /** The request target without its scheme and authority (userinfo included): origin servers get a path. */

@@ -14,6 +14,7 @@ import { passthroughDestination } from './passthrough-destination.js';
 import { forwardPlain } from './forward-plain.js';
 import { originalUrl } from './original-url.js';
 import type { EngineHandlers } from './engine.js';
+import { logRequest, requestLine } from '../pipeline/request-log-line.js';
 
 export interface RouterDeps {
   readonly config: Config;
@@ -127,8 +128,9 @@ export function createRouter(deps: RouterDeps): Router {
       const host = splitHostPort(req.headers.host ?? '', 443);
       if (!sni || normalizeHost(sni) !== state.host || !host || host.host !== state.host || host.port !== state.port) {
         req.resume();
-        const status = respondError(res, new AirlockError('HOST_MISMATCH', `connected to ${state.host}`));
-        state.log.info({ decision: 'refused', code: 'HOST_MISMATCH', status }, 'request');
+        const err = new AirlockError('HOST_MISMATCH', `connected to ${state.host}`);
+        const status = respondError(res, err);
+        logRequest(state.log, requestLine({ method: req.method, host: state.host, decision: 'refused', status, code: err.code, reason: err.detail }));
         return;
       }
       await handleIntercepted(deps.pipeline, { destination: state.destination, hostHeader: state.host, authority: { host: state.host, port: state.port }, proxyAuthorization: state.proxyAuthorization, log: state.log }, req, res);
@@ -160,7 +162,8 @@ export function createRouter(deps: RouterDeps): Router {
     } catch (err) {
       req.resume();
       const status = respondError(res, err);
-      rlog.info({ decision: 'refused', code: isAirlockError(err) ? err.code : 'INTERNAL', status }, 'request');
+      const known = isAirlockError(err) ? err : undefined;
+      logRequest(rlog, requestLine({ method: req.method, host: target.host, decision: 'refused', status, code: known?.code ?? 'INTERNAL', reason: known?.detail }));
     }
   }
 
