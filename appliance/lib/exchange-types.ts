@@ -1,5 +1,6 @@
 // What the proxy hands to the recorder, and what one journal line holds.
 // The recorder redacts every secret when a line is written: nothing unredacted reaches disk.
+import type { Decision } from '../pipeline/decision.js';
 
 export type HeaderPair = readonly [name: string, value: string];
 
@@ -23,8 +24,8 @@ export interface ExchangeTimings {
 }
 
 export interface ExchangeAirlock {
-  /** forwarded | refused | error */
-  readonly decision: string;
+  /** What Airlock decided (pipeline/decision.ts lists every value). */
+  readonly decision: Decision;
   /** The stable error code when Airlock refused or failed the exchange (older name of `code`, kept for readers of older HARs). */
   readonly errorCode?: string;
   /** The stable error code when Airlock refused or failed the exchange: what the client saw in X-Airlock-Error. */

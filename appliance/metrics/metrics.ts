@@ -1,16 +1,17 @@
 // Airlock's Prometheus metrics (issue 15), in a registry of their own (never prom-client's global
 // one: two servers in one test process must not share counters).
 //
-// Label cardinality is bounded by construction: decision, code and grant are capped sets (a value
-// beyond the cap is counted as "other"), the host is a class (datadog, custom, other), never a
+// Label cardinality is bounded by construction: decision is a closed set, code and grant are capped
+// sets (a value beyond the cap is counted as "other"), the host is a class (datadog, custom, other), never a
 // name; no path, session id or sub is ever a label. The request path pays for one counter
 // increment and three histogram observations, on label children cached by a string key; every
 // gauge that needs a look at the state (sessions, holds, outbox, vault) is computed at scrape time.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Decision } from '../pipeline/decision.js';
 
 /** What the request pipeline tells the metrics once a response is done (its canonical log line). */
 export interface RequestFacts {
-  readonly decision: string;
+  readonly decision: Decision;
   readonly code?: string | undefined;
   readonly grant?: string | undefined;
   readonly host: string;
@@ -62,7 +63,6 @@ export class AirlockMetrics {
   private readonly hostClass: HostClass;
   private readonly grants: BoundedLabel;
   private readonly codes = new BoundedLabel();
-  private readonly decisions = new BoundedLabel(['forwarded', 'refused', 'error', 'held', 'denied']);
   // Request counts are plain numbers on the request path, handed to prom-client at scrape time:
   // its inc() hashes the label object on every call.
   private readonly counts = new Map<string, { readonly labels: readonly [string, string, string, string]; n: number }>();
@@ -150,7 +150,8 @@ export class AirlockMetrics {
   /** Once per intercepted request, when its response is done: the request path's only cost. */
   request(f: RequestFacts, upstreamMs: number | undefined, addedMs: number | undefined): void {
     const hc = this.hostClass(f.host);
-    const decision = this.decisions.of(f.decision);
+    // A Decision (pipeline/decision.ts): a closed set, bounded by its type.
+    const decision = f.decision;
     const code = this.codes.of(f.code);
     const grant = this.grants.of(f.grant);
     const key = `${decision}\n${code}\n${grant}\n${hc}`;

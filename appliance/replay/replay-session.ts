@@ -142,7 +142,7 @@ export async function replaySession(o: ReplayOptions): Promise<{ rows: ReplayRow
       const url = `${o.target.protocol}//${hostHeader}${joinPath(o.target, plan.pathAndQuery)}`;
       const path = plan.pathAndQuery.split('?')[0]!;
       await store.begin(meta.id, { id, startedDateTime, method: plan.method, url }, secrets);
-      const airlock = { decision: 'forwarded', forwarded: true, grant: 'replay', credential: identity.credential, stripped: [], injected };
+      const airlock = { decision: 'forwarded' as const, forwarded: true, grant: 'replay', credential: identity.credential, stripped: [], injected };
       try {
         const out = await forward({ destination: dest, tls: isTls, method: plan.method, path: joinPath(o.target, plan.pathAndQuery), headers, body: Readable.from(plan.body ? [plan.body] : []), framing: plan.body ? { kind: 'length', length: plan.body.length } : { kind: 'none' }, agent, maxBodyBytes: o.config.recording.maxBodyBytes, timeoutMs: 60_000, now });
         await drain(out);

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { HarContent, HarEntry, HarEntryAirlock, HarNameValue, HarTimings } from './har-types.js';
 import type { JournalBeginLine, JournalBody, JournalExchangeLine } from '../journal/index.js';
 import type { HeaderPair } from '../../lib/exchange-types.js';
+import { isDecision } from '../../pipeline/decision.js';
 
 export const NO_RESPONSE_ERROR = 'no response recorded: Airlock stopped before the exchange completed';
 
@@ -88,7 +89,7 @@ export function buildHarEntry(line: JournalExchangeLine): HarEntry {
   const { timings, time } = timingsOf(line.timings);
   const comments: string[] = [];
   const airlock: HarEntryAirlock = {
-    decision: str(line.airlock?.decision, 'unknown'),
+    decision: isDecision(line.airlock?.decision) ? line.airlock.decision : 'unknown',
     ...(typeof line.airlock?.errorCode === 'string' ? { errorCode: line.airlock.errorCode } : {}),
     ...codeOf(line.airlock),
     ...(typeof line.airlock?.forwarded === 'boolean' ? { forwarded: line.airlock.forwarded } : {}),

@@ -1,6 +1,7 @@
 // The HAR 1.2 objects Airlock writes (only the fields it fills), plus its `_` extensions.
 import type { EntryChain, LogChain } from '../integrity/index.js';
 import type { ExchangeAirlock } from '../../lib/exchange-types.js';
+import type { Decision } from '../../pipeline/decision.js';
 
 export interface HarNameValue {
   name: string;
@@ -32,7 +33,9 @@ export interface HarTimings {
   receive: number;
 }
 
-export interface HarEntryAirlock extends ExchangeAirlock {
+export interface HarEntryAirlock extends Omit<ExchangeAirlock, 'decision'> {
+  /** As journalled; "unknown" when the journal line named none (a damaged file). */
+  decision: Decision | 'unknown';
   truncated?: {
     request?: true;
     response?: true;

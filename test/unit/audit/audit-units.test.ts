@@ -17,6 +17,7 @@ import {
 import { compareKeys, planReplay } from '../../../appliance/replay/plan-replay.js';
 import { pruneVerdict } from '../../../appliance/shipping/prune-sessions.js';
 import { backoffMs } from '../../../appliance/shipping/outbox.js';
+import type { Decision } from '../../../appliance/pipeline/decision.js';
 
 const ID = '20261122T030000Z-0a1b2c3d';
 
@@ -127,9 +128,9 @@ test('replay plans never carry a placeholder: such headers and query parameters 
 });
 
 test('replay sends only what reached Datadog: policy-denied, approver-denied, key-management and unknown exchanges are skipped with their reason', () => {
-  const refusal = (decision: string, code: string) => entry({ response: { ...entry({}).response, status: 403 }, _airlock: { decision, code, errorCode: code, forwarded: false, stripped: [], injected: [] } });
-  for (const [decision, code] of [['denied', 'POLICY_DENIED'], ['approval-denied', 'APPROVAL_DENIED'], ['refused', 'RATE_LIMITED']]) {
-    const p = planReplay(refusal(decision!, code!));
+  const refusal = (decision: Decision, code: string) => entry({ response: { ...entry({}).response, status: 403 }, _airlock: { decision, code, errorCode: code, forwarded: false, stripped: [], injected: [] } });
+  for (const [decision, code] of [['denied', 'POLICY_DENIED'], ['approval-denied', 'APPROVAL_DENIED'], ['refused', 'RATE_LIMITED']] as const) {
+    const p = planReplay(refusal(decision, code));
     assert.equal(p.kind, 'skip', code);
     assert.match(p.kind === 'skip' ? p.reason : '', new RegExp(`\\(${code}\\): it never reached Datadog`));
   }

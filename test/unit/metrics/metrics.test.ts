@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AirlockMetrics } from '../../../appliance/metrics/metrics.js';
+import { DECISIONS } from '../../../appliance/pipeline/decision.js';
 import { hostClassOf } from '../../../appliance/metrics/server-metrics.js';
 import { readiness } from '../../../appliance/metrics/readiness.js';
 import { skipOutsideCi } from '../../fixtures/skip-outside-ci.js';
@@ -23,7 +24,7 @@ function series(text: string, name: string): string[] {
 
 test('request labels stay bounded: thousands of distinct codes, grants and hosts make at most 64 values each, never a host name', async () => {
   const m = metrics();
-  for (let i = 0; i < 3000; i++) m.request({ decision: `d${i % 7}`, code: `CODE_${i}`, grant: `grant-${i}`, host: `h${i}.example.com` }, 1, 0.1);
+  for (let i = 0; i < 3000; i++) m.request({ decision: DECISIONS[i % DECISIONS.length]!, code: `CODE_${i}`, grant: `grant-${i}`, host: `h${i}.example.com` }, 1, 0.1);
   m.request({ decision: 'forwarded', code: 'has space', grant: 'x/y', host: 'api.datadoghq.com' }, 1, 0.1);
   const text = await m.text();
   const lines = series(text, 'airlock_requests_total');
