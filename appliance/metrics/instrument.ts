@@ -1,6 +1,6 @@
 // Thin wrappers that measure what the pipeline already does, so that no stage has to know about
 // metrics: journal writes through the sessions port, and identity fetches through fetchJson.
-import type { SessionsPort } from '../proxy/ports.js';
+import type { SessionsPort } from '../pipeline/ports.js';
 import type { AirlockMetrics } from './metrics.js';
 
 export function instrumentSessions(s: SessionsPort, m: AirlockMetrics, now: () => number): SessionsPort {

@@ -7,7 +7,7 @@
 // increment and three histogram observations, on label children cached by a string key; every
 // gauge that needs a look at the state (sessions, holds, outbox, vault) is computed at scrape time.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Decision } from '../pipeline/decision.js';
+import type { Decision } from '../lib/decision.js';
 
 /** What the request pipeline tells the metrics once a response is done (its canonical log line). */
 export interface RequestFacts {

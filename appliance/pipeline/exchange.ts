@@ -12,12 +12,10 @@ import type { RuleRef } from '../policy/decide.js';
 import type { StripResult } from '../credentials/strip-agent-credentials.js';
 import type { MaskedResponse } from '../masking/mask-response.js';
 import type { Secret, SessionMeta } from '../lib/exchange-types.js';
-import type { ForwardOutcome } from '../proxy/forward.js';
-import type { Destination } from '../proxy/resolve-destination.js';
 import type { Limits } from '../lib/limits.js';
-import type { IdentityPort, SessionsPort, VaultPort } from '../proxy/ports.js';
+import type { IdentityPort, SessionsPort, UpstreamPort, UpstreamResponse, VaultPort } from './ports.js';
 import type { Authority, CanonicalRequest } from './canonical-request.js';
-import type { Decision } from './decision.js';
+import type { Decision } from '../lib/decision.js';
 import type { Refusal } from './refusal.js';
 
 export interface PipelineDeps {
@@ -43,7 +41,10 @@ export interface RequestMetricsPort {
 
 /** Where an intercepted request goes, established before the pipeline runs. */
 export interface Target {
-  readonly destination: Destination;
+  /** The intercepted host the request goes to (normalized). */
+  readonly host: string;
+  /** Sends the request to that host's resolved address (proxy/handle-request.ts binds it). */
+  readonly upstream: UpstreamPort;
   /** The Host header value to send upstream. */
   readonly hostHeader: string;
   /** What the connection was made for (the tunnel's host:443, or a plain request URL's host:port). */
@@ -62,6 +63,11 @@ export interface Client {
   answer(err: AirlockError): number;
   /** Closes the connection with no answer. */
   drop(): void;
+  /**
+   * Pauses every deadline of the client's connection (an approval hold can last minutes with no
+   * byte moving); returns what restarts them.
+   */
+  suspendTimers(): () => void;
   /** Streams a masked response to the client; returns the body bytes sent. */
   deliver(shown: MaskedResponse, log: Logger): Promise<number>;
   /** The status the client has been sent so far. */
@@ -134,7 +140,7 @@ export interface Injected extends Guarded {
 }
 
 export interface Forwarded extends Injected {
-  readonly outcome: ForwardOutcome;
+  readonly outcome: UpstreamResponse;
 }
 
 export interface Masked extends Forwarded {

@@ -34,7 +34,7 @@ export function refusalEntry(x: AnyExchange & Identified, r: Refusal): Exchange 
     request: {
       method: x.method,
       // Before the strip stage (an unparsed request) no target is recorded: it may hold a key.
-      url: x.url ?? `https://${x.target.destination.host}/`,
+      url: x.url ?? `https://${x.target.host}/`,
       httpVersion: x.httpVersion,
       // The headers as far as the request got: forwarded (injected), stripped, or none.
       headers: toPairs(x.headers ?? x.stripped?.rawHeaders ?? []),

@@ -4,7 +4,7 @@ import { AirlockError } from '../errors.js';
 import type { Approval } from '../approvals/approval-queue.js';
 import type { RuleRef } from '../policy/decide.js';
 import type { CapturedBody, ExchangeTimings } from '../lib/exchange-types.js';
-import type { Decision } from './decision.js';
+import type { Decision } from '../lib/decision.js';
 
 /** The code of a hold the client walked away from: no answer was sent, so no error-table entry. */
 export const HELD_ABORTED = 'HELD_ABORTED';

@@ -3,7 +3,7 @@
 // plain-HTTP passthrough). The session id is `session`, as in each HAR entry's `_airlock`.
 import { redactForLog, type Logger } from '../log.js';
 import type { Secret } from '../lib/exchange-types.js';
-import type { LogDecision } from './decision.js';
+import type { LogDecision } from '../lib/decision.js';
 
 export interface RequestLine<D extends LogDecision = LogDecision> {
   readonly session?: string;

@@ -6,7 +6,7 @@
 // written when the client's response closes. Nothing here throws out.
 import { randomUUID } from 'node:crypto';
 import type { RequestHead } from './canonical-request.js';
-import type { Decision } from './decision.js';
+import type { Decision } from '../lib/decision.js';
 import type { AnyExchange, Arrived, Client, PipelineDeps, Target, Verdict } from './exchange.js';
 import type { Refusal } from './refusal.js';
 import { logRequest, requestLine } from './request-log-line.js';
@@ -74,7 +74,7 @@ export async function runPipeline(deps: PipelineDeps, target: Target, client: Cl
   const guarded = stripped && (await next(checkPolicy(deps, stripped)));
   const injected = guarded && (await next(injectCredential(deps, guarded)));
   const begun = injected && (await next(recordBegin(deps.sessions, injected)));
-  const forwarded = begun && (await next(forwardUpstream(deps, begun)));
+  const forwarded = begun && (await next(forwardUpstream(begun)));
   const masked = forwarded && (await next(maskResponse(deps.maxBodyBytes, forwarded)));
   const recorded = masked && (await next(recordEnd(deps.sessions, masked)));
   if (!recorded) return;
@@ -97,7 +97,7 @@ function writeLine(deps: PipelineDeps, x: AnyExchange, end: Ending): void {
   const durationMs = Math.round((deps.now() - x.started) * 1000) / 1000;
   const line = requestLine({
     method: x.method,
-    host: x.target.destination.host,
+    host: x.target.host,
     stripped: stripped.path,
     decision: end.decision,
     status: end.status ?? x.client.status(),

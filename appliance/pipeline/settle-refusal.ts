@@ -1,6 +1,6 @@
 // The one place a Refusal is carried out: journalled with the answer the client gets, then
 // answered (or, for an aborted hold, the connection closed). The stages only decide.
-import type { SessionsPort } from '../proxy/ports.js';
+import type { SessionsPort } from './ports.js';
 import type { AnyExchange, Identified } from './exchange.js';
 import type { Refusal } from './refusal.js';
 import { refusalEntry } from './refusal-entry.js';

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../log.js';
 import { AirlockError } from '../errors.js';
 import { endToEndHeaders, setHeader } from '../lib/headers.js';
-import { frameHeaders } from './frame-headers.js';
+import { frameHeaders } from '../pipeline/frame-headers.js';
 import { bodyFraming, type BodyFraming } from '../pipeline/canonical-request.js';
 import type { Destination } from './resolve-destination.js';
 import { respondError } from '../lib/respond-error.js';

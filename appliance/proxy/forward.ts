@@ -7,7 +7,7 @@ import type { ExchangeTimings } from '../lib/exchange-types.js';
 import { Capture } from './capture.js';
 import type { Destination } from './resolve-destination.js';
 import type { BodyFraming } from '../pipeline/canonical-request.js';
-import { frameHeaders, upstreamFraming } from './frame-headers.js';
+import { frameHeaders, upstreamFraming } from '../pipeline/frame-headers.js';
 
 export interface ForwardInput {
   readonly destination: Destination;

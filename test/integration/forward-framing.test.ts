@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { forward, ForwardError } from '../../appliance/proxy/forward.js';
-import { frameHeaders } from '../../appliance/proxy/frame-headers.js';
+import { frameHeaders } from '../../appliance/pipeline/frame-headers.js';
 import { UpstreamPools } from '../../appliance/proxy/upstream-pools.js';
 import type { BodyFraming } from '../../appliance/pipeline/canonical-request.js';
 import { startFakeDatadog } from '../fixtures/fake-datadog.js';

@@ -8,8 +8,8 @@ import { redactForLog } from '../../log.js';
 import { decide, needsBody, type Decision as PolicyDecision, type RuleRef } from '../../policy/decide.js';
 import { bodyFacts, readBody } from '../../policy/read-body.js';
 import { headerValue } from '../../lib/headers.js';
-import type { SessionsPort } from '../../proxy/ports.js';
-import type { Decision } from '../decision.js';
+import type { SessionsPort } from '../ports.js';
+import type { Decision } from '../../lib/decision.js';
 import { proceed, type Guarded, type Stripped, type Verdict } from '../exchange.js';
 import { refusal, type Refusal } from '../refusal.js';
 import { holdForApproval } from './hold-for-approval.js';
@@ -55,7 +55,7 @@ export async function checkPolicy(deps: PolicyDeps, x: Stripped): Promise<Verdic
     }
   }
 
-  const facts = { method: x.method, host: x.target.destination.host, path: x.stripped.path };
+  const facts = { method: x.method, host: x.target.host, path: x.stripped.path };
   let buffered: Buffer | null = null;
   let partial: Buffer | null = null;
   let outcome: PolicyOutcome;

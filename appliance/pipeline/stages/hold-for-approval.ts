@@ -7,7 +7,6 @@ import type { Guard } from '../../policy/guard.js';
 import type { RuleRef } from '../../policy/decide.js';
 import { readBody } from '../../policy/read-body.js';
 import { prepareSecrets, redactRequestText } from '../../secrets/redact.js';
-import { suspendConnectionTimers } from '../../proxy/connection-timers.js';
 import { proceed, type Guarded, type Stripped, type Verdict } from '../exchange.js';
 import { asAirlockError, heldAborted, refusal } from '../refusal.js';
 import type { PolicyDeps } from './check-policy.js';
@@ -43,11 +42,11 @@ export async function holdForApproval(deps: PolicyDeps, x: Stripped, guard: Guar
     bodyPreview: redactRequestText(body.subarray(0, PREVIEW_CHARS * 4).toString('utf8').slice(0, PREVIEW_CHARS), secrets),
     rule,
     claims: x.attribution,
-    host: x.target.destination.host,
+    host: x.target.host,
   });
   // A hold can last minutes with no bytes moving: every deadline of the connection waits for the
   // decision, which approvals.timeout bounds.
-  const restore = suspendConnectionTimers(req.socket);
+  const restore = x.client.suspendTimers();
   const stopWatching = x.client.onClose(() => guard.approvals.abort(id, 'the client closed the connection'));
   const o = await outcome;
   stopWatching();

@@ -5,10 +5,10 @@ import { AirlockError } from '../../errors.js';
 import { injectCredential as addVaultKey } from '../../credentials/inject-credential.js';
 import type { VaultEntry } from '../../credentials/types.js';
 import { setHeader } from '../../lib/headers.js';
-import { frameHeaders, upstreamFraming } from '../../proxy/frame-headers.js';
-import { credentialSecrets } from '../../proxy/exchange-secrets.js';
+import { frameHeaders, upstreamFraming } from '../frame-headers.js';
+import { credentialSecrets } from '../exchange-secrets.js';
 import type { Limits } from '../../lib/limits.js';
-import type { VaultPort } from '../../proxy/ports.js';
+import type { VaultPort } from '../ports.js';
 import { proceed, type Guarded, type Injected, type Verdict } from '../exchange.js';
 import { refusal } from '../refusal.js';
 

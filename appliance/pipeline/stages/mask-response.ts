@@ -2,7 +2,7 @@
 // recorded and before the client sees a byte of it (masking/mask-response.ts).
 import { noteKeyRefused } from '../../credentials/key-refusals.js';
 import { maskResponse as mask, NO_MASK_RULES } from '../../masking/mask-response.js';
-import { maskSecrets, NO_SECRETS } from '../../proxy/exchange-secrets.js';
+import { maskSecrets, NO_SECRETS } from '../exchange-secrets.js';
 import { proceed, type Forwarded, type Masked, type Verdict } from '../exchange.js';
 import { asAirlockError, refusal } from '../refusal.js';
 

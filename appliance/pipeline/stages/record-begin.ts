@@ -1,6 +1,6 @@
 // Stage 6, record-begin: the exchange's begin line is journalled before a byte goes upstream.
 // Fail closed: an exchange that cannot be journalled is not sent.
-import type { SessionsPort } from '../../proxy/ports.js';
+import type { SessionsPort } from '../ports.js';
 import { proceed, type Injected, type Verdict } from '../exchange.js';
 import { asAirlockError, refusal } from '../refusal.js';
 

@@ -1,7 +1,7 @@
 // Stage 9, record-end: the forwarded exchange, masked, is journalled before a byte of the
 // response reaches the client. The entry is built here (pure: forwardedEntry).
 import type { Exchange } from '../../lib/exchange-types.js';
-import type { SessionsPort } from '../../proxy/ports.js';
+import type { SessionsPort } from '../ports.js';
 import { toPairs } from '../../lib/headers.js';
 import { proceed, type Masked, type Verdict } from '../exchange.js';
 import { asAirlockError, refusal } from '../refusal.js';

@@ -4,7 +4,7 @@
 import { AirlockError } from '../../errors.js';
 import { findToken } from '../../identity/carriers.js';
 import { attributionOf } from '../../identity/attribution.js';
-import type { IdentityPort, SessionsPort } from '../../proxy/ports.js';
+import type { IdentityPort, SessionsPort } from '../ports.js';
 import { proceed, type Attributed, type Identified, type Parsed, type Verdict } from '../exchange.js';
 import { asAirlockError, refusal, type Refusal } from '../refusal.js';
 

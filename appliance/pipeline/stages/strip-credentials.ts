@@ -13,7 +13,7 @@ export function stripCredentials(x: Identified): Verdict<Stripped> {
   const stripped = stripRequest(x.canon);
   // The first label that matches a value wins: an identity token stays named as such.
   const secrets = [...x.secrets, ...stripped.removedValues.map((value) => ({ value, label: 'agent credential' }))];
-  return proceed({ ...x, canon: x.canon, stripped, url: `https://${x.target.destination.host}${stripped.path}`, secrets });
+  return proceed({ ...x, canon: x.canon, stripped, url: `https://${x.target.host}${stripped.path}`, secrets });
 }
 
 /** The canonical request without credentials; pure (the log line uses it for requests refused before this stage). */

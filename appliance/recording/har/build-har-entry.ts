@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import type { HarContent, HarEntry, HarEntryAirlock, HarNameValue, HarTimings } from './har-types.js';
 import type { JournalBeginLine, JournalBody, JournalExchangeLine } from '../journal/index.js';
 import type { HeaderPair } from '../../lib/exchange-types.js';
-import { isDecision } from '../../pipeline/decision.js';
+import { isDecision } from '../../lib/decision.js';
 
 export const NO_RESPONSE_ERROR = 'no response recorded: Airlock stopped before the exchange completed';
 

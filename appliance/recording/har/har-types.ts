@@ -1,7 +1,7 @@
 // The HAR 1.2 objects Airlock writes (only the fields it fills), plus its `_` extensions.
 import type { EntryChain, LogChain } from '../integrity/index.js';
 import type { ExchangeAirlock } from '../../lib/exchange-types.js';
-import type { Decision } from '../../pipeline/decision.js';
+import type { Decision } from '../../lib/decision.js';
 
 export interface HarNameValue {
   name: string;

@@ -17,7 +17,7 @@ import {
 import { compareKeys, planReplay } from '../../../appliance/replay/plan-replay.js';
 import { pruneVerdict } from '../../../appliance/shipping/prune-sessions.js';
 import { backoffMs } from '../../../appliance/shipping/outbox.js';
-import type { Decision } from '../../../appliance/pipeline/decision.js';
+import type { Decision } from '../../../appliance/lib/decision.js';
 
 const ID = '20261122T030000Z-0a1b2c3d';
 

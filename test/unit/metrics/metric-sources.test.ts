@@ -10,7 +10,7 @@ import { createMetrics } from '../../../appliance/metrics/server-metrics.js';
 import { countFailures, instrumentSessions } from '../../../appliance/metrics/instrument.js';
 import { configSchema } from '../../../appliance/config/schema.js';
 import { createLogger } from '../../../appliance/log.js';
-import type { SessionsPort } from '../../../appliance/proxy/ports.js';
+import type { SessionsPort } from '../../../appliance/pipeline/ports.js';
 import type { Config } from '../../../appliance/config/schema.js';
 
 function metricsFor(stateDir: string, now: () => number) {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AirlockMetrics } from '../../../appliance/metrics/metrics.js';
-import { DECISIONS } from '../../../appliance/pipeline/decision.js';
+import { DECISIONS } from '../../../appliance/lib/decision.js';
 import { hostClassOf } from '../../../appliance/metrics/server-metrics.js';
 import { readiness } from '../../../appliance/metrics/readiness.js';
 import { skipOutsideCi } from '../../fixtures/skip-outside-ci.js';

@@ -14,13 +14,13 @@ import type { Arrived, Client, Identified, Stripped, Verdict } from '../../../ap
 import { heldAborted } from '../../../appliance/pipeline/refusal.js';
 import { refusalEntry } from '../../../appliance/pipeline/refusal-entry.js';
 import { requestLine } from '../../../appliance/pipeline/request-log-line.js';
-import { DECISIONS, isDecision } from '../../../appliance/pipeline/decision.js';
+import { DECISIONS, isDecision } from '../../../appliance/lib/decision.js';
 import { parseRequest } from '../../../appliance/pipeline/stages/parse-request.js';
 import { openSession, resolveIdentity } from '../../../appliance/pipeline/stages/resolve-identity.js';
 import { stripCredentials } from '../../../appliance/pipeline/stages/strip-credentials.js';
 import { policyOutcome } from '../../../appliance/pipeline/stages/check-policy.js';
 import { injectCredential } from '../../../appliance/pipeline/stages/inject-credential.js';
-import type { IdentityPort, SessionsPort } from '../../../appliance/proxy/ports.js';
+import type { IdentityPort, SessionsPort } from '../../../appliance/pipeline/ports.js';
 
 const HOST = 'api.datadoghq.com';
 const KEY = '0123456789abcdef0123456789abcdef';
@@ -36,7 +36,7 @@ function request(rawHeaders: string[], method = 'GET'): http.IncomingMessage {
 
 function arrived(rawHeaders: string[] = ['Host', HOST], method = 'GET'): Arrived {
   const req = request(rawHeaders, method);
-  const client: Client = { req, onClose: () => () => undefined, answer: (e) => e.status, drop: () => undefined, deliver: () => Promise.resolve(0), status: () => 0 };
+  const client: Client = { req, onClose: () => () => undefined, answer: (e) => e.status, drop: () => undefined, suspendTimers: () => () => undefined, deliver: () => Promise.resolve(0), status: () => 0 };
   const log = createLogger({ destination: new PassThrough() });
   return {
     id: '00000000-0000-4000-8000-000000000000',
@@ -44,7 +44,7 @@ function arrived(rawHeaders: string[] = ['Host', HOST], method = 'GET'): Arrived
     startedDateTime: new Date(0).toISOString(),
     httpVersion: 'HTTP/1.1',
     method,
-    target: { destination: { host: HOST, address: '127.0.0.1', port: 443, family: 4, pinned: false }, hostHeader: HOST, authority: { host: HOST, port: 443 }, proxyAuthorization: undefined, log },
+    target: { host: HOST, upstream: { send: () => Promise.reject(new Error('these tests send nothing upstream')) }, hostHeader: HOST, authority: { host: HOST, port: 443 }, proxyAuthorization: undefined, log },
     client,
     log,
     guard: undefined,

@@ -1,7 +1,7 @@
 // The framing of a forwarded request is Airlock's, never the client's: Node's ClientRequest sends
 // a GET/HEAD/DELETE/OPTIONS body without framing unless told (the desync of issue #11, finding 1),
 // and a client's Connection header may have nominated its own framing header away.
-import type { BodyFraming } from '../pipeline/canonical-request.js';
+import type { BodyFraming } from './canonical-request.js';
 
 const FRAMING = new Set(['content-length', 'transfer-encoding']);
 

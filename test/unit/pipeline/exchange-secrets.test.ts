@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { credentialSecrets, maskSecrets } from '../../../appliance/proxy/exchange-secrets.js';
+import { credentialSecrets, maskSecrets } from '../../../appliance/pipeline/exchange-secrets.js';
 
 test('a response is masked for the injected keys and every vaulted key; the list is reused until the vault changes', () => {
   const entry = { apiKey: 'ddapi-injected-0001', appKey: 'ddapp-injected-0001' };
