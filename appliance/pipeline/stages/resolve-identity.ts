@@ -29,7 +29,7 @@ export async function resolveIdentity(deps: Pick<IdentityDeps, 'identity'>, x: P
   }
 }
 
-/** The identity's recording session, opened on its first request. Refusal codes: the store's (SHUTTING_DOWN, RECORDING_FAILED, ...). */
+/** The identity's recording session, opened on its first request. Refusal codes: SHUTTING_DOWN, RECORDING_FAILED (the store's). */
 export async function openSession(deps: Pick<IdentityDeps, 'sessions'>, x: Attributed): Promise<Verdict<Identified>> {
   try {
     return proceed({ ...x, session: await deps.sessions.ensure(x.identity) });
