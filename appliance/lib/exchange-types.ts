@@ -1,6 +1,6 @@
 // What the proxy hands to the recorder, and what one journal line holds.
 // The recorder redacts every secret when a line is written: nothing unredacted reaches disk.
-import type { Decision } from '../lib/decision.js';
+import type { Decision } from './decision.js';
 
 export type HeaderPair = readonly [name: string, value: string];
 

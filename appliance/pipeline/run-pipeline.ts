@@ -11,15 +11,15 @@ import type { AnyExchange, Arrived, Client, PipelineDeps, Target, Verdict } from
 import type { Refusal } from './refusal.js';
 import { logRequest, requestLine } from './request-log-line.js';
 import { settleRefusal } from './settle-refusal.js';
-import { parseRequest } from './stages/parse-request.js';
-import { openSession, resolveIdentity } from './stages/resolve-identity.js';
-import { stripCredentials, stripRequest } from './stages/strip-credentials.js';
-import { checkPolicy } from './stages/check-policy.js';
-import { injectCredential } from './stages/inject-credential.js';
-import { recordBegin } from './stages/record-begin.js';
-import { forwardUpstream } from './stages/forward-upstream.js';
-import { maskResponse } from './stages/mask-response.js';
-import { recordEnd } from './stages/record-end.js';
+import { parseRequest } from './1-parse-request.js';
+import { openSession, resolveIdentity } from './2-resolve-identity.js';
+import { stripCredentials, stripRequest } from './3-strip-credentials.js';
+import { checkPolicy } from './4-check-policy.js';
+import { injectCredential } from './5-inject-credential.js';
+import { recordBegin } from './6-record-begin.js';
+import { forwardUpstream } from './7-forward-upstream.js';
+import { maskResponse } from './8-mask-response.js';
+import { recordEnd } from './9-record-end.js';
 
 /** How the exchange ended, for its log line and metrics. */
 interface Ending {

@@ -15,11 +15,11 @@ import { heldAborted } from '../../../appliance/pipeline/refusal.js';
 import { refusalEntry } from '../../../appliance/pipeline/refusal-entry.js';
 import { requestLine } from '../../../appliance/pipeline/request-log-line.js';
 import { DECISIONS, isDecision } from '../../../appliance/lib/decision.js';
-import { parseRequest } from '../../../appliance/pipeline/stages/parse-request.js';
-import { openSession, resolveIdentity } from '../../../appliance/pipeline/stages/resolve-identity.js';
-import { stripCredentials } from '../../../appliance/pipeline/stages/strip-credentials.js';
-import { policyOutcome } from '../../../appliance/pipeline/stages/check-policy.js';
-import { injectCredential } from '../../../appliance/pipeline/stages/inject-credential.js';
+import { parseRequest } from '../../../appliance/pipeline/1-parse-request.js';
+import { openSession, resolveIdentity } from '../../../appliance/pipeline/2-resolve-identity.js';
+import { stripCredentials } from '../../../appliance/pipeline/3-strip-credentials.js';
+import { policyOutcome } from '../../../appliance/pipeline/4-check-policy.js';
+import { injectCredential } from '../../../appliance/pipeline/5-inject-credential.js';
 import type { IdentityPort, SessionsPort } from '../../../appliance/pipeline/ports.js';
 
 const HOST = 'api.datadoghq.com';

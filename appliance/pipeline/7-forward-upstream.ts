@@ -1,8 +1,8 @@
 // Stage 7, forward: the request goes upstream (over TLS, on the session's own pool: the proxy's
 // UpstreamPort, proxy/forward.ts) and the response head and first recording.maxBodyBytes come back.
-import { headerValue } from '../../lib/headers.js';
-import { proceed, type Forwarded, type Injected, type Verdict } from '../exchange.js';
-import { refusal } from '../refusal.js';
+import { headerValue } from '../lib/headers.js';
+import { proceed, type Forwarded, type Injected, type Verdict } from './exchange.js';
+import { refusal } from './refusal.js';
 
 /** Refusal codes (decision "error"): UPSTREAM_UNREACHABLE (a timeout too), UPSTREAM_TLS, BAD_REQUEST (the body broke its framing). */
 export async function forwardUpstream(x: Injected): Promise<Verdict<Forwarded>> {

@@ -1,16 +1,16 @@
 // Stage 5, inject: the grant's vaulted key replaces whatever the agent had (already stripped),
 // once the connection is admitted under the per-session caps (proxy/limits.ts); Host and the
 // framing are set last, as they are forwarded and recorded.
-import { AirlockError } from '../../errors.js';
-import { injectCredential as addVaultKey } from '../../credentials/inject-credential.js';
-import type { VaultEntry } from '../../credentials/types.js';
-import { setHeader } from '../../lib/headers.js';
-import { frameHeaders, upstreamFraming } from '../frame-headers.js';
-import { credentialSecrets } from '../exchange-secrets.js';
-import type { Limits } from '../../lib/limits.js';
-import type { VaultPort } from '../ports.js';
-import { proceed, type Guarded, type Injected, type Verdict } from '../exchange.js';
-import { refusal } from '../refusal.js';
+import { AirlockError } from '../errors.js';
+import { injectCredential as addVaultKey } from '../credentials/inject-credential.js';
+import type { VaultEntry } from '../credentials/types.js';
+import { setHeader } from '../lib/headers.js';
+import { frameHeaders, upstreamFraming } from './frame-headers.js';
+import { credentialSecrets } from './exchange-secrets.js';
+import type { Limits } from '../lib/limits.js';
+import type { VaultPort } from './ports.js';
+import { proceed, type Guarded, type Injected, type Verdict } from './exchange.js';
+import { refusal } from './refusal.js';
 
 export interface InjectDeps {
   readonly vault: VaultPort;

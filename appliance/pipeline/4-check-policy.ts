@@ -3,16 +3,16 @@
 // request goes on with the body to send; denied, it is refused; `approve` hands it to
 // hold-for-approval.ts.
 import { Readable } from 'node:stream';
-import { AirlockError } from '../../errors.js';
-import { redactForLog } from '../../log.js';
-import { decide, needsBody, type Decision as PolicyDecision, type RuleRef } from '../../policy/decide.js';
-import { bodyFacts, readBody } from '../../policy/read-body.js';
-import { headerValue } from '../../lib/headers.js';
-import type { SessionsPort } from '../ports.js';
-import type { Decision } from '../../lib/decision.js';
-import { proceed, type Guarded, type Stripped, type Verdict } from '../exchange.js';
-import { refusal, type Refusal } from '../refusal.js';
-import { holdForApproval } from './hold-for-approval.js';
+import { AirlockError } from '../errors.js';
+import { redactForLog } from '../log.js';
+import { decide, needsBody, type Decision as PolicyDecision, type RuleRef } from '../policy/decide.js';
+import { bodyFacts, readBody } from '../policy/read-body.js';
+import { headerValue } from '../lib/headers.js';
+import type { SessionsPort } from './ports.js';
+import type { Decision } from '../lib/decision.js';
+import { proceed, type Guarded, type Stripped, type Verdict } from './exchange.js';
+import { refusal, type Refusal } from './refusal.js';
+import { holdForApproval } from './4-hold-for-approval.js';
 
 export interface PolicyDeps {
   readonly sessions: SessionsPort;

@@ -1,11 +1,11 @@
 // Stage 3, strip: every Datadog credential the agent supplied is removed (headers, query, path,
 // cookies, URL userinfo), so only the vaulted key can reach upstream and no record or log line
 // carries the agent's. Refuses only the request the canonical stage could not parse.
-import { AirlockError } from '../../errors.js';
-import { stripAgentCredentials, type StripResult } from '../../credentials/strip-agent-credentials.js';
-import type { CanonicalRequest } from '../canonical-request.js';
-import { proceed, type Identified, type Stripped, type Verdict } from '../exchange.js';
-import { refusal } from '../refusal.js';
+import { AirlockError } from '../errors.js';
+import { stripAgentCredentials, type StripResult } from '../credentials/strip-agent-credentials.js';
+import type { CanonicalRequest } from './canonical-request.js';
+import { proceed, type Identified, type Stripped, type Verdict } from './exchange.js';
+import { refusal } from './refusal.js';
 
 /** Refusal codes: BAD_REQUEST, HOST_MISMATCH (from the canonical stage). */
 export function stripCredentials(x: Identified): Verdict<Stripped> {

@@ -1,10 +1,10 @@
 // Stage 8, mask: the response is masked (vaulted keys, the config's masking rules) before it is
 // recorded and before the client sees a byte of it (masking/mask-response.ts).
-import { noteKeyRefused } from '../../credentials/key-refusals.js';
-import { maskResponse as mask, NO_MASK_RULES } from '../../masking/mask-response.js';
-import { maskSecrets, NO_SECRETS } from '../exchange-secrets.js';
-import { proceed, type Forwarded, type Masked, type Verdict } from '../exchange.js';
-import { asAirlockError, refusal } from '../refusal.js';
+import { noteKeyRefused } from '../credentials/key-refusals.js';
+import { maskResponse as mask, NO_MASK_RULES } from '../masking/mask-response.js';
+import { maskSecrets, NO_SECRETS } from './exchange-secrets.js';
+import { proceed, type Forwarded, type Masked, type Verdict } from './exchange.js';
+import { asAirlockError, refusal } from './refusal.js';
 
 /** Refusal code (decision "error", the request was forwarded): MASKING_UNAVAILABLE. */
 export function maskResponse(maxBodyBytes: number, x: Forwarded): Verdict<Masked> {

@@ -1,11 +1,11 @@
 // Stage 9, record-end: the forwarded exchange, masked, is journalled before a byte of the
 // response reaches the client. The entry is built here (pure: forwardedEntry).
-import type { Exchange } from '../../lib/exchange-types.js';
-import type { SessionsPort } from '../ports.js';
-import { toPairs } from '../../lib/headers.js';
-import { proceed, type Masked, type Verdict } from '../exchange.js';
-import { asAirlockError, refusal } from '../refusal.js';
-import { declaredLength } from './forward-upstream.js';
+import type { Exchange } from '../lib/exchange-types.js';
+import type { SessionsPort } from './ports.js';
+import { toPairs } from '../lib/headers.js';
+import { proceed, type Masked, type Verdict } from './exchange.js';
+import { asAirlockError, refusal } from './refusal.js';
+import { declaredLength } from './7-forward-upstream.js';
 
 /** Refusal code: RECORDING_INCOMPLETE (the request was forwarded; the store already journalled what it could). */
 export async function recordEnd(sessions: SessionsPort, x: Masked): Promise<Verdict<Masked>> {

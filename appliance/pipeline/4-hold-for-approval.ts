@@ -2,14 +2,14 @@
 // journalled (note "held", so a crash leaves "held-then-aborted" in the HAR), and it waits for a
 // person, the timeout, or the client walking away. Approved, it is replayed upstream from memory.
 import { Readable } from 'node:stream';
-import { AirlockError } from '../../errors.js';
-import type { Guard } from '../../policy/guard.js';
-import type { RuleRef } from '../../policy/decide.js';
-import { readBody } from '../../policy/read-body.js';
-import { prepareSecrets, redactRequestText } from '../../secrets/redact.js';
-import { proceed, type Guarded, type Stripped, type Verdict } from '../exchange.js';
-import { asAirlockError, heldAborted, refusal } from '../refusal.js';
-import type { PolicyDeps } from './check-policy.js';
+import { AirlockError } from '../errors.js';
+import type { Guard } from '../policy/guard.js';
+import type { RuleRef } from '../policy/decide.js';
+import { readBody } from '../policy/read-body.js';
+import { prepareSecrets, redactRequestText } from '../secrets/redact.js';
+import { proceed, type Guarded, type Stripped, type Verdict } from './exchange.js';
+import { asAirlockError, heldAborted, refusal } from './refusal.js';
+import type { PolicyDeps } from './4-check-policy.js';
 
 const PREVIEW_CHARS = 500;
 

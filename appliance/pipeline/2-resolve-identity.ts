@@ -1,12 +1,12 @@
 // Stage 2, identity: who sends this request (the job's token, a login session, or the host's
 // ambient binding), which grant it has, and the recording session it belongs to. Refusals here
 // are answered, never recorded: there is no session to record them in.
-import { AirlockError } from '../../errors.js';
-import { findToken } from '../../identity/carriers.js';
-import { attributionOf } from '../../identity/attribution.js';
-import type { IdentityPort, SessionsPort } from '../ports.js';
-import { proceed, type Attributed, type Identified, type Parsed, type Verdict } from '../exchange.js';
-import { asAirlockError, refusal, type Refusal } from '../refusal.js';
+import { AirlockError } from '../errors.js';
+import { findToken } from '../identity/carriers.js';
+import { attributionOf } from '../identity/attribution.js';
+import type { IdentityPort, SessionsPort } from './ports.js';
+import { proceed, type Attributed, type Identified, type Parsed, type Verdict } from './exchange.js';
+import { asAirlockError, refusal, type Refusal } from './refusal.js';
 
 export interface IdentityDeps {
   readonly identity: IdentityPort;

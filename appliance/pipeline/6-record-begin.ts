@@ -1,8 +1,8 @@
 // Stage 6, record-begin: the exchange's begin line is journalled before a byte goes upstream.
 // Fail closed: an exchange that cannot be journalled is not sent.
-import type { SessionsPort } from '../ports.js';
-import { proceed, type Injected, type Verdict } from '../exchange.js';
-import { asAirlockError, refusal } from '../refusal.js';
+import type { SessionsPort } from './ports.js';
+import { proceed, type Injected, type Verdict } from './exchange.js';
+import { asAirlockError, refusal } from './refusal.js';
 
 /** Refusal codes: RECORDING_FAILED (and whatever the store throws), never recorded: the journal is what failed. */
 export async function recordBegin(sessions: SessionsPort, x: Injected): Promise<Verdict<Injected>> {
