@@ -24,7 +24,7 @@ export interface ExchangeTimings {
 }
 
 export interface ExchangeAirlock {
-  /** What Airlock decided (pipeline/decision.ts lists every value). */
+  /** What Airlock decided (lib/decision.ts lists every value). */
   readonly decision: Decision;
   /** The stable error code when Airlock refused or failed the exchange (older name of `code`, kept for readers of older HARs). */
   readonly errorCode?: string;

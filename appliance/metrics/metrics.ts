@@ -150,7 +150,7 @@ export class AirlockMetrics {
   /** Once per intercepted request, when its response is done: the request path's only cost. */
   request(f: RequestFacts, upstreamMs: number | undefined, addedMs: number | undefined): void {
     const hc = this.hostClass(f.host);
-    // A Decision (pipeline/decision.ts): a closed set, bounded by its type.
+    // A Decision (lib/decision.ts): a closed set, bounded by its type.
     const decision = f.decision;
     const code = this.codes.of(f.code);
     const grant = this.grants.of(f.grant);
