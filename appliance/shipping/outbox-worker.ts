@@ -83,13 +83,13 @@ export class OutboxWorker {
         await this.o.upload(id);
         await markShipped(this.o.sessionsDir, id, new Date(this.now()).toISOString());
         await removeItem(this.o.stateDir, id);
-        this.o.log.info({ sessionId: id, attempts: item.attempts + 1 }, 'session shipped');
+        this.o.log.info({ session: id, attempts: item.attempts + 1 }, 'session shipped');
       } catch (err) {
         left++;
         const attempts = item.attempts + 1;
         const next = this.now() + backoffMs(attempts, this.o.random);
         const lastError = reasonOf(err);
-        this.o.log.warn({ sessionId: id, attempts, retryAt: new Date(next).toISOString(), reason: lastError }, 'session upload failed; will retry');
+        this.o.log.warn({ session: id, attempts, retryAt: new Date(next).toISOString(), reason: lastError }, 'session upload failed; will retry');
         await writeItem(this.o.stateDir, { ...item, attempts, nextAttemptAt: next, lastError }).catch(() => undefined);
       }
     }

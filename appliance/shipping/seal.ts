@@ -22,7 +22,7 @@ export function makeSeal(o: SealOptions): (id: string, harPath: string) => Promi
   return async (id, harPath) => {
     const { size } = await stat(harPath);
     if (size > MAX_SIGNED_HAR_BYTES) {
-      o.log.error({ sessionId: id, bytes: size }, 'HAR too large to sign: it is kept unsigned, and verify will say so');
+      o.log.error({ session: id, bytes: size }, 'HAR too large to sign: it is kept unsigned, and verify will say so');
     } else {
       const jws = await signHar(await readFile(harPath), o.key);
       await writeFileAtomic(sessionPaths(o.sessionsDir, id).sig, `${jws}\n`, { sync: true });

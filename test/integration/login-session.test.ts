@@ -102,6 +102,9 @@ test('airlock login --github fetches the job token for audience airlock and prin
   const [line] = await nextLines(before);
   session = String(line!['session']);
   assert.match(session, /\S/);
+  // One name for the session id in every log line: the store's own lines say `session` too.
+  const opened = a.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'session opened' && l['session'] === session);
+  assert.ok(opened, 'the session-opened log line names the session as `session`');
   assert.equal(line!['grant'], 'dashboards-bot');
 });
 

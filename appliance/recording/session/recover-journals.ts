@@ -20,11 +20,11 @@ export async function recoverJournals(
     if (!isSessionId(id) || skip(id)) continue;
     try {
       const r = await finalizeJournal(sessionsDir, id, RECOVER_REASON, opts);
-      log.warn({ sessionId: id, entries: r.entryCount, badLines: r.badLines }, 'recovered an orphaned session journal');
+      log.warn({ session: id, entries: r.entryCount, badLines: r.badLines }, 'recovered an orphaned session journal');
       done.push(id);
     } catch (err) {
       // One bad journal must not keep the others (or the server) from starting.
-      log.error({ sessionId: id, code: errCode(err) }, 'could not recover a session journal; it is left in place');
+      log.error({ session: id, code: errCode(err) }, 'could not recover a session journal; it is left in place');
     }
   }
   return done;

@@ -92,7 +92,7 @@ export class SessionStore {
   }
 
   private fail(reason: string, err: unknown, sessionId?: string): AirlockError {
-    this.log.error({ sessionId, reason, code: errCode(err) }, 'recording failed');
+    this.log.error({ session: sessionId, reason, code: errCode(err) }, 'recording failed');
     return new AirlockError('RECORDING_FAILED', reason, { cause: err });
   }
 
@@ -182,7 +182,7 @@ export class SessionStore {
       throw this.fail(`cannot write the session summary: ${errCode(err)}`, err, meta.id);
     }
     this.startFlushing();
-    this.log.info({ sessionId: meta.id, issuer: meta.issuer, grant: meta.grant, sub: meta.sub }, 'session opened');
+    this.log.info({ session: meta.id, issuer: meta.issuer, grant: meta.grant, sub: meta.sub }, 'session opened');
     return s;
   }
 
@@ -224,7 +224,7 @@ export class SessionStore {
       n = await s.unrecorded.writeTo(s.writer);
     } catch (err) {
       const released = s.writer.failure === null && (await this.opts.reserve?.release().catch(() => false));
-      if (released) this.log.warn({ sessionId: s.meta.id }, 'the disk is full: the space reserve is given up to record what became of a forwarded request');
+      if (released) this.log.warn({ session: s.meta.id }, 'the disk is full: the space reserve is given up to record what became of a forwarded request');
       try {
         if (!released) throw err;
         n = await s.unrecorded.writeTo(s.writer);
@@ -352,16 +352,16 @@ export class SessionStore {
     try {
       // The disk may have room by now: the pending short lines go in before the HAR is made.
       await this.writeUnrecorded(s).catch(() => {
-        this.log.error({ sessionId: id, unrecorded: s.unrecorded.size }, 'closing a session whose failed records could not be written either');
+        this.log.error({ session: id, unrecorded: s.unrecorded.size }, 'closing a session whose failed records could not be written either');
       });
       try {
         await s.writer.close();
       } catch (err) {
         // What reached the file is still finalized; a torn last line is skipped.
-        this.log.error({ sessionId: id, code: errCode(err) }, 'closing the session journal failed');
+        this.log.error({ session: id, code: errCode(err) }, 'closing the session journal failed');
       }
       const r = await finalizeJournal(this.opts.sessionsDir, id, reason, this.finalizeOpts(this.iso(s.lastActivity)));
-      this.log.info({ sessionId: id, reason, entries: r.entryCount, badLines: r.badLines }, 'session closed');
+      this.log.info({ session: id, reason, entries: r.entryCount, badLines: r.badLines }, 'session closed');
       return r.harPath;
     } catch (err) {
       throw this.fail(`cannot finalize session ${id}; the journal is kept for recovery: ${errCode(err)}`, err, id);
@@ -431,7 +431,7 @@ export class SessionStore {
         await s.writer
           .run(() => writeSummary(this.opts.sessionsDir, this.summary(s, 'open', null, null), { sync: false }))
           .catch((err: unknown) => {
-            this.log.warn({ sessionId: s.meta.id, code: errCode(err) }, 'could not refresh the session summary');
+            this.log.warn({ session: s.meta.id, code: errCode(err) }, 'could not refresh the session summary');
           });
       }
     }
