@@ -1,13 +1,10 @@
 // A stage's "no": what the client is answered, how the exchange is recorded and logged. Made by
 // the stages, carried out in one place (settle-refusal.ts).
-import { AirlockError } from '../errors.js';
+import { AirlockError, type ErrorCode } from '../errors.js';
 import type { Approval } from '../approvals/approval-queue.js';
 import type { RuleRef } from '../policy/decide.js';
 import type { CapturedBody, ExchangeTimings } from '../lib/exchange-types.js';
 import type { Decision } from '../lib/decision.js';
-
-/** The code of a hold the client walked away from: no answer was sent, so no error-table entry. */
-export const HELD_ABORTED = 'HELD_ABORTED';
 
 /** What was sent upstream before the exchange failed (forward and later stages). */
 export interface SentPart {
@@ -21,7 +18,7 @@ export interface SentPart {
 export interface Refusal {
   readonly kind: 'refuse';
   /** The stable code: X-Airlock-Error, `_airlock.code`, the log line's `code`. */
-  readonly code: string;
+  readonly code: ErrorCode;
   /** The status the client is answered; 0 when it gets no answer. */
   readonly status: number;
   /** What the client is told besides the table's message (never a secret); the log's `reason`. */
@@ -77,7 +74,8 @@ export function asAirlockError(err: unknown, fallback: ConstructorParameters<typ
 export function heldAborted(why: string, rule: RuleRef): Refusal {
   return {
     kind: 'refuse',
-    code: HELD_ABORTED,
+    // In the table, never answered (its status is null): recorded only.
+    code: 'HELD_ABORTED',
     status: 0,
     detail: undefined,
     answer: null,
