@@ -68,7 +68,7 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
         .option('log-format', { choices: ['json', 'pretty'] as const, default: 'json' as const, describe: 'json: pino lines for log shippers; pretty: readable lines for a person at a terminal' }),
     async (args) => {
       try {
-        await (await import('./commands/serve.js')).serveCommand(args as CommonArgs & { 'log-format'?: 'json' | 'pretty' });
+        await (await import('./commands/serve.js')).serveCommand(args);
       } catch (err) {
         fail(err);
       }
@@ -136,7 +136,7 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
     (y) => y,
     async (args) => {
       try {
-        await (await import('./commands/console.js')).consoleCommand(args as CommonArgs);
+        await (await import('./commands/console.js')).consoleCommand(args);
       } catch (err) {
         fail(err);
       }
@@ -223,7 +223,7 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
   .command('check-config', 'validate the config; prints every problem with its key path and warns about grants that admit too much', (y) => y.option('strict', { type: 'boolean', default: false, describe: 'exit 2 on warnings too' }), async (args) => {
     try {
       const { checkConfigCommand } = await import('./commands/check-config.js');
-      const r = checkConfigCommand(args as CommonArgs & { strict?: boolean });
+      const r = checkConfigCommand(args);
       // The report is the result, on stdout either way; the exit status says whether it passed.
       process.stdout.write(`${r.text}\n`);
       process.exit(r.ok ? 0 : 2);

@@ -1,4 +1,3 @@
-import https from 'node:https';
 import http from 'node:http';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';

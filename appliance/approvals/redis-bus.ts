@@ -63,6 +63,7 @@ end
 return 0
 `;
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T names the shape read back; callers check it
 function parse<T>(text: string | null | undefined): T | undefined {
   if (!text) return undefined;
   try {

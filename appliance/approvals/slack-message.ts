@@ -13,6 +13,7 @@ export function slackHoldMessage(id: string, r: HeldRequest, text: string, timeo
   const fields = [
     `*Request*\n\`${esc(`${r.method} ${r.url}`).slice(0, 300)}\``,
     `*Who*\n${esc(r.sub)} (grant ${esc(r.grant)})`,
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- shows whatever the hold recorded, object or not
     `*Rule*\n${esc(String(rule?.reason ?? `${String(rule?.policy ?? '?')} #${String(rule?.rule ?? '?')}`))}`,
     ...(timeoutSeconds !== undefined ? [`*Decide within*\n${timeoutSeconds}s`] : []),
   ];

@@ -62,6 +62,7 @@ export function isBrokenPipe(err: unknown): boolean {
 export function quietOnBrokenPipe(stream: NodeJS.WriteStream = process.stdout): void {
   stream.on('error', (err) => {
     if (isBrokenPipe(err)) process.exit(0);
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- the stream's own error, re-thrown as it came
     throw err;
   });
 }

@@ -86,14 +86,15 @@ export async function whoamiCommand(args: WhoamiArgs, env: NodeJS.ProcessEnv = p
   const token = await tokenOf(args, env);
   if (looksLikeSessionToken(token)) {
     const proxy = proxyUrl(args.proxy, env);
-    const r = await httpCall(new URL('/.airlock/v1/whoami', proxy).href, { headers: { authorization: `Bearer ${token}` } }).catch((err: Error) => {
-      throw new CliError('UNREACHABLE', `cannot reach Airlock at ${proxy.host}: ${err.message}`);
+    const r = await httpCall(new URL('/.airlock/v1/whoami', proxy).href, { headers: { authorization: `Bearer ${token}` } }).catch((err: unknown) => {
+      throw new CliError('UNREACHABLE', `cannot reach Airlock at ${proxy.host}: ${(err as Error).message}`);
     });
     if (r.status !== 200) throw new CliError(codeOr(r.headers['x-airlock-error'], 'WHOAMI_FAILED'), airlockMessage(r));
     const body = JSON.parse(r.body) as Record<string, unknown>;
     if (args.json) return JSON.stringify(body, null, 2);
     const who = (body['identity'] ?? {}) as Record<string, string>;
     return [
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- shows the server's JSON as it is
       `session: ${String(body['session'] ?? '-')}`,
       `grant:   ${String(body['grant'])}`,
       `expires: ${String(body['expiresAt'])}${body['bound'] === true ? ' (ambient binding)' : ''}`,

@@ -36,7 +36,7 @@ export const consoleSchema = z
         /** The claim that lists the approver's groups. */
         groupsClaim: z.string().min(1).default('groups'),
       })
-      .refine((a) => a.emails.length + a.groups.length > 0, { message: 'name at least one approver email or group' }),
+      .refine((a) => a.emails.length + a.groups.length > 0, { error: 'name at least one approver email or group' }),
     sessionTtl: seconds.default(8 * 3600_000),
     slack: z
       .strictObject({

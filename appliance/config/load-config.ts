@@ -62,7 +62,7 @@ function deepFreeze<T>(value: T): T {
 export function parseConfig(raw: unknown, file: string | null = null): Config {
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) throw new ConfigError(file, problemsOf(result.error));
-  return deepFreeze(result.data) as Config;
+  return deepFreeze(result.data);
 }
 
 export interface LoadOptions {

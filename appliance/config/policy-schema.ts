@@ -48,7 +48,7 @@ const condition = z
     lte: z.number().optional(),
   })
   .refine((c) => ['exists', 'equals', 'gt', 'gte', 'lt', 'lte'].some((k) => k in c), {
-    message: 'a condition needs one of exists, equals, gt, gte, lt, lte',
+    error: 'a condition needs one of exists, equals, gt, gte, lt, lte',
   });
 
 const action = z.enum(['allow', 'deny', 'approve']);
@@ -73,7 +73,7 @@ export const policySchema = z.strictObject({
 const busSchema = z.strictObject({
   type: z.literal('redis'),
   /** redis:// or rediss://, without a password (passwordFile holds it, 0600). */
-  url: z.url({ protocol: /^rediss?$/ }).refine((u) => new URL(u).password === '', { message: 'put the Redis password in approvals.bus.passwordFile, not in the URL' }),
+  url: z.url({ protocol: /^rediss?$/ }).refine((u) => new URL(u).password === '', { error: 'put the Redis password in approvals.bus.passwordFile, not in the URL' }),
   passwordFile: z.string().min(1).optional(),
   /** TLS to Redis: true for the system roots, or a CA file for a private one. */
   tls: z.union([z.boolean(), z.strictObject({ caFile: z.string().min(1) })]).default(false),
@@ -109,7 +109,7 @@ const maskRule = z
       })
       .optional(),
   })
-  .refine((r) => (r.jsonPath === undefined) !== (r.regex === undefined), { message: 'a masking rule has exactly one of jsonPath or regex' });
+  .refine((r) => (r.jsonPath === undefined) !== (r.regex === undefined), { error: 'a masking rule has exactly one of jsonPath or regex' });
 
 export const maskingSchema = z.strictObject({ rules: z.array(maskRule).default([]) }).prefault({});
 

@@ -36,6 +36,7 @@ export class OidcLogin {
       this.cfg.oidc.clientId,
       secret,
       secret ? client.ClientSecretBasic(secret) : client.None(),
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- deliberate, and only for a loopback http:// issuer
       { ...(loopbackHttp(this.cfg.oidc.issuer) ? { execute: [client.allowInsecureRequests] } : {}), timeout: 10 },
     );
     return this.config;

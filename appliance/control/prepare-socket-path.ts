@@ -12,8 +12,8 @@ export async function prepareSocketPath(path: string, group: string | null, log:
   const dir = dirname(path);
   const made = await mkdir(dir, { mode: 0o700 }).then(
     () => true,
-    (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EEXIST') return false;
+    (err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw err;
     },
   );

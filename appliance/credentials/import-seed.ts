@@ -22,7 +22,7 @@ export async function importVaultSeed(stateDir: string, env: NodeJS.ProcessEnv, 
     text = await readFile(join(dir, SEED_CREDENTIAL), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new Error(`cannot read the vault seed credential: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new Error(`cannot read the vault seed credential: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
   }
   let parsed: z.infer<typeof seedSchema>;
   try {

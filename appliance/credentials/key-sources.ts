@@ -166,7 +166,7 @@ export function runCredentialProcess(command: readonly string[]): Promise<string
     execFile(command[0]!, command.slice(1), { timeout: EXEC_TIMEOUT_MS, maxBuffer: 64 * 1024, shell: false, windowsHide: true }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
-      const why = e.killed ? `timed out after ${EXEC_TIMEOUT_MS} ms` : typeof e.code === 'number' ? `exited with ${e.code}` : `could not run (${String(e.code ?? 'error')})`;
+      const why = e.killed ? `timed out after ${EXEC_TIMEOUT_MS} ms` : typeof e.code === 'number' ? `exited with ${String(e.code)}` : `could not run (${String(e.code ?? 'error')})`;
       const tail = redactKeyShapes(String(stderr).slice(-MAX_STDERR).replace(/[^\x20-\x7e\n]/g, '?'), '[key-shaped]').trim();
       reject(new Error(`${command[0]} ${why}${tail ? `; stderr: ${tail}` : ''}`));
     });

@@ -10,7 +10,7 @@ function ascii(v: string): string {
 }
 
 export function applianceIdentity(): Record<string, string> {
-  let machine = '';
+  let machine: string;
   try {
     machine = readFileSync('/etc/machine-id', 'utf8').trim();
   } catch {

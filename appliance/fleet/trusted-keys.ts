@@ -48,6 +48,7 @@ export function keysFromDir(dir: string): TrustedKeys {
         text = (await readFile(file, 'utf8')).slice(0, MAX_JWK_BYTES);
       } catch (err) {
         if ((err as { code?: unknown }).code === 'ENOENT') return null;
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- an fs error's code, whatever it is
         throw new KeyError('PUBLIC_KEY_INVALID', `cannot read ${file}: ${String((err as { code?: unknown }).code ?? 'error')}`);
       }
       return checked(text, kid, file);

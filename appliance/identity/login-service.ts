@@ -41,6 +41,7 @@ export interface LoginAnswer {
 /** The job's own values only: a refused job learns which claim failed, never what a grant expects. */
 function describeMisses(misses: readonly GrantMiss[]): string {
   if (misses.length === 0) return 'no grant is configured';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a claim's value as the job sent it
   const show = (v: unknown): string => (v === undefined ? 'absent' : JSON.stringify(String(v)).slice(0, 120));
   return misses.map((m) => (m.claim === 'issuer' ? `${m.grant}: other issuer` : `${m.grant}: ${m.claim} ${show(m.actual)} does not match`)).join('; ');
 }

@@ -9,6 +9,7 @@ export function sessionKey(identity: Identity): string {
   const parts: unknown[] = [identity.issuer, identity.grant, identity.sub];
   for (const claim of ['run_id', 'run_attempt'] as const) {
     const v = identity.claims[claim];
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- run_id/run_attempt are strings or numbers from the issuer
     if (v !== undefined && v !== null) parts.push([claim, String(v)]);
   }
   return JSON.stringify(parts);

@@ -11,7 +11,7 @@ export interface LimitsConfig {
   readonly maxInflightBytesPerSession: number;
 }
 
-export type Admission = { readonly ok: true; release(): void } | { readonly ok: false; readonly error: AirlockError };
+export type Admission = { readonly ok: true; readonly release: () => void } | { readonly ok: false; readonly error: AirlockError };
 
 /**
  * Stream buffers an exchange can fill besides the bytes forward() holds: the last chunk read past

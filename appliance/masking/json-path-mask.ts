@@ -19,7 +19,7 @@ export function maskJsonPaths(rules: readonly JsonPathRule[], text: string): { t
   if (json === null || typeof json !== 'object') return null;
   const fired = new Set<string>();
   for (const r of rules) {
-    const found = JSONPath({ path: r.jsonPath, json, eval: false, resultType: 'all' }) as unknown;
+    const found = JSONPath<unknown>({ path: r.jsonPath, json, eval: false, resultType: 'all' });
     if (!Array.isArray(found)) continue;
     for (const f of found as { parent?: unknown; parentProperty?: unknown }[]) {
       const parent = f.parent;

@@ -91,7 +91,7 @@ export function maskResponse(r: ResponseIn, secrets: readonly string[], rules: M
   const head = maskHead(r.statusText, r.rawHeaders, credentialOnly, fired);
   const raw = head.rawHeaders;
   const body = textMasker(secrets, rules.regexes);
-  const held = Buffer.concat(r.held as Buffer[]);
+  const held = Buffer.concat(r.held);
   const capture = (bytes: Buffer, truncated: boolean, size = bytes.length): CapturedBody => ({
     size,
     bytes: bytes.subarray(0, maxBodyBytes),

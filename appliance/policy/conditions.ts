@@ -22,7 +22,7 @@ export type Truth = 'true' | 'false' | 'unknown';
 /** The values a JSONPath selects; `eval: false` because a config must never run code. */
 function select(path: string, json: unknown): unknown[] {
   if (json === null || typeof json !== 'object') return path === '$' ? [json] : [];
-  const out = JSONPath({ path, json, eval: false, wrap: true }) as unknown;
+  const out = JSONPath<unknown>({ path, json, eval: false, wrap: true });
   return Array.isArray(out) ? out : [];
 }
 

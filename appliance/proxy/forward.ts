@@ -127,7 +127,7 @@ export function forward(input: ForwardInput): Promise<ForwardOutcome> {
       },
       timeout: input.timeoutMs,
     };
-    if (input.tls) (options as https.RequestOptions).servername = dest.host;
+    if (input.tls) options.servername = dest.host;
     upReq = (input.tls ? https : http).request(options);
 
     upReq.on('socket', (socket: Socket) => {

@@ -39,7 +39,7 @@ export interface RouterDeps {
 
 export interface Router extends Omit<EngineHandlers, 'secureContextFor'> {
   /** A transparently redirected TLS connection, treated as a CONNECT to SNI:443. */
-  onTransparent(socket: Socket, head: Buffer, servername: string): void;
+  readonly onTransparent: (socket: Socket, head: Buffer, servername: string) => void;
 }
 
 export function createRouter(deps: RouterDeps): Router {

@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
 import { assertNoSecrets, assertRefusal, parseResponses } from '../fixtures/refusal-helpers.js';
-import { openRawTunnel, type RawTunnel } from '../fixtures/raw-tls.js';
+import { openRawTunnel } from '../fixtures/raw-tls.js';
 import { freePort } from '../fixtures/free-port.js';
 import { exchangeOn as exchange } from '../fixtures/raw-tls.js';
 

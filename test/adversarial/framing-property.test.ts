@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { finished } from 'node:stream/promises';
 import fc from 'fast-check';
 import { canonicalRequest, type CanonicalRequest } from '../../appliance/pipeline/canonical-request.js';
 import { forward } from '../../appliance/proxy/forward.js';
@@ -75,7 +76,7 @@ before(async () => {
       now: () => performance.now(),
     }).then(
       async (out) => {
-        if (out.rest) for await (const _ of out.rest) void _;
+        if (out.rest) await finished(out.rest.resume());
         res.writeHead(200, { 'content-length': '0' }).end();
       },
       () => res.writeHead(502, { 'content-length': '0' }).end(),

@@ -148,7 +148,7 @@ async function windowed(pid: number | null, run: (during: (p: 'measure' | 'done'
       sampler = new RssSampler(pid);
     } else {
       c1 = cpuMs(pid);
-      peak = (sampler as RssSampler | null)?.stop() ?? null;
+      peak = sampler?.stop() ?? null;
     }
   });
   const cpu = pid === null ? null : c1 - c0;

@@ -134,6 +134,7 @@ export function renderMarkdown(r: BenchReport): string {
   const m = r.meta;
   out.push(`# Airlock benchmark (${String(m['mode'])})`, '');
   out.push(
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- metadata fields as the bench wrote them
     `${String(m['date'])} · \`${String(m['command'])}\` · commit ${String(m['commit'] ?? '?')} · node ${String(m['node'])} · ${String(m['cpus'])} · ${String(m['memoryGb'])} GB · http-mitm-proxy ${String(m['httpMitmProxy'] ?? '?')} · mitmdump ${String(m['mitmdump'] ?? 'not installed')} · load average ${JSON.stringify(m['loadAverage1m'])}`,
     '',
     `Each load: ${r.settings.warmupMs / 1000} s warm-up, then ${r.settings.durationMs / 1000} s measured. Every proxy is its own process; CPU is that process's utime+stime over the measured window, RSS from /proc. "vs direct" and "vs bare" are ratios to direct and to the bare http-mitm-proxy of this same run.`,

@@ -17,7 +17,7 @@ try {
   const configuration = client.createConfiguration({
     // What a careless agent might do: bake a real-looking key into its config. Airlock strips it.
     authMethods: { apiKeyAuth: 'agent-supplied-key-0123456789abcdef', appKeyAuth: 'agent-supplied-app-key-0123456789' },
-    fetch: (url: string, init: Record<string, unknown>) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1]),
+    fetch: (url: string, init: Record<string, unknown>) => undiciFetch(url, { ...init, dispatcher }),
   });
   const created = await new v1.DashboardsApi(configuration).createDashboard({
     body: { title: 'Airlock demo', layoutType: 'ordered', widgets: [{ definition: { type: 'note', content: 'created through Airlock' } }] },

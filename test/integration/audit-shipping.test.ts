@@ -133,7 +133,7 @@ test('prune removes old shipped sessions only: never an open one, never one stil
   const r = await a.cli(['sessions', 'prune', '--older-than', '10ms', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { removed: string[]; kept: { id: string; reason: string }[] };
-  assert.deepEqual(JSON.parse(dry.stdout).removed, out.removed, 'a dry run names the same sessions');
+  assert.deepEqual((JSON.parse(dry.stdout) as { removed: unknown }).removed, out.removed, 'a dry run names the same sessions');
   for (const id of shipped) assert.ok(out.removed.includes(id), `shipped ${id} is pruned`);
   assert.ok(!out.removed.includes(open) && !out.removed.includes(pending));
   assert.ok(out.kept.some((k) => k.id === pending && /not yet shipped/.test(k.reason)));

@@ -116,7 +116,7 @@ function tampered(name: string, bytes: Buffer | string): string {
 
 async function verify(file: string, ...extra: string[]): Promise<{ code: number; out: { ok: boolean; signature: { ok: boolean; detail: string }; chain: { ok: boolean; problem?: { code: string; entry?: number; message: string } } } }> {
   const r = await a.cli(['sessions', 'verify', file, '--json', ...extra]);
-  return { code: r.code, out: JSON.parse(r.stdout) };
+  return { code: r.code, out: JSON.parse(r.stdout) as Awaited<ReturnType<typeof verify>>['out'] };
 }
 
 test('an untouched HAR verifies: signature with the appliance key and with --public-key, chain intact', async () => {
@@ -204,7 +204,7 @@ test('replay re-issues the session against the sandbox with the vaulted key, nev
     assert.equal(g.headers['dd-api-key'], a.apiKey, 'the vaulted key was injected');
     assert.ok(!g.rawHeaders.join('\n').includes('[redacted:'), 'no placeholder was sent');
   }
-  assert.equal(JSON.parse(got[0]!.body.toString('utf8')).title, 'audit one');
+  assert.equal((JSON.parse(got[0]!.body.toString('utf8')) as { title: unknown }).title, 'audit one');
   const rows = r.stdout.split('\n').filter((l) => /^(GET|POST)\s/.test(l));
   assert.equal(rows.length, 4);
   assert.match(rows[0]!, /^POST\s+\/api\/v1\/dashboard\s+200\s+200\s+yes/);

@@ -79,7 +79,7 @@ async function throughAirlock(name: string, fn: () => Promise<void>, expectHosts
   } catch (err) {
     // What Airlock decided, to tell a tool's failure from a refusal.
     const seen = logLines().slice(fromLog).filter((l) => l['msg'] === 'request' || String(l['msg']).includes('refused') || l['level'] === 50 || l['level'] === 40);
-    throw new Error(`${(err as Error).message}\nAirlock saw:\n${seen.map((l) => JSON.stringify({ msg: l['msg'], method: l['method'], host: l['host'] ?? l['target'], path: l['path'], status: l['status'], code: l['code'], reason: l['reason'] })).join('\n')}`);
+    throw new Error(`${(err as Error).message}\nAirlock saw:\n${seen.map((l) => JSON.stringify({ msg: l['msg'], method: l['method'], host: l['host'] ?? l['target'], path: l['path'], status: l['status'], code: l['code'], reason: l['reason'] })).join('\n')}`, { cause: err });
   }
   // Request log lines are written when the response closes: give the last one a moment.
   await new Promise((r) => setTimeout(r, 200));
@@ -127,7 +127,7 @@ test('datadog-ci junit upload reaches cireport-intake with the vaulted key', asy
     const r = await datadogCi(['junit', 'upload', '--service', 'airlock-test', '--skip-git-metadata-upload', report]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
   }, ['cireport-intake.datadoghq.com']);
-  assert.ok(got.some((g) => g.path.startsWith('/api/v2/cireport') && g.body.length > 0), `the JUnit report arrived: ${got.map((g) => `${g.method} ${g.path} ${g.headers['content-type']}`).join(', ')}`);
+  assert.ok(got.some((g) => g.path.startsWith('/api/v2/cireport') && g.body.length > 0), `the JUnit report arrived: ${got.map((g) => `${g.method} ${g.path} ${String(g.headers['content-type'])}`).join(', ')}`);
 });
 
 test('datadog-ci sarif upload reaches cicodescan-intake with the vaulted key', async () => {

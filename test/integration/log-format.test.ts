@@ -34,7 +34,7 @@ async function serveFirstLines(extra: string[]): Promise<string[]> {
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line:\n${buf}`)), 30_000);
-      p.stdout!.on('data', (d: Buffer) => {
+      p.stdout.on('data', (d: Buffer) => {
         buf += d.toString('utf8');
         if (buf.includes('airlock listening on')) {
           clearTimeout(timer);

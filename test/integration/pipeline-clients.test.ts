@@ -45,7 +45,7 @@ test('curl with a Bearer Proxy-Authorization creates a dashboard; Datadog sees t
   const r = await run('curl', ['-sS', '--fail-with-body', '--proxy', a.proxyUrl, '--proxy-header', `Proxy-Authorization: Bearer ${token}`, '--cacert', a.caPath,
     '-H', `DD-API-KEY: ${AGENT_KEY}`, '-H', 'content-type: application/json', '-d', body, 'https://api.datadoghq.com/api/v1/dashboard']);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  assert.match(JSON.parse(r.stdout).id as string, /^abc-def-/);
+  assert.match((JSON.parse(r.stdout) as { id: string }).id, /^abc-def-/);
   assert.equal(lastReceived().path, '/api/v1/dashboard');
   assertVaultedKeysOnly(lastReceived().rawHeaders);
 });
@@ -94,7 +94,7 @@ test('the official Datadog client creates a dashboard with the job token as its 
     const configuration = client.createConfiguration({
       authMethods: { apiKeyAuth: token, appKeyAuth: token },
       // The client has no proxy support of its own; Node clients reach a proxy through undici.
-      fetch: (url: string, init: Record<string, unknown>) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1]),
+      fetch: (url: string, init: Record<string, unknown>) => undiciFetch(url, { ...init, dispatcher }),
     });
     const api = new v1.DashboardsApi(configuration);
     const created = await api.createDashboard({

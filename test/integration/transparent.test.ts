@@ -59,7 +59,7 @@ test('a transparent request without any token is refused with 407 TOKEN_MISSING 
 test('a ClientHello without SNI is closed without an answer', async () => {
   const err = await new Promise<Error | null>((resolve) => {
     const s = tls.connect({ host: '127.0.0.1', port: tport, ca, rejectUnauthorized: false }, () => resolve(null));
-    s.on('error', (e) => resolve(e));
+    s.on('error', (e: Error) => resolve(e));
     s.setTimeout(10_000, () => s.destroy(new Error('timeout')));
   });
   assert.ok(err, 'the handshake failed');

@@ -27,13 +27,16 @@ function isoDate(v: unknown): string {
   return Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
 }
 
+// Array.isArray would narrow a readonly array type to any[]; this keeps the element type.
+const isList = (v: unknown): v is readonly unknown[] => Array.isArray(v);
+
 function headerList(headers: readonly HeaderPair[] | undefined): HarNameValue[] {
-  if (!Array.isArray(headers)) return [];
+  if (!isList(headers)) return [];
   return headers.map((h) => ({ name: str(h?.[0]), value: str(h?.[1]) }));
 }
 
 function headerValue(headers: readonly HeaderPair[] | undefined, name: string): string | undefined {
-  if (!Array.isArray(headers)) return undefined;
+  if (!isList(headers)) return undefined;
   return headers.find((h) => str(h?.[0]).toLowerCase() === name)?.[1];
 }
 

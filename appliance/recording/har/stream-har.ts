@@ -44,7 +44,7 @@ function logAirlock(id: string, meta: SessionMeta | null, closedAt: string | nul
 
 function metaFromLine(line: SessionMeta): SessionMeta {
   const o = line as unknown as Record<string, unknown>;
-  const s = (k: string): string => (typeof o[k] === 'string' ? (o[k] as string) : '');
+  const s = (k: string): string => (typeof o[k] === 'string' ? o[k] : '');
   const claims = typeof o['claims'] === 'object' && o['claims'] !== null ? (o['claims'] as Record<string, unknown>) : {};
   return {
     id: s('id'),

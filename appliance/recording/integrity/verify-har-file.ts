@@ -29,7 +29,7 @@ export async function verifyHarFile(file: string, publicJwk: JWK | null, publicK
     if (err instanceof VerifyError) throw err;
     throw new VerifyError('HAR_UNREADABLE', `cannot read ${file}: ${errCode(err)}`);
   }
-  let sig: string | null = null;
+  let sig: string | null;
   try {
     sig = (await readFile(sigFile, 'utf8')).slice(0, 64 * 1024);
   } catch {

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 // Control characters that do not occur in text formats; their presence means "binary".
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const BINARY_CONTROL = /[\u0000-\u0008\u000B\u000E-\u001A\u001C-\u001F\u007F]/;
 
 /**

@@ -27,6 +27,7 @@ export class PendingLines {
     for (;;) {
       if (this.writing) {
         const err = await this.writing;
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- the failed append's own error, passed on
         if (err !== null) throw err;
         continue;
       }
@@ -37,11 +38,12 @@ export class PendingLines {
           for (const [id] of claimed) this.lines.delete(id);
           return null;
         },
-        (err: unknown) => err ?? new Error('write failed'),
+        (err: unknown): unknown => err ?? new Error('write failed'),
       );
       this.writing = p;
       const err = await p;
       if (this.writing === p) this.writing = null;
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the failed append's own error, passed on
       if (err !== null) throw err;
       written += claimed.length;
     }

@@ -115,7 +115,7 @@ function entry(over: Partial<HarEntry> & { body?: string }): HarEntry {
     cache: {}, timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 }, _resourceType: 'fetch',
     _airlock: { decision: 'forwarded', forwarded: true, stripped: [], injected: [] },
     ...over,
-  } as HarEntry;
+  };
 }
 
 test('replay plans never carry a placeholder: such headers and query parameters are dropped, credential headers always', () => {

@@ -41,7 +41,7 @@ test('a leaf carries the required extensions with the required criticality', () 
   assert.deepEqual((san?.['altNames'] as { type: number; value: string }[]).map((n) => [n.type, n.value]), [[2, 'api.datadoghq.com']]);
   assert.equal(ext.get('2.5.29.14')?.['subjectKeyIdentifier'], leaf.generateSubjectKeyIdentifier().toHex());
   assert.ok(ext.has('2.5.29.35'));
-  assert.equal(leaf.subject.getField('CN')?.value, 'api.datadoghq.com');
+  assert.equal((leaf.subject.getField('CN') as { value: unknown } | null)?.value, 'api.datadoghq.com');
 });
 
 test("a leaf's authority key identifier is the CA's subject key identifier", () => {

@@ -75,5 +75,5 @@ test('closing a connection releases the reservations of exchanges whose response
   a.destroy();
   await new Promise((r) => setImmediate(r));
   assert.ok(l.admit(b, 's').ok, 'the closed connection gave its 200 bytes back');
-  assert.ok(l.admit(b, 's').ok === false, 'b itself holds 200 of 250 now');
+  assert.ok(!l.admit(b, 's').ok, 'b itself holds 200 of 250 now');
 });

@@ -125,7 +125,7 @@ test('a forwarded exchange whose record does not fit throws RECORDING_INCOMPLETE
   assert.equal((lines[2]?.['request'] as { body: unknown }).body, null);
   // What the client got is recorded: Airlock's own 502 RECORDING_INCOMPLETE, not the withheld 200.
   assert.equal((lines[2]?.['response'] as { status: number }).status, 502);
-  assert.deepEqual((lines[2]?.['airlock'] as { code: string; forwarded: boolean }), { ...(lines[2]?.['airlock'] as object), code: 'RECORDING_INCOMPLETE', forwarded: true });
+  assert.deepEqual(lines[2]?.['airlock'], { ...(lines[2]?.['airlock'] as object), code: 'RECORDING_INCOMPLETE', forwarded: true });
   assert.ok(store.isOpen(meta.id), 'the session goes on');
 
   disk.free = Infinity;
