@@ -4,7 +4,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
-import { assertNoSecrets, parseResponses, waitFor } from '../fixtures/refusal-helpers.js';
+import { assertNoSecrets, parseResponses } from '../fixtures/refusal-helpers.js';
+import { waitFor } from '../fixtures/wait-for.js';
 import { rawTlsExchange } from '../fixtures/raw-tls.js';
 import type { ReceivedRequest } from '../fixtures/fake-datadog.js';
 
@@ -75,7 +76,7 @@ async function send(requestFor: (marker: string) => string): Promise<Sent> {
   const before = a.datadog.received.length;
   const logLines = a.logs.filter((l) => l.includes('"msg":"request"')).length;
   const response = await rawTlsExchange({ port: a.port, ca: readFileSync(a.caPath, 'utf8'), proxyAuth: `Bearer ${token}`, request: requestFor(marker) });
-  await waitFor(() => (a.logs.filter((l) => l.includes('"msg":"request"')).length > logLines ? true : undefined), 'the request log line');
+  await waitFor('the request log line', () => (a.logs.filter((l) => l.includes('"msg":"request"')).length > logLines ? true : undefined));
   return { response, upstream: a.datadog.received.slice(before), marker };
 }
 

@@ -5,7 +5,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net, { type AddressInfo, type Socket } from 'node:net';
-import tls from 'node:tls';
 import { Writable } from 'node:stream';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,8 @@ import { configSchema } from '../../appliance/config/schema.js';
 import { createLogger } from '../../appliance/log.js';
 import { startServer, type RunningServer } from '../../appliance/server.js';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
-import { assertNoSecrets, assertRefusal, parseResponses, rawConnect, sendRaw, waitFor, type HttpResult } from '../fixtures/refusal-helpers.js';
+import { assertNoSecrets, assertRefusal, parseResponses, rawConnect, sendRaw, type HttpResult } from '../fixtures/refusal-helpers.js';
+import { waitFor } from '../fixtures/wait-for.js';
 import { openRawTunnel, rawTlsExchange } from '../fixtures/raw-tls.js';
 
 // What api.datadoghq.com "resolves" to in the in-process tests (a made-up public address).
@@ -159,7 +159,7 @@ describe('passthrough: allow, in process, with an injected resolver and dialler'
         return net.connect(echo.port, '127.0.0.1');
       },
     });
-    const line = await waitFor(() => logs.find((l) => l.includes('transparent TLS listener on')), 'the transparent listener');
+    const line = await waitFor('the transparent listener', () => logs.find((l) => l.includes('transparent TLS listener on')));
     tport = (JSON.parse(line) as { port: number }).port;
     // The start-up resolution of the sites' api hosts runs in the background (injected: instant).
     await new Promise((r) => setTimeout(r, 200));
@@ -176,7 +176,7 @@ describe('passthrough: allow, in process, with an injected resolver and dialler'
     assert.deepEqual(dials.slice(before), [], `CONNECT ${target}: a dial was attempted`);
     assertRefusal(r, 403, 'DESTINATION_BLOCKED');
     const host = target.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
-    await waitFor(() => logs.find((l) => l.includes('"code":"DESTINATION_BLOCKED"') && l.includes(`"target":"${host}:`)), `the refusal of ${target} in the log`);
+    await waitFor(`the refusal of ${target} in the log`, () => logs.find((l) => l.includes('"code":"DESTINATION_BLOCKED"') && l.includes(`"target":"${host}:`)));
   }
 
   test('CONNECT to an IPv4 literal is refused with 403 DESTINATION_BLOCKED and nothing is dialled', async () => {
@@ -211,7 +211,7 @@ describe('passthrough: allow, in process, with an injected resolver and dialler'
     for (const sni of [DD_V4, '65638922', 'dd-alias.example']) {
       await sendRaw(tport, clientHello(sni), 3_000);
       assert.deepEqual(dials.slice(before), [], `SNI ${sni}: a dial was attempted`);
-      await waitFor(() => logs.find((l) => l.includes('"code":"DESTINATION_BLOCKED"') && l.includes(`"target":"${sni}:443"`) && l.includes('"transparent":true')), `the refusal of SNI ${sni} in the log`);
+      await waitFor(`the refusal of SNI ${sni} in the log`, () => logs.find((l) => l.includes('"code":"DESTINATION_BLOCKED"') && l.includes(`"target":"${sni}:443"`) && l.includes('"transparent":true')));
     }
   });
 
@@ -239,7 +239,7 @@ describe('passthrough: allow, in process, with an injected resolver and dialler'
     const before = dials.length;
     const r = await connectHead(server.port, 'pinned.example:443');
     assert.equal(r.status, 200);
-    await waitFor(() => (dials.length > before ? true : undefined), 'the pinned dial');
+    await waitFor('the pinned dial', () => (dials.length > before ? true : undefined));
     assert.deepEqual(dials.slice(before), [DD_V4]);
   });
 });
@@ -273,7 +273,7 @@ describe('the default config (no passthrough or intercept settings)', () => {
   test('CONNECT example.org:443 is refused with 403 PASSTHROUGH_DENIED and nothing is tunnelled', async () => {
     const r = await rawConnect(a.port, 'example.org:443');
     assertRefusal(r, 403, 'PASSTHROUGH_DENIED');
-    await waitFor(() => a.logs.find((l) => l.includes('"code":"PASSTHROUGH_DENIED"') && l.includes('"target":"example.org:443"')), 'the refusal in the log');
+    await waitFor('the refusal in the log', () => a.logs.find((l) => l.includes('"code":"PASSTHROUGH_DENIED"') && l.includes('"target":"example.org:443"')));
   });
 
   test('CONNECT api.datadoghq.eu:443 is intercepted: Airlock\'s certificate, the vaulted key upstream, the exchange recorded', async () => {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { CLI, run, startAirlock, type Airlock, type AirlockOptions } from '../fixtures/airlock-process.js';
-import { assertNoSecrets, assertRefusal, parseResponses, waitFor } from '../fixtures/refusal-helpers.js';
+import { assertNoSecrets, assertRefusal, parseResponses } from '../fixtures/refusal-helpers.js';
+import { waitFor } from '../fixtures/wait-for.js';
 import { rawTlsExchange } from '../fixtures/raw-tls.js';
 import { suiteSkip } from '../fixtures/skip-outside-ci.js';
 
@@ -195,7 +196,7 @@ describe('a response that cannot be recorded after its request was forwarded', {
     const verified = await cliInNs(['sessions', 'verify', join(sessions, `${id}.har`)]);
     assert.equal(verified.code, 0, `${verified.stdout}${verified.stderr}`);
 
-    await waitFor(() => a.logs.find((l) => /"code":"RECORDING_INCOMPLETE"/.test(l) && /"msg":"request"/.test(l)), 'the request line with the code');
+    await waitFor('the request line with the code', () => a.logs.find((l) => /"code":"RECORDING_INCOMPLETE"/.test(l) && /"msg":"request"/.test(l)));
     assertNoSecrets(a, [token], [exported.stdout, big.raw, refused.raw]);
     assert.equal(a.child?.exitCode, null, 'the process is alive');
   });
@@ -260,7 +261,7 @@ describe('a crash right after a response could not be recorded', { skip }, () =>
     await a.stop('SIGKILL');
     freeAll();
     await a.start();
-    await waitFor(() => a.logs.find((l) => /recovered an orphaned session journal/.test(l) && l.includes(id)), 'the recovery of the session');
+    await waitFor('the recovery of the session', () => a.logs.find((l) => /recovered an orphaned session journal/.test(l) && l.includes(id)));
     const exported = await cliInNs(['sessions', 'export', id]);
     assert.equal(exported.code, 0, exported.stderr);
     const har = JSON.parse(exported.stdout) as { log: { entries: Array<{ request: { url: string }; _error?: string; _airlock: { errorCode?: string } }> } };

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
-import { assertNoSecrets, assertRefusal, parseResponses, rawConnect, waitFor } from '../fixtures/refusal-helpers.js';
+import { assertNoSecrets, assertRefusal, parseResponses, rawConnect } from '../fixtures/refusal-helpers.js';
+import { waitFor } from '../fixtures/wait-for.js';
 import { openRawTunnel, type RawTunnel } from '../fixtures/raw-tls.js';
 import { exchangeOn as exchange } from '../fixtures/raw-tls.js';
 
@@ -89,7 +90,7 @@ describe('deadlines inside intercepted TLS', () => {
     assert.ok(elapsed < 5_000, `closed after ${elapsed} ms, not within the 1 s headers timeout (plus slack)`);
     const text = got.toString('latin1');
     assertRefusal(parseResponses(text), 408, 'REQUEST_TIMEOUT');
-    await waitFor(() => a.logs.find((l) => l.includes('limits.headersTimeout')), 'the headers-timeout log line');
+    await waitFor('the headers-timeout log line', () => a.logs.find((l) => l.includes('limits.headersTimeout')));
     assert.equal(a.datadog.received.length, before, 'nothing reached Datadog');
     assertNoSecrets(a, [token], [text]);
   });
@@ -108,7 +109,7 @@ describe('deadlines inside intercepted TLS', () => {
     assert.ok(elapsed < 6_000, `closed after ${elapsed} ms, not within the 2 s request timeout (plus slack)`);
     const text = got.toString('latin1');
     assertRefusal(parseResponses(text), 408, 'REQUEST_TIMEOUT');
-    await waitFor(() => a.logs.find((l) => l.includes('limits.requestTimeout')), 'the request-timeout log line');
+    await waitFor('the request-timeout log line', () => a.logs.find((l) => l.includes('limits.requestTimeout')));
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(a.datadog.received.length, before, 'no complete request reached Datadog');
     assertNoSecrets(a, [token], [text]);
@@ -150,7 +151,7 @@ describe('connection caps', () => {
       await new Promise((r) => setTimeout(r, 200));
       const r = await rawConnect(a.port, 'api.datadoghq.com:443');
       assertRefusal(r, 503, 'CONNECTION_LIMIT');
-      await waitFor(() => a.logs.find((l) => l.includes('limits.maxConnections reached')), 'the connection-limit log line');
+      await waitFor('the connection-limit log line', () => a.logs.find((l) => l.includes('limits.maxConnections reached')));
     } finally {
       for (const s of held) s.destroy();
     }
@@ -206,10 +207,10 @@ describe('response bytes held for clients that do not read', () => {
         t.socket.pause();
         t.socket.write('GET /big?bytes=50000000 HTTP/1.1\r\nHost: api.datadoghq.com\r\n\r\n');
       }
-      const refusals = await waitFor(() => {
+      const refusals = await waitFor('three INFLIGHT_LIMIT refusals', () => {
         const n = a.logs.filter((l) => l.includes('"code":"INFLIGHT_LIMIT"')).length;
         return n >= 3 ? n : undefined;
-      }, 'three INFLIGHT_LIMIT refusals', 10_000);
+      }, 10_000);
       assert.equal(refusals, 3);
       await new Promise((r) => setTimeout(r, 300));
       const big = a.datadog.received.slice(before).filter((r) => r.path.startsWith('/big'));
@@ -220,9 +221,9 @@ describe('response bytes held for clients that do not read', () => {
       let refusedSeen = 0;
       for (const t of tunnels) {
         t.socket.resume();
-        const head = (await t.waitFor((b) => b.includes('\r\n\r\n'), 3_000)).toString('latin1');
+        const head = (await t.readUntil((b) => b.includes('\r\n\r\n'), 3_000)).toString('latin1');
         if (/^HTTP\/1\.1 503/.test(head)) {
-          const whole = await t.waitFor((b) => b.toString('latin1').endsWith('"]}'), 3_000);
+          const whole = await t.readUntil((b) => b.toString('latin1').endsWith('"]}'), 3_000);
           assertRefusal(parseResponses(whole.toString('latin1')), 503, 'INFLIGHT_LIMIT');
           refusedSeen++;
         } else {
@@ -306,7 +307,7 @@ describe('an approval hold outlasts every deadline', () => {
       assert.equal(t.socket.destroyed, false);
       const ok = await a.cli(['approvals', 'approve', id]);
       assert.equal(ok.code, 0, ok.stderr);
-      const text = (await t.waitFor((b) => b.includes('\r\n\r\n'), 5_000)).toString('latin1');
+      const text = (await t.readUntil((b) => b.includes('\r\n\r\n'), 5_000)).toString('latin1');
       const r = parseResponses(text);
       assert.equal(r.headers['x-airlock-error'], undefined, text);
       assert.equal(a.datadog.received.length, before + 1, 'forwarded once approved');

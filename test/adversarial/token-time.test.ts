@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
-import { assertNoSecrets, assertRefusal, parseResponses, sendRaw, waitFor, type HttpResult } from '../fixtures/refusal-helpers.js';
+import { assertNoSecrets, assertRefusal, parseResponses, sendRaw, type HttpResult } from '../fixtures/refusal-helpers.js';
+import { waitFor } from '../fixtures/wait-for.js';
 import { rawTlsExchange } from '../fixtures/raw-tls.js';
 
 const CLAIMS = { repository_id: '123456', ref: 'refs/heads/main' };
@@ -62,7 +63,7 @@ describe('time claims of the CI token', () => {
     assert.match(l.body, detail);
     assert.equal(a.datadog.received.length, before, 'nothing reached Datadog');
     // The log is written asynchronously (log-batch.ts): wait for the line rather than race it.
-    await waitFor(() => (a.logs.filter((l) => l.includes('"TOKEN_INVALID"')).length > logged ? true : undefined), 'the refusal in the log');
+    await waitFor('the refusal in the log', () => (a.logs.filter((l) => l.includes('"TOKEN_INVALID"')).length > logged ? true : undefined));
     assertNoSecrets(a, [token], [c.raw, l.raw]);
   }
 

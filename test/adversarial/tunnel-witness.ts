@@ -20,7 +20,7 @@ export async function exchange(a: Airlock, token: string | undefined, request: s
   const t = await openRawTunnel({ port: a.port, ca: readFileSync(a.caPath, 'utf8'), ...(token ? { proxyAuth: `Bearer ${token}` } : {}) });
   try {
     t.socket.write(request);
-    const got = await t.waitFor((b) => complete(b.toString('latin1')), ms);
+    const got = await t.readUntil((b) => complete(b.toString('latin1')), ms);
     return parseResponses(got.toString('latin1'));
   } finally {
     t.end();

@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { CLI, runCli } from '../fixtures/airlock-process.js';
 import { startIssuer, type Issuer } from '../fixtures/oidc-issuer.js';
 import { freePort } from '../fixtures/free-port.js';
+import { waitFor } from '../fixtures/wait-for.js';
 export { freePort };
 
 const HERE = import.meta.dirname;
@@ -34,20 +35,21 @@ function stopper(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs
 }
 
 /** Spawns a node script that prints one JSON line when ready. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T names the shape of that line
 function spawnReady<T>(script: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ info: T; child: Child }> {
   const proc = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  proc.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   return new Promise((resolveReady, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`${script} did not start: ${err}`)), timeoutMs);
-    proc.stdout!.on('data', (d: Buffer) => {
+    proc.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       const i = buf.indexOf('\n');
       if (i < 0) return;
       clearTimeout(timer);
-      proc.stdout!.removeAllListeners('data');
-      proc.stdout!.resume();
+      proc.stdout.removeAllListeners('data');
+      proc.stdout.resume();
       resolveReady({ info: JSON.parse(buf.slice(0, i)) as T, child: { pid: proc.pid!, proc, stop: stopper(proc) } });
     });
     proc.once('exit', (code) => {
@@ -100,14 +102,18 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-async function waitFor(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, alive: () => boolean): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await ok()) return;
-    if (!alive()) throw new Error(`${what}: the process exited`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not ready after ${timeoutMs} ms`);
+/** Resolves once `ok`; a process that exits first fails at once instead of waiting out the timeout. */
+function untilReady(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, alive: () => boolean): Promise<true> {
+  return waitFor(
+    what,
+    async () => {
+      if (await ok()) return true;
+      if (!alive()) throw new Error(`${what}: the process exited`);
+      return undefined;
+    },
+    timeoutMs,
+    50,
+  );
 }
 
 export function mitmdumpPath(): string | null {
@@ -146,7 +152,7 @@ export async function startMitmdump(dir: string, up: Upstream, bin: string): Pro
   closeSync(log);
   const alive = (): boolean => proc.exitCode === null && proc.signalCode === null;
   const caFile = join(confdir, 'mitmproxy-ca-cert.pem');
-  await waitFor('mitmdump', async () => existsSync(caFile) && (await canConnect(port)), 60_000, alive);
+  await untilReady('mitmdump', async () => existsSync(caFile) && (await canConnect(port)), 60_000, alive);
   return { pid: proc.pid!, proc, stop: stopper(proc, 'SIGINT'), port, caPem: readFileSync(caFile, 'utf8') };
 }
 
@@ -203,9 +209,9 @@ export async function startAirlock(dir: string, up: Upstream, opts: AirlockStart
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.cli ?? CLI, 'serve', '--config', configPath], { stdio: ['ignore', log, log], cwd: home });
   closeSync(log);
   const alive = (): boolean => proc.exitCode === null && proc.signalCode === null;
-  await waitFor('airlock', () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('airlock listening on'), 30_000, alive).catch((err: Error) => {
+  await untilReady('airlock', () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('airlock listening on'), 30_000, alive).catch((err: unknown) => {
     proc.kill('SIGKILL');
-    throw new Error(`${err.message}\n${existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : ''}`);
+    throw new Error(`${(err as Error).message}\n${existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : ''}`);
   });
   const jwt = await issuer.mint({}, { expiresIn: 3600 });
   const stopProc = stopper(proc);

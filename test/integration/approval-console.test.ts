@@ -8,7 +8,7 @@ import { skipOutsideCi } from '../fixtures/skip-outside-ci.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +20,7 @@ import { REDIS_MISSING, startRedis, freePort, type RedisServer } from '../fixtur
 import { startProvider, type TestProvider } from '../fixtures/oidc-provider.js';
 import { CHROMIUM_PATH } from '../fixtures/devtools-import.js';
 import { slackSignature } from '../../appliance/console/slack-signature.js';
+import { waitFor } from '../fixtures/wait-for.js';
 
 const POLICY = {
   default: 'allow',
@@ -46,22 +47,12 @@ let hookServer: http.Server;
 const hooks: Record<string, unknown>[] = [];
 let browser: Browser;
 
-async function waitFor<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 function startConsole(configPath: string): Promise<void> {
   const proc = spawn(process.execPath, [CLI, 'console', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   consoleProc = proc;
   return new Promise((resolveStart, reject) => {
     const timer = setTimeout(() => reject(new Error(`console did not start: ${consoleLogs.join('\n')}`)), 30_000);
-    proc.stdout!.on('data', (d: Buffer) => {
+    proc.stdout.on('data', (d: Buffer) => {
       for (const line of d.toString('utf8').split('\n')) {
         if (!line) continue;
         consoleLogs.push(line);
@@ -71,7 +62,7 @@ function startConsole(configPath: string): Promise<void> {
         }
       }
     });
-    proc.stderr!.on('data', (d: Buffer) => consoleLogs.push(d.toString('utf8')));
+    proc.stderr.on('data', (d: Buffer) => consoleLogs.push(d.toString('utf8')));
     proc.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`console exited ${String(code)}: ${consoleLogs.join('\n')}`));

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { ProxyAgent, request } from 'undici';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
 import { REDIS_MISSING, startRedis, type RedisServer } from '../fixtures/redis-server.js';
+import { waitFor } from '../fixtures/wait-for.js';
 
 const POLICY = { default: 'allow', rules: [{ match: 'DELETE /api/v1/dashboard/*', action: 'approve' }] };
 let redis: RedisServer;
@@ -64,15 +65,6 @@ async function pendingIds(env: NodeJS.ProcessEnv, url: string): Promise<string |
   const r = await a.cli(['approvals', 'ls', '--json'], env);
   if (r.code !== 0) return undefined;
   return (JSON.parse(r.stdout) as { id: string; url: string }[]).find((p) => p.url.endsWith(url))?.id;
-}
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 test('approvals on the bus name the approver from a verified token; no token, a foreign audience or a non-approver is refused; Redis restarted mid-hold loses nothing', async (t) => {

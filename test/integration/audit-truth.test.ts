@@ -10,6 +10,7 @@ import { parse, stringify } from 'yaml';
 import { CLI, run, runCli, startAirlock, type Airlock } from '../fixtures/airlock-process.js';
 import { importInDevTools } from '../fixtures/devtools-import.js';
 import { validateHar } from '../fixtures/har-validate.js';
+import { waitFor } from '../fixtures/wait-for.js';
 
 const POLICY = {
   default: 'deny',
@@ -48,16 +49,6 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
     return { status: r.statusCode, text, code: typeof code === 'string' ? code : undefined };
   } finally {
     await dispatcher.close();
-  }
-}
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + 30_000;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

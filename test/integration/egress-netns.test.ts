@@ -240,10 +240,10 @@ describe('with the ruleset loaded in the runner namespace', () => {
       await curlAs(topo!.runnerNs, runnerUser, ['--resolve', `upstream.test:443:${ADDR.upstream4}`, 'https://upstream.test/']);
     });
     assert.equal(hits, 0, 'neither connection went around the listeners');
-    const connect = await rec.waitFor((e) => e.kind === 'tcp' && e.port === 3128);
+    const connect = await rec.nextEvent((e) => e.kind === 'tcp' && e.port === 3128);
     assert.match(connect.text ?? '', /^CONNECT 192\.0\.2\.2:443 HTTP\/1\.1\r\n/);
     // After DNAT the output filter sees 127.0.0.1:3129 and lets it through: the hooks are ordered.
-    const hello = await rec.waitFor((e) => e.kind === 'tcp' && e.port === 3129);
+    const hello = await rec.nextEvent((e) => e.kind === 'tcp' && e.port === 3129);
     assert.equal(hello.text?.charCodeAt(0), 0x16, 'a TLS handshake record');
     assert.ok(hello.text?.includes('upstream.test'), 'the ClientHello carries the SNI');
     await rec.stop();
@@ -261,7 +261,7 @@ describe('with the ruleset loaded in the runner namespace', () => {
     for (const user of [airlockUser, undefined]) {
       await curlAs(topo!.runnerNs, user, ['--max-time', '2', 'http://127.0.0.1:9464/metrics']);
     }
-    await rec.waitFor((e) => e.kind === 'tcp' && e.port === 9464);
+    await rec.nextEvent((e) => e.kind === 'tcp' && e.port === 9464);
     await rec.stop();
   });
 

@@ -15,6 +15,7 @@ import { compilePolicy } from '../../appliance/policy/compile-policy.js';
 import { decide } from '../../appliance/policy/decide.js';
 import { policySchema } from '../../appliance/config/policy-schema.js';
 import { skipOutsideCi } from '../fixtures/skip-outside-ci.js';
+import { waitFor } from '../fixtures/wait-for.js';
 
 const POLICY = {
   default: 'deny',
@@ -137,16 +138,6 @@ async function entries(run_id: string): Promise<Entry[]> {
   const r = await a.cli(['sessions', 'export', await sessionId(run_id)]);
   assert.equal(r.code, 0, r.stderr);
   return (JSON.parse(r.stdout) as { log: { entries: Entry[] } }).log.entries;
-}
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function pendingHold(path: string): Promise<string> {
@@ -367,7 +358,7 @@ test('policy suggest turns a recorded session into rules that allow it and nothi
 });
 
 test('after a crash a pending hold is lost: the client gets a connection error and the HAR records it as held-then-aborted', async () => {
-  const pending = call('z1', 'DELETE', '/api/v1/dashboard/abc-def-009').then(() => 'answered', (err: Error) => `error: ${err.message}`);
+  const pending = call('z1', 'DELETE', '/api/v1/dashboard/abc-def-009').then(() => 'answered', (err: unknown) => `error: ${(err as Error).message}`);
   await pendingHold('/api/v1/dashboard/abc-def-009');
   const id = await sessionId('z1');
   await a.stop('SIGKILL');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startAirlock, run, runCli, type Airlock } from '../fixtures/airlock-process.js';
 import { startGithubTokenEndpoint, type GithubTokenEndpoint } from '../fixtures/github-token-endpoint.js';
 import { javaGet, nodeHttpsViaConnect, postLogin, postLogout } from '../fixtures/login-clients.js';
-import { waitFor } from '../fixtures/refusal-helpers.js';
+import { waitFor } from '../fixtures/wait-for.js';
 
 let a: Airlock;
 let gh: GithubTokenEndpoint;
@@ -59,7 +59,7 @@ function requestLines(): Record<string, unknown>[] {
 
 /** The canonical lines of the next `n` requests: a line is written when the response closes, maybe after the client is done. */
 async function nextLines(before: number, n = 1): Promise<Record<string, unknown>[]> {
-  const lines = await waitFor(() => (requestLines().length >= before + n ? requestLines() : undefined), `${n} request log lines`);
+  const lines = await waitFor(`${n} request log lines`, () => (requestLines().length >= before + n ? requestLines() : undefined));
   return lines.slice(before, before + n);
 }
 
@@ -172,7 +172,7 @@ test('spoofing: a matching repository name with another repository_id, another o
     { repository: 'acme/app', repository_id: '999999' },
     { repository_owner: 'acme', repository_owner_id: '111' },
     { event_name: 'pull_request_target' },
-    { repository_id: 123456 as unknown as string, event_name: 'push', ref: 'refs/heads/main-evil' },
+    { repository_id: 123456, event_name: 'push', ref: 'refs/heads/main-evil' },
   ];
   for (const claims of cases) {
     const r = await postLogin(a.port, await a.issuer.mint(claims));

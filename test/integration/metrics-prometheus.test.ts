@@ -6,12 +6,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAirlock, run, type Airlock } from '../fixtures/airlock-process.js';
 import { skipOutsideCi } from '../fixtures/skip-outside-ci.js';
 import { freePort } from '../fixtures/free-port.js';
+import { waitFor } from '../fixtures/wait-for.js';
 
 const HAVE = spawnSync('prometheus', ['--version']).status === 0 && spawnSync('promtool', ['--version']).status === 0;
 const WHY = HAVE ? null : 'prometheus and promtool are not installed (apt-get install prometheus)';
@@ -28,19 +28,17 @@ async function admin(path: string): Promise<{ status: number; text: string }> {
   return { status: r.status, text: await r.text() };
 }
 
+/** waitFor, where a probe that throws (Prometheus not up yet) means "not yet"; a timeout names the last error. */
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
   let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
+  const probe = (): Promise<T | undefined> =>
+    fn().catch((err: unknown) => {
       last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      return undefined;
+    });
+  return waitFor(what, probe, ms, 250).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}${last === undefined ? '' : `: ${last instanceof Error ? last.message : JSON.stringify(last)}`}`);
+  });
 }
 
 /** One instant query; the single sample's value, or undefined while there is none. */

@@ -8,9 +8,10 @@ import { ProxyAgent, request } from 'undici';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
 import { startFakeDatadog, type FakeDatadog } from '../fixtures/fake-datadog.js';
 import {
-  assertNoSecrets, assertRefusal, curl, rawConnect, sendRaw, startTlsOrigin, tlsThroughConnect, waitFor,
+  assertNoSecrets, assertRefusal, curl, rawConnect, sendRaw, startTlsOrigin, tlsThroughConnect,
   parseResponses, type HttpResult, type TlsOrigin,
 } from '../fixtures/refusal-helpers.js';
+import { waitFor } from '../fixtures/wait-for.js';
 
 // Every refusal of the pipeline, driven by real clients (curl, undici, raw sockets, Node tls)
 // against the real `airlock serve` child, a fake Datadog and a local OIDC issuer on 127.0.0.1.
@@ -310,9 +311,9 @@ describe('an airlock whose sessions directory becomes unusable while it runs', (
     writeFileSync(sessions, 'not a directory\n');
     const r = await curl(a, API, { token: keep(await a.issuer.mint({ sub: 'repo:acme/app:ref:refs/heads/main:fresh' })) });
     expectRefused(a, r, 503, 'RECORDING_FAILED', 0);
-    const line = await waitFor(() => a.logs.find((l) => /"msg":"recording failed"/.test(l)), 'the recording-failed log line');
+    const line = await waitFor('the recording-failed log line', () => a.logs.find((l) => /"msg":"recording failed"/.test(l)));
     assert.match(line, /cannot create a session journal: ENOTDIR/);
-    await waitFor(() => a.logs.find((l) => /"code":"RECORDING_FAILED"/.test(l) && /"msg":"request"/.test(l)), 'the request line');
+    await waitFor('the request line', () => a.logs.find((l) => /"code":"RECORDING_FAILED"/.test(l) && /"msg":"request"/.test(l)));
     assertNoSecrets(a, tokens, [r.raw]);
   });
 

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { ProxyAgent, request } from 'undici';
 import { parse, stringify } from 'yaml';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
+import { waitFor } from '../fixtures/wait-for.js';
 
 const STRICT = {
   default: 'deny',
@@ -26,16 +27,6 @@ function writePolicy(policy: unknown): void {
   const cfg = parse(original) as Record<string, unknown>;
   cfg['policies'] = { writer: policy };
   writeFileSync(a.configPath, stringify(cfg));
-}
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const end = Date.now() + 30_000;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** SIGHUP, then the log line it produces (the n-th reload line). */

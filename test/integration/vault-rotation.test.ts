@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ProxyAgent, request } from 'undici';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
-import { waitFor } from '../fixtures/refusal-helpers.js';
+import { waitFor } from '../fixtures/wait-for.js';
 
 let a: Airlock;
 let ca: string;
@@ -67,7 +67,7 @@ function load(token: string, workers: number): { stop: () => Promise<number[]>; 
 }
 
 async function seenKeyAfter(from: number, key: string): Promise<void> {
-  await waitFor(() => (a.datadog.received.slice(from).some((r) => r.headers['dd-api-key'] === key) ? true : undefined), 'the new key at Datadog', 15_000);
+  await waitFor('the new key at Datadog', () => (a.datadog.received.slice(from).some((r) => r.headers['dd-api-key'] === key) ? true : undefined), 15_000);
 }
 
 test('a file source replaced by rename mid-load: no request fails, the new key is injected, no key is logged or recorded', async () => {
@@ -78,12 +78,12 @@ test('a file source replaced by rename mid-load: no request fails, the new key i
   const put = await a.cli(['vault', 'put', 'dd-prod', '--source-file', keyFile]);
   assert.equal(put.code, 0, put.stderr);
   // The running server picks the new entry up within 2 s.
-  await waitFor(() => (a.logs.some((l) => l.includes('"source":"file"') && l.includes('key source: new value')) ? true : undefined), 'the file source loaded', 15_000);
+  await waitFor('the file source loaded', () => (a.logs.some((l) => l.includes('"source":"file"') && l.includes('key source: new value')) ? true : undefined), 15_000);
   ca = readFileSync(a.caPath, 'utf8');
   const token = await a.issuer.mint({ run_id: 'rot-1' });
 
   const l = load(token, 8);
-  await waitFor(() => (l.count() > 50 ? true : undefined), 'load under way', 15_000);
+  await waitFor('load under way', () => (l.count() > 50 ? true : undefined), 15_000);
   // Overlap: Datadog accepts the new key before the agent renders it.
   a.datadog.apiKeys.add(K2);
   const from = a.datadog.received.length;
@@ -93,7 +93,7 @@ test('a file source replaced by rename mid-load: no request fails, the new key i
   // The old key is revoked at Datadog; requests keep flowing on the new one.
   a.datadog.apiKeys.delete(K1);
   const n = l.count();
-  await waitFor(() => (l.count() > n + 50 ? true : undefined), 'load after the revocation', 15_000);
+  await waitFor('load after the revocation', () => (l.count() > n + 50 ? true : undefined), 15_000);
   const statuses = await l.stop();
   assert.ok(statuses.length > 100);
   assert.deepEqual([...new Set(statuses)], [200], 'no request failed during the rotation');
@@ -117,10 +117,10 @@ test('an exec source (credential-process script, ttl 1s) rotated mid-load: no re
   assert.equal(put.code, 0, put.stderr);
   const token = await a.issuer.mint({ run_id: 'rot-2' });
   // The server picks the changed entry up within 2 s.
-  await waitFor(() => (a.logs.some((l) => l.includes('"source":"exec"') && l.includes('key source: new value')) ? true : undefined), 'the exec source started', 15_000);
+  await waitFor('the exec source started', () => (a.logs.some((l) => l.includes('"source":"exec"') && l.includes('key source: new value')) ? true : undefined), 15_000);
 
   const l = load(token, 8);
-  await waitFor(() => (l.count() > 50 ? true : undefined), 'load under way', 15_000);
+  await waitFor('load under way', () => (l.count() > 50 ? true : undefined), 15_000);
   a.datadog.apiKeys.add(K3);
   const from = a.datadog.received.length;
   writeFileSync(`${out}.tmp`, JSON.stringify({ apiKey: K3 }), { mode: 0o600 });
@@ -129,9 +129,9 @@ test('an exec source (credential-process script, ttl 1s) rotated mid-load: no re
   a.datadog.apiKeys.delete(K2);
   // The backend goes away: the last good key stays in use, the entry is stale.
   writeFileSync(fail, '');
-  await waitFor(() => (a.logs.some((l) => l.includes('keeping the last good value')) ? true : undefined), 'a failed refresh', 15_000);
+  await waitFor('a failed refresh', () => (a.logs.some((l) => l.includes('keeping the last good value')) ? true : undefined), 15_000);
   const n = l.count();
-  await waitFor(() => (l.count() > n + 50 ? true : undefined), 'load on the stale key', 15_000);
+  await waitFor('load on the stale key', () => (l.count() > n + 50 ? true : undefined), 15_000);
   const statuses = await l.stop();
   assert.deepEqual([...new Set(statuses)], [200], 'no request failed during the rotation or the outage');
 

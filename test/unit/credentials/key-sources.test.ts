@@ -12,7 +12,7 @@ import { KeySources, runCredentialProcess } from '../../../appliance/credentials
 import { parseKeyOutput } from '../../../appliance/credentials/key-output.js';
 import { VaultReader } from '../../../appliance/credentials/vault-reader.js';
 import { VaultStore } from '../../../appliance/credentials/vault-store.js';
-import { waitFor } from '../../fixtures/refusal-helpers.js';
+import { waitFor } from '../../fixtures/wait-for.js';
 
 const K1 = '1'.repeat(32);
 const K2 = '2'.repeat(32);
@@ -70,15 +70,15 @@ test('exec source: refreshed within its ttl; a failed refresh keeps the last goo
       await src.sync([{ name: 'dd', source: { type: 'exec', command: [s.path], ttl: '1s' } }]);
       assert.equal(src.current('dd')?.apiKey, K1);
       writeFileSync(s.out, JSON.stringify({ apiKey: K2 }));
-      await waitFor(() => (src.current('dd')?.apiKey === K2 ? true : undefined), 'the refreshed key', 10_000);
+      await waitFor('the refreshed key', () => (src.current('dd')?.apiKey === K2 ? true : undefined), 10_000);
       assert.ok(src.values().includes(K1), 'the old value is still masked');
       writeFileSync(s.fail, K1);
-      await waitFor(() => (src.status()[0]?.state === 'stale' ? true : undefined), 'stale', 10_000);
+      await waitFor('stale', () => (src.status()[0]?.state === 'stale' ? true : undefined), 10_000);
       assert.equal(src.current('dd')?.apiKey, K2, 'the last good value is kept');
       assert.match(src.status()[0]!.error!, /exited with 3/);
       rmSync(s.fail);
       writeFileSync(s.out, JSON.stringify({ apiKey: K2, expiresAt: new Date(Date.now() - 1000).toISOString() }));
-      await waitFor(() => (src.status()[0]?.state === 'missing' ? true : undefined), 'missing after expiry', 10_000);
+      await waitFor('missing after expiry', () => (src.status()[0]?.state === 'missing' ? true : undefined), 10_000);
       assert.equal(src.current('dd'), null);
     } finally {
       src.stop();
@@ -120,10 +120,10 @@ test('file source: a rename-replaced file and an in-place rewrite are both picke
       assert.equal(reader.get('dd-prod')?.apiKey, K1);
       writeFileSync(`${keyFile}.new`, JSON.stringify({ apiKey: K2, appKey: APP1 }));
       renameSync(`${keyFile}.new`, keyFile);
-      await waitFor(() => (reader.get('dd-prod')?.apiKey === K2 ? true : undefined), 'the replaced file');
+      await waitFor('the replaced file', () => (reader.get('dd-prod')?.apiKey === K2 ? true : undefined));
       assert.equal(reader.get('dd-prod')?.appKey, APP1);
       writeFileSync(keyFile, K1);
-      await waitFor(() => (reader.get('dd-prod')?.apiKey === K1 ? true : undefined), 'the rewritten file');
+      await waitFor('the rewritten file', () => (reader.get('dd-prod')?.apiKey === K1 ? true : undefined));
       assert.ok(reader.allSecretValues().includes(K2), 'the rotated-out key is still masked');
       const ls = await new VaultStore(state).list();
       assert.equal(ls[0]?.source, 'file');
@@ -145,7 +145,7 @@ test('vault rotate moves the current keys to previous with a grace period; previ
     assert.equal(e?.apiKey, K2);
     assert.equal(e?.appKey, APP1, 'the app key is kept when no new one is given');
     assert.equal(e?.previous?.[0]?.apiKey, K1);
-    assert.ok(Date.parse(e!.previous![0]!.until) > Date.now());
+    assert.ok(Date.parse(e.previous[0].until) > Date.now());
     const ls = await store.list();
     assert.equal(ls[0]?.previous.length, 1);
     assert.ok(!JSON.stringify(ls).includes(K1) && !JSON.stringify(ls).includes(K2));
