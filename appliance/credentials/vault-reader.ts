@@ -7,10 +7,24 @@ import { parseVault } from './parse-vault.js';
 import { VAULT_FILE, type VaultEntry } from './types.js';
 import { VaultError, isVaultError } from './vault-error.js';
 
+/** The clock the poll runs on. */
+export interface PollTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Node's timers, unref'd: a pending poll never keeps the process alive. */
+const NODE_TIMERS: PollTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export interface VaultReaderOptions {
   readonly log: Logger;
   /** How often to stat vault.json; default 1000 ms, so a change is live within 2 s. */
   readonly pollMs?: number;
+  /** Default: Node's timers. Tests pass a clock they move by hand (test/fixtures/manual-timers.ts). */
+  readonly timers?: PollTimers;
 }
 
 /**
@@ -29,7 +43,8 @@ export class VaultReader {
   private sourceVersion = 0;
   private readonly stateDir: string;
   private signature: string | null = null;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timers: PollTimers;
+  private timer: unknown;
   private stopped = true;
   private warnedMode = false;
 
@@ -37,6 +52,7 @@ export class VaultReader {
     this.file = join(stateDir, VAULT_FILE);
     this.log = opts.log;
     this.pollMs = opts.pollMs ?? 1000;
+    this.timers = opts.timers ?? NODE_TIMERS;
     this.stateDir = stateDir;
     this.sources = new KeySources({
       log: opts.log,
@@ -73,7 +89,7 @@ export class VaultReader {
   stop(): void {
     this.sources.stop();
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
@@ -99,13 +115,12 @@ export class VaultReader {
   // A chained timeout rather than setInterval, so a slow read never overlaps the next poll.
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
+    this.timer = this.timers.setTimeout(() => {
       this.timer = undefined;
       this.reload(false)
         .catch((err: unknown) => this.warn(err))
         .finally(() => this.schedule());
     }, this.pollMs);
-    this.timer.unref();
   }
 
   private async reload(initial: boolean): Promise<void> {

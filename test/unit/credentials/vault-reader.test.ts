@@ -1,23 +1,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
+import { Writable } from 'node:stream';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../../appliance/log.js';
 import { VaultReader } from '../../../appliance/credentials/vault-reader.js';
 import { VaultStore } from '../../../appliance/credentials/vault-store.js';
 import { isVaultError } from '../../../appliance/credentials/vault-error.js';
+import { ManualTimers } from '../../fixtures/manual-timers.js';
 
 const API = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const APP = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 const API2 = 'cccccccccccccccccccccccccccccccc';
 
+// Lines land in `lines` as the logger writes them (synchronously), so a test can look right after a poll.
 function capture() {
-  const stream = new PassThrough();
   const lines: string[] = [];
-  stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
   return { log: createLogger({ level: 'debug', destination: stream }), lines };
 }
 
@@ -30,13 +35,10 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-async function waitFor(cond: () => boolean, ms: number): Promise<number> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(20);
-  }
-  return Date.now() - start;
+/** One poll round on the hand-moved clock: fire the pending poll, then await the next one, which the reader sets once the round is done. */
+async function poll(timers: ManualTimers): Promise<void> {
+  assert.equal(timers.fire(), 1, 'one poll was pending');
+  await timers.scheduled();
 }
 
 test('a missing vault.json is an empty vault', async () => {
@@ -69,17 +71,21 @@ test('start loads the vault and allSecretValues lists every key', async () => {
   });
 });
 
-test('a put while running is picked up within 2 s at the default poll interval', async () => {
+test('a put while running is picked up by the next poll, one second apart by default (live within 2 s)', async () => {
   await withDir(async (dir) => {
     const store = new VaultStore(dir);
     await store.put('a', { apiKey: API });
-    const reader = new VaultReader(dir, { log: capture().log });
+    const timers = new ManualTimers();
+    const reader = new VaultReader(dir, { log: capture().log, timers });
     await reader.start();
     try {
+      assert.deepEqual(timers.pending, [1000], 'the default poll interval');
       const before = reader.get('a');
       await store.put('a', { apiKey: API2 });
       await store.put('new', { apiKey: API });
-      await waitFor(() => reader.get('new') !== undefined && reader.get('a')?.apiKey === API2, 2_000);
+      await poll(timers);
+      assert.equal(reader.get('new')?.apiKey, API);
+      assert.equal(reader.get('a')?.apiKey, API2);
       // An entry an in-flight request already holds is not mutated by the reload.
       assert.equal(before?.apiKey, API);
     } finally {
@@ -93,21 +99,25 @@ test('garbage in vault.json keeps the last good contents and warns without key m
     const store = new VaultStore(dir);
     await store.put('a', { apiKey: API });
     const { log, lines } = capture();
-    const reader = new VaultReader(dir, { log, pollMs: 50 });
+    const timers = new ManualTimers();
+    const reader = new VaultReader(dir, { log, timers });
     await reader.start();
     try {
       await writeFile(join(dir, 'vault.json'), `{"version":1,"entries":[{"name":"a","apiKey":"${API2}"`);
-      await waitFor(() => lines.some((l) => l.includes('VAULT_CORRUPT')), 2_000);
+      await poll(timers);
       assert.equal(reader.get('a')?.apiKey, API);
       const warnings = lines.filter((l) => l.includes('VAULT_CORRUPT'));
-      assert.equal(JSON.parse(warnings[0]!).level, 40);
-      await sleep(200);
+      assert.equal(warnings.length, 1, 'the bad version is reported');
+      assert.equal((JSON.parse(warnings[0]!) as { level: unknown }).level, 40);
+      await poll(timers);
+      await poll(timers);
       assert.equal(lines.filter((l) => l.includes('VAULT_CORRUPT')).length, 1, 'one bad version is reported once');
       for (const l of lines) assert.ok(!l.includes(API) && !l.includes(API2), 'no key in the log');
 
       await store.remove('a').catch(() => undefined); // the store refuses a corrupt file
       await writeFile(join(dir, 'vault.json'), JSON.stringify({ version: 1, entries: [] }));
-      await waitFor(() => reader.get('a') === undefined, 2_000);
+      await poll(timers);
+      assert.equal(reader.get('a'), undefined);
     } finally {
       reader.stop();
     }
@@ -117,11 +127,13 @@ test('garbage in vault.json keeps the last good contents and warns without key m
 test('removing vault.json while running empties the vault', async () => {
   await withDir(async (dir) => {
     await new VaultStore(dir).put('a', { apiKey: API });
-    const reader = new VaultReader(dir, { log: capture().log, pollMs: 50 });
+    const timers = new ManualTimers();
+    const reader = new VaultReader(dir, { log: capture().log, timers });
     await reader.start();
     try {
       await unlink(join(dir, 'vault.json'));
-      await waitFor(() => reader.get('a') === undefined, 2_000);
+      await poll(timers);
+      assert.equal(reader.get('a'), undefined);
       assert.deepEqual(reader.allSecretValues(), []);
     } finally {
       reader.stop();
@@ -142,19 +154,18 @@ test('start fails with VAULT_CORRUPT on a garbage vault.json', async () => {
   });
 });
 
-test('stop leaves no timer and no further reloads happen', async () => {
+test('stop leaves no poll pending, so no further reload can happen', async () => {
   await withDir(async (dir) => {
     const store = new VaultStore(dir);
     await store.put('a', { apiKey: API });
-    const reader = new VaultReader(dir, { log: capture().log, pollMs: 20 });
+    const timers = new ManualTimers();
+    const reader = new VaultReader(dir, { log: capture().log, timers });
     await reader.start();
-    await sleep(60);
+    await poll(timers);
     reader.stop();
-    // The timer is private; reading it is the direct check that stop() cleared it.
-    assert.equal((reader as unknown as { timer: unknown }).timer, undefined);
+    assert.deepEqual(timers.pending, [], 'stop cleared the pending poll');
     await store.put('b', { apiKey: API2 });
-    await sleep(150);
+    assert.equal(timers.fire(), 0, 'nothing left to fire');
     assert.equal(reader.get('b'), undefined);
-    assert.equal((reader as unknown as { timer: unknown }).timer, undefined);
   });
 });
