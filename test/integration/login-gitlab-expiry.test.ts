@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startAirlock, run, runCli, type Airlock } from '../fixtures/airlock-process.js';
 import { nodeHttpsViaConnect, postLogin } from '../fixtures/login-clients.js';
+import { waitFor } from '../fixtures/wait-for.js';
 
 let a: Airlock;
 let tmp: string;
@@ -54,7 +55,7 @@ test('a GitLab token in AIRLOCK_ID_TOKEN logs in with no source flag; the sessio
     ACTIONS_ID_TOKEN_REQUEST_TOKEN: '',
   });
   assert.equal(r.code, 0, r.stderr);
-  const body = JSON.parse(r.stdout) as { token: string; grant: string; identity: Record<string, string>; env: Record<string, string> };
+  const body = JSON.parse(r.stdout) as { token: string; expiresAt: string; grant: string; identity: Record<string, string>; env: Record<string, string> };
   assert.equal(body.grant, 'proj-main');
   assert.deepEqual(
     { p: body.identity['project_path'], id: body.identity['project_id'], pl: body.identity['pipeline_id'], j: body.identity['job_id'], u: body.identity['user_login'] },
@@ -63,8 +64,19 @@ test('a GitLab token in AIRLOCK_ID_TOKEN logs in with no source flag; the sessio
   const c = await run('curl', ['-sS', '--fail-with-body', VALIDATE], { env: { HTTPS_PROXY: body.env['HTTPS_PROXY'], CURL_CA_BUNDLE: body.env['CURL_CA_BUNDLE'], NO_PROXY: '' } });
   assert.equal(c.code, 0, c.stderr + c.stdout);
 
-  await new Promise((r2) => setTimeout(r2, 2_500));
-  const expired = await nodeHttpsViaConnect(a.port, readFileSync(a.caPath, 'utf8'), '/api/v1/validate', { 'DD-API-KEY': body.token });
+  // No guessed sleep: ask until Airlock stops taking the token, then check that was not before the
+  // expiry the login announced (same machine, same clock).
+  const ca = readFileSync(a.caPath, 'utf8');
+  const expired = await waitFor(
+    'the session token to expire',
+    async () => {
+      const r2 = await nodeHttpsViaConnect(a.port, ca, '/api/v1/validate', { 'DD-API-KEY': body.token });
+      return r2.status === 200 ? undefined : r2;
+    },
+    30_000,
+    200,
+  );
+  assert.ok(Date.now() >= Date.parse(body.expiresAt), `refused before the announced expiry ${body.expiresAt}`);
   assert.equal(expired.status, 403);
   assert.equal(expired.headers['x-airlock-error'], 'TOKEN_EXPIRED');
   assert.match(expired.body, /airlock login/);

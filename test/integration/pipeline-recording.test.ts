@@ -95,7 +95,8 @@ test('a request whose upstream is unreachable is recorded with the 502 the clien
 test('SIGTERM lets an in-flight exchange finish, finalizes every session and exits 0', async () => {
   const token = await mint({ run_id: '5004' });
   const slow = curl(token, 'https://api.datadoghq.com/slow?ms=1500', ['-o', '/dev/null', '-w', '%{http_code}']);
-  await new Promise((r) => setTimeout(r, 400));
+  // In flight for sure: Datadog has the request and answers 1.5 s later.
+  await a.datadog.arrived((r) => r.path === '/slow?ms=1500');
   const code = await a.stop('SIGTERM');
   assert.equal((await slow).stdout, '200', 'the in-flight request completed');
   assert.equal(code, 0);
