@@ -1,9 +1,10 @@
 // ESLint flat config: typescript-eslint's strictTypeChecked over the TypeScript sources (type-aware, using
 // tsconfig.json), eslint's recommended rules over the few plain .mjs scripts. Each rule turned off or down says why.
+import { defineConfig } from 'eslint/config';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['dist/**', 'build/**', '.cache/**', 'node_modules/**'] },
   js.configs.recommended,
   {
