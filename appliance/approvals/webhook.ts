@@ -84,6 +84,7 @@ export class Webhook {
     };
     const why = (err: unknown): string => {
       const e = err as { code?: unknown; kind?: unknown; message?: unknown };
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown value's message or kind, whatever it is
       return typeof e.code === 'string' ? e.code : e.kind === 'network' || e.kind === undefined ? String(e.message ?? 'error') : String(e.kind);
     };
     try {

@@ -39,7 +39,7 @@ export async function callControl(socketPath: string, method: Dispatcher.HttpMet
     if (err.kind === 'too-large') throw new Error('control reply too large', { cause: err });
     throw err; // keeps .code (EACCES, EPERM) for the caller's advice
   }
-  let parsed: Record<string, unknown> = {};
+  let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(r.body.toString('utf8')) as Record<string, unknown>;
   } catch {
