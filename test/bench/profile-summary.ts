@@ -50,7 +50,10 @@ if (values.timeline) {
 }
 let idle = 0;
 let total = 0;
-for (const [id, us] of self) (isIdle(id) ? (idle += us) : (total += us));
+for (const [id, us] of self) {
+  if (isIdle(id)) idle += us;
+  else total += us;
+}
 const where = (url: string): string => {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (m) return m[1]!;
