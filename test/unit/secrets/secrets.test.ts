@@ -42,7 +42,7 @@ test('the log redact paths are derived from the carriers and are the fixed paths
     ].sort(),
   );
   const lines: string[] = [];
-  const log = createLogger({ destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
+  const log = createLogger({ destination: new Writable({ write: (c: Buffer, _e, cb) => { lines.push(c.toString()); cb(); } }) });
   log.info({ headers: { 'dd-api-key': 'k'.repeat(32), authorization: 'Bearer x' }, req: { headers: { 'proxy-authorization': 'Bearer y' } } }, 'l');
   const line = JSON.parse(lines.join('')) as { headers: Record<string, string>; req: { headers: Record<string, string> } };
   assert.equal(line.headers['dd-api-key'], '[redacted]');
