@@ -63,9 +63,11 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
     'serve',
     'run the proxy',
     (y) =>
-      y
-        .option('listen', { type: 'string', describe: 'HOST:PORT to listen on (default 127.0.0.1:3128)' })
-        .option('log-format', { choices: ['json', 'pretty'] as const, default: 'json' as const, describe: 'json: pino lines for log shippers; pretty: readable lines for a person at a terminal' }),
+      y.option('listen', { type: 'string', describe: 'HOST:PORT to listen on (default 127.0.0.1:3128)' }).option('log-format', {
+        choices: ['json', 'pretty'] as const,
+        default: 'json' as const,
+        describe: 'json: pino lines for log shippers; pretty: readable lines for a person at a terminal',
+      }),
     async (args) => {
       try {
         await (await import('./commands/serve.js')).serveCommand(args);
@@ -76,8 +78,18 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
   )
   .command('ca', 'manage the interception CA', (y) =>
     y
-      .command('init', 'create <state>/ca/ca.crt and ca.key (kept when present unless --force)', (yy) => yy.option('force', { type: 'boolean', default: false, describe: 'replace an existing CA' }), run(async (a: CommonArgs & { force?: boolean }) => (await import('./commands/ca.js')).caInitCommand(a)))
-      .command('cert', 'print the CA certificate (PEM)', (yy) => yy, run(async (a: CommonArgs) => (await import('./commands/ca.js')).caCertCommand(a)))
+      .command(
+        'init',
+        'create <state>/ca/ca.crt and ca.key (kept when present unless --force)',
+        (yy) => yy.option('force', { type: 'boolean', default: false, describe: 'replace an existing CA' }),
+        run(async (a: CommonArgs & { force?: boolean }) => (await import('./commands/ca.js')).caInitCommand(a)),
+      )
+      .command(
+        'cert',
+        'print the CA certificate (PEM)',
+        (yy) => yy,
+        run(async (a: CommonArgs) => (await import('./commands/ca.js')).caCertCommand(a)),
+      )
       .demandCommand(1, 'name a ca subcommand: init or cert'),
   )
   .command('vault', 'manage vaulted Datadog keys', (y) =>
@@ -91,7 +103,10 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
             .option('api-key-file', { type: 'string', describe: 'file holding the Datadog API key' })
             .option('app-key-file', { type: 'string', describe: 'file holding the Datadog application key' })
             .option('from-env', { type: 'boolean', describe: 'read DD_API_KEY and DD_APP_KEY' })
-            .option('source-file', { type: 'string', describe: 'absolute path of a file another agent renders (JSON {"apiKey","appKey"} or a bare API key), re-read on change' })
+            .option('source-file', {
+              type: 'string',
+              describe: 'absolute path of a file another agent renders (JSON {"apiKey","appKey"} or a bare API key), re-read on change',
+            })
             .option('source-exec', { type: 'string', describe: 'absolute path of a credential process printing {"apiKey","appKey","expiresAt"} (no shell)' })
             .option('source-arg', { type: 'string', array: true, describe: 'an argument for --source-exec (repeat)' })
             .option('ttl', { type: 'string', describe: 'with --source-exec: refresh at least this often (default 10m)' }),
@@ -108,8 +123,18 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
             .option('grace', { type: 'string', default: '24h', describe: 'how long the old keys stay listed and masked as previous' }),
         run(async (a) => (await import('./commands/vault.js')).vaultRotateCommand(a as never)),
       )
-      .command('ls', 'list entries (name, key fingerprints, times; never a key)', json, run(async (a: CommonArgs & { json?: boolean }) => (await import('./commands/vault.js')).vaultLsCommand(a)))
-      .command('rm <name>', 'remove an entry', (yy) => yy.positional('name', { type: 'string', demandOption: true }), run(async (a) => (await import('./commands/vault.js')).vaultRmCommand(a as never)))
+      .command(
+        'ls',
+        'list entries (name, key fingerprints, times; never a key)',
+        json,
+        run(async (a: CommonArgs & { json?: boolean }) => (await import('./commands/vault.js')).vaultLsCommand(a)),
+      )
+      .command(
+        'rm <name>',
+        'remove an entry',
+        (yy) => yy.positional('name', { type: 'string', demandOption: true }),
+        run(async (a) => (await import('./commands/vault.js')).vaultRmCommand(a as never)),
+      )
       .demandCommand(1, 'name a vault subcommand: put, rotate, ls or rm'),
   )
   .command('sessions', 'list, inspect, close, export, search, verify, ship and prune recorded sessions', (y) =>
@@ -117,22 +142,39 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
       .command(
         'ls',
         'list sessions, newest first (filters: see --help)',
-        (yy) => lsFilterOptions(json(yy)).option('limit', { type: 'number', describe: 'at most N sessions, newest first (default 100 for the table, all for --json; 0 = all)' }),
+        (yy) =>
+          lsFilterOptions(json(yy)).option('limit', {
+            type: 'number',
+            describe: 'at most N sessions, newest first (default 100 for the table, all for --json; 0 = all)',
+          }),
         run(sessionsLsCommand as (a: unknown) => Promise<string>),
       )
-      .command('show <id>', 'show one session', (yy) => json(yy.positional('id', { type: 'string', demandOption: true })), run(sessionsShowCommand as (a: unknown) => Promise<string>))
-      .command('close <id>', 'close an open session and write its HAR', (yy) => yy.positional('id', { type: 'string', demandOption: true }), run(sessionsCloseCommand as (a: unknown) => Promise<string>))
+      .command(
+        'show <id>',
+        'show one session',
+        (yy) => json(yy.positional('id', { type: 'string', demandOption: true })),
+        run(sessionsShowCommand as (a: unknown) => Promise<string>),
+      )
+      .command(
+        'close <id>',
+        'close an open session and write its HAR',
+        (yy) => yy.positional('id', { type: 'string', demandOption: true }),
+        run(sessionsCloseCommand as (a: unknown) => Promise<string>),
+      )
       .command(
         'export <id>',
         'write the session as HAR (a snapshot when still open)',
-        (yy) => yy.positional('id', { type: 'string', demandOption: true }).option('output', { alias: 'o', type: 'string', describe: 'file to write (default stdout)' }),
+        (yy) =>
+          yy
+            .positional('id', { type: 'string', demandOption: true })
+            .option('output', { alias: 'o', type: 'string', describe: 'file to write (default stdout)' }),
         run(sessionsExportCommand as (a: unknown) => Promise<string | null>),
       )
       .demandCommand(1, 'name a sessions subcommand: ls, show, close, export, verify, grep, flush or prune'),
   )
   .command(
     'console',
-    'serve the approval console: sign-in with the organization\'s OIDC provider, live holds from every runner on approvals.bus, approve/deny, Slack callbacks',
+    "serve the approval console: sign-in with the organization's OIDC provider, live holds from every runner on approvals.bus, approve/deny, Slack callbacks",
     (y) => y,
     async (args) => {
       try {
@@ -143,10 +185,18 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
     },
   )
   .command('fleet', "search, export and verify every appliance's sessions in recording.sink", (y) => fleetCommands(common(y), run))
-  .command('approvals', 'list and decide requests held for approval (the running server\'s control socket, or approvals.bus with an approver token)', (y) =>
+  .command('approvals', "list and decide requests held for approval (the running server's control socket, or approvals.bus with an approver token)", (y) =>
     y
-      .option('token-file', { type: 'string', describe: 'with approvals.bus: file holding your ID token from console.oidc.issuer (or AIRLOCK_APPROVER_TOKEN); it names the approver' })
-      .command('ls', 'requests waiting: id, identity, request, body preview, age', json, run(async (a) => (await import('./commands/approvals.js')).approvalsLsCommand(a as never)))
+      .option('token-file', {
+        type: 'string',
+        describe: 'with approvals.bus: file holding your ID token from console.oidc.issuer (or AIRLOCK_APPROVER_TOKEN); it names the approver',
+      })
+      .command(
+        'ls',
+        'requests waiting: id, identity, request, body preview, age',
+        json,
+        run(async (a) => (await import('./commands/approvals.js')).approvalsLsCommand(a as never)),
+      )
       .command(
         'approve <id>',
         'forward a held request',
@@ -185,7 +235,7 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
   )
   .command(
     'login',
-    'exchange the job\'s CI OIDC token for an Airlock session token; prints the proxy, key and CA variables',
+    "exchange the job's CI OIDC token for an Airlock session token; prints the proxy, key and CA variables",
     (y) =>
       y
         .option('proxy', { type: 'string', describe: 'the proxy (default $AIRLOCK_PROXY, else http://127.0.0.1:3128)' })
@@ -196,7 +246,11 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
         .option('format', { choices: ['sh', 'github-env', 'json'], default: 'sh', describe: 'sh: export lines; github-env: append to $GITHUB_ENV; json' })
         .option('bind', { type: 'boolean', default: false, describe: 'also attribute token-less requests on this host to this job (identity.ambient: true)' })
         .option('ca-file', { type: 'string', describe: 'where to write the CA bundle (default $RUNNER_TEMP/airlock-ca.pem, else ~/.airlock/ca.pem)' })
-        .option('app-key-format', { choices: ['hex', 'ddapp'], default: 'hex', describe: 'shape of the stand-in DD_APP_KEY: 40 hex characters, or ddapp_ and 34 letters/digits' }),
+        .option('app-key-format', {
+          choices: ['hex', 'ddapp'],
+          default: 'hex',
+          describe: 'shape of the stand-in DD_APP_KEY: 40 hex characters, or ddapp_ and 34 letters/digits',
+        }),
     run(async (a) => (await import('./commands/login.js')).loginCommand(a as LoginArgs)),
   )
   .command(
@@ -220,17 +274,22 @@ await auditCommands(common(yargs(hideBin(process.argv))), run)
       ),
     run(async (a) => (await import('./commands/whoami.js')).whoamiCommand(a as WhoamiArgs)),
   )
-  .command('check-config', 'validate the config; prints every problem with its key path and warns about grants that admit too much', (y) => y.option('strict', { type: 'boolean', default: false, describe: 'exit 2 on warnings too' }), async (args) => {
-    try {
-      const { checkConfigCommand } = await import('./commands/check-config.js');
-      const r = checkConfigCommand(args);
-      // The report is the result, on stdout either way; the exit status says whether it passed.
-      process.stdout.write(`${r.text}\n`);
-      process.exit(r.ok ? 0 : 2);
-    } catch (err) {
-      fail(err);
-    }
-  })
+  .command(
+    'check-config',
+    'validate the config; prints every problem with its key path and warns about grants that admit too much',
+    (y) => y.option('strict', { type: 'boolean', default: false, describe: 'exit 2 on warnings too' }),
+    async (args) => {
+      try {
+        const { checkConfigCommand } = await import('./commands/check-config.js');
+        const r = checkConfigCommand(args);
+        // The report is the result, on stdout either way; the exit status says whether it passed.
+        process.stdout.write(`${r.text}\n`);
+        process.exit(r.ok ? 0 : 2);
+      } catch (err) {
+        fail(err);
+      }
+    },
+  )
   .demandCommand(1, 'name a command (airlock --help lists them)')
   .strict()
   .fail((msg, err, y) => {

@@ -36,5 +36,8 @@ function handleLocal(req: http.IncomingMessage, res: http.ServerResponse): void 
     res.end(body);
     return;
   }
-  respondError(res, new AirlockError('BAD_REQUEST', `Airlock is a proxy: configure it as HTTPS_PROXY; ${req.method ?? 'GET'} ${path ?? '/'} is not one of its endpoints`));
+  respondError(
+    res,
+    new AirlockError('BAD_REQUEST', `Airlock is a proxy: configure it as HTTPS_PROXY; ${req.method ?? 'GET'} ${path ?? '/'} is not one of its endpoints`),
+  );
 }

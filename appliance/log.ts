@@ -40,7 +40,13 @@ export interface LogOptions {
 function prettyStream(destination: NodeJS.WritableStream | undefined): pino.DestinationStream {
   const build = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => pino.DestinationStream;
   const out = destination ?? process.stdout;
-  return build({ destination: out, colorize: (out as { isTTY?: boolean }).isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', sync: true });
+  return build({
+    destination: out,
+    colorize: (out as { isTTY?: boolean }).isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,name',
+    sync: true,
+  });
 }
 
 export function createLogger(options: LogOptions = {}): Logger {

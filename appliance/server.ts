@@ -123,7 +123,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   // Made before the parts it counts (the identity fetches are counted): it reads them only at
   // scrape time, once they all exist.
   const parts: MetricsParts = {
-    config, log: log.child({ stage: 'admin' }), now,
+    config,
+    log: log.child({ stage: 'admin' }),
+    now,
     openConnections: () => limits.openConnections,
     openSessions: () => sessions.openCount,
     approvals: () => guard.approvals.list(),
@@ -133,7 +135,11 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     sessionsDir: join(config.stateDir, 'sessions'),
   };
   const metrics: AirlockMetrics = createMetrics(parts);
-  const resolverDeps = { fetchJson: countFailures(fetchJson, () => metrics.jwksFailure()), now: () => Math.floor(now()), log: log.child({ stage: 'identity' }) };
+  const resolverDeps = {
+    fetchJson: countFailures(fetchJson, () => metrics.jwksFailure()),
+    now: () => Math.floor(now()),
+    log: log.child({ stage: 'identity' }),
+  };
   // Session tokens from `airlock login` survive a restart (see identity/login-state-file.ts).
   const sessionTokens = new SessionTokens({
     file: join(config.stateDir, 'login-sessions.json'),
@@ -148,9 +154,16 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const localApi = createLocalApi(
     loginRoutes(
       {
-        get verifier() { return live.parts.jwt; },
-        get rules() { return live.parts.config.identity; },
-        tokens: sessionTokens, ambient: config.identity.ambient, sessions, log: log.child({ stage: 'login' }),
+        get verifier() {
+          return live.parts.jwt;
+        },
+        get rules() {
+          return live.parts.config.identity;
+        },
+        tokens: sessionTokens,
+        ambient: config.identity.ambient,
+        sessions,
+        log: log.child({ stage: 'login' }),
       },
       () => ca.certPem,
     ),
@@ -175,7 +188,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
     ...(deps.lookup ? { lookup: deps.lookup } : {}),
     ...(deps.dial ? { dial: deps.dial } : {}),
     pipeline: {
-      get identity() { return live.parts.identity; },
+      get identity() {
+        return live.parts.identity;
+      },
       sessions: instrumentSessions(sessions, metrics, now),
       metrics,
       vault,
@@ -183,7 +198,9 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
       maxBodyBytes: config.recording.maxBodyBytes,
       upstreamTimeoutMs: 60_000,
       now,
-      get guard() { return live.parts.guard; },
+      get guard() {
+        return live.parts.guard;
+      },
       limits,
     },
     local: localApi,
@@ -205,7 +222,13 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   });
   address = await engine.start();
   const transparent = config.transparent.listen
-    ? await startTransparentListener({ ...config.transparent.listen, log: log.child({ listener: 'transparent' }), idleMs, limits, onHello: router.onTransparent })
+    ? await startTransparentListener({
+        ...config.transparent.listen,
+        log: log.child({ listener: 'transparent' }),
+        idleMs,
+        limits,
+        onHello: router.onTransparent,
+      })
     : undefined;
   if (transparent) {
     const t = transparent.address() as AddressInfo;
@@ -215,7 +238,14 @@ export async function startServer(config: Config, deps: ServerDeps): Promise<Run
   const reload = (): ReloadResult => reloadServer(live, deps.readConfig, log, (c) => missingCredentials(c, held(c)));
   let control: ControlServer | undefined;
   try {
-    control = await startControlServer(controlSocketPath(config), { sessions, log: log.child({ stage: 'control' }), approvals: guard.approvals, group: config.approvals.group, outbox: audit, reload });
+    control = await startControlServer(controlSocketPath(config), {
+      sessions,
+      log: log.child({ stage: 'control' }),
+      approvals: guard.approvals,
+      group: config.approvals.group,
+      outbox: audit,
+      reload,
+    });
   } catch (err) {
     log.warn({ err: { message: (err as Error).message } }, 'control socket unavailable: `airlock sessions close` will not reach this server');
   }

@@ -87,10 +87,7 @@ async function loadCa(caDir: string, certPem: string, keyPem: string): Promise<C
  * 0700), loaded if both exist, replaced with force. A half-present or unreadable pair is an
  * error rather than a silent regeneration, which would quietly break every client's trust.
  */
-export async function loadOrCreateCa(
-  caDir: string,
-  opts: LoadOrCreateCaOptions,
-): Promise<{ ca: CaMaterial; created: boolean }> {
+export async function loadOrCreateCa(caDir: string, opts: LoadOrCreateCaOptions): Promise<{ ca: CaMaterial; created: boolean }> {
   await mkdir(caDir, { recursive: true, mode: 0o700 });
   if (opts.force !== true) {
     const certPem = await readIfExists(join(caDir, CA_CERT_FILE));

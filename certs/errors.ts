@@ -3,14 +3,7 @@
 // rather than in appliance/errors.ts. Messages name files and hosts, never key material.
 
 export type CertErrorCode =
-  | 'HOST_NOT_PERMITTED'
-  | 'BAD_DOMAIN'
-  | 'CA_CERT_MISSING'
-  | 'CA_KEY_MISSING'
-  | 'CA_KEY_MISMATCH'
-  | 'CA_KEY_PERMISSIONS'
-  | 'CA_INVALID'
-  | 'CA_EXPIRED';
+  'HOST_NOT_PERMITTED' | 'BAD_DOMAIN' | 'CA_CERT_MISSING' | 'CA_KEY_MISSING' | 'CA_KEY_MISMATCH' | 'CA_KEY_PERMISSIONS' | 'CA_INVALID' | 'CA_EXPIRED';
 
 export class CertError extends Error {
   readonly code: CertErrorCode;

@@ -104,9 +104,9 @@ export class LeafIssuer {
 }
 
 /** An SNICallback (the engine's, and tls.createServer's in tests) answering with the issuer's cached contexts. */
-export function sniCallbackFor(
-  issuer: { secureContextFor(servername: string): SecureContext },
-): (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void {
+export function sniCallbackFor(issuer: {
+  secureContextFor(servername: string): SecureContext;
+}): (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void {
   return (servername, cb) => {
     let ctx: SecureContext;
     try {

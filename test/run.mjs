@@ -8,7 +8,11 @@ import { spawnSync } from 'node:child_process';
 function collect(dir) {
   let out = [];
   let names;
-  try { names = readdirSync(dir); } catch { return out; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
   for (const name of names.sort()) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out = out.concat(collect(p));

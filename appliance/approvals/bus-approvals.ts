@@ -151,7 +151,7 @@ export class BusApprovals implements Approvals {
       const r = await this.bus.decide(id, { kind: 'timeout', by: 'airlock', at });
       if (!r.ok && r.why === 'decided' && r.decision && r.decision.kind !== 'aborted') o = outcomeOf(r.decision);
     } catch {
-      this.log.warn({ hold: id }, 'approval bus unavailable at the hold\'s deadline: refused (fail closed)');
+      this.log.warn({ hold: id }, "approval bus unavailable at the hold's deadline: refused (fail closed)");
     }
     this.finish(id, o);
   }

@@ -79,7 +79,13 @@ export class Webhook {
   private async deliver(body: string, event: string, id: string): Promise<void> {
     const attempt = async (): Promise<void> => {
       // Direct (no env proxy), redirects not followed; the receiver's answer body is not needed.
-      const r = await directRequest(this.opts.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, timeoutMs: this.attemptTimeoutMs, maxBytes: 65_536 });
+      const r = await directRequest(this.opts.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        timeoutMs: this.attemptTimeoutMs,
+        maxBytes: 65_536,
+      });
       if (r.status < 200 || r.status > 299) throw new Error(`status ${r.status}`);
     };
     const why = (err: unknown): string => {

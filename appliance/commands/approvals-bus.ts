@@ -28,7 +28,8 @@ export async function busCommands(args: CommonArgs & { 'token-file'?: string }):
   const { config } = load(args);
   const busCfg = config.approvals.bus;
   if (!busCfg) return null;
-  if (!config.console) throw new CliError('CONFIG', 'approvals on the bus verify the approver with console.oidc and console.approvers: add a console: section', 2);
+  if (!config.console)
+    throw new CliError('CONFIG', 'approvals on the bus verify the approver with console.oidc and console.approvers: add a console: section', 2);
   const cons: ConsoleConfig = config.console;
   // Who is asking, before anything is read from the bus: listing shows request context too.
   const by = await operatorOf(readOperatorToken({ tokenFile: args['token-file'], env: process.env }), cons).catch(asCli);

@@ -18,11 +18,18 @@ async function call(args: CommonArgs, method: string, path: string, body?: unkno
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM') {
-      throw new CliError('APPROVAL_FORBIDDEN', `${osUser()} may not use the control socket ${socket} (permission denied): only members of approvals.group can list or decide holds; an operator adds you with usermod -aG <group> ${osUser()}`);
+      throw new CliError(
+        'APPROVAL_FORBIDDEN',
+        `${osUser()} may not use the control socket ${socket} (permission denied): only members of approvals.group can list or decide holds; an operator adds you with usermod -aG <group> ${osUser()}`,
+      );
     }
     throw err;
   }
-  if (!reply) throw new CliError('NO_SERVER', `no airlock server is running here (nothing listens on ${socket}; set AIRLOCK_CONTROL_SOCKET or control.socket if it lives elsewhere)`);
+  if (!reply)
+    throw new CliError(
+      'NO_SERVER',
+      `no airlock server is running here (nothing listens on ${socket}; set AIRLOCK_CONTROL_SOCKET or control.socket if it lives elsewhere)`,
+    );
   return reply;
 }
 

@@ -18,7 +18,7 @@ export function auditSessionCommands<T>(y: Argv<T>, run: Run): Argv<T> {
           .option('sig', { type: 'string', describe: 'the detached signature (default FILE.sig)' })
           .option('public-key', { type: 'string', describe: 'public JWK file (default: this appliance’s signing key)' })
           .option('keys', { type: 'string', describe: 'trusted key directory: the key is DIR/<kid>.jwk for the kid the .sig names' })
-          .option('sink', { type: 'boolean', describe: "trust the keys the fleet published in recording.sink (keys/<kid>.jwk)" })
+          .option('sink', { type: 'boolean', describe: 'trust the keys the fleet published in recording.sink (keys/<kid>.jwk)' })
           .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
       run(async (a) => (await import('./audit.js')).sessionsVerifyCommand(a as never)),
     )
@@ -50,7 +50,7 @@ export function auditCommands<T>(y: Argv<T>, run: Run): Argv<T> {
         yy
           .positional('file', { type: 'string', demandOption: true })
           .option('target', { type: 'string', demandOption: true, describe: 'sandbox base URL, e.g. https://api.datadoghq.eu' })
-          .option('credential', { type: 'string', describe: 'vault entry whose key the target accepts (required: never the recorded session\'s)' })
+          .option('credential', { type: 'string', describe: "vault entry whose key the target accepts (required: never the recorded session's)" })
           .option('only', { type: 'string', describe: 'only these methods, comma-separated (GET,POST)' })
           .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be sent; send nothing' })
           .option('strict', { type: 'boolean', default: false, describe: 'exit 1 on any divergence' })
@@ -64,6 +64,13 @@ export function auditCommands<T>(y: Argv<T>, run: Run): Argv<T> {
       run(async (a) => (await import('./reload.js')).reloadCommand(a as never)),
     )
     .command('signing-key', 'the HAR signing key', (yy) =>
-      yy.command('public', 'print the public JWK (for `sessions verify --public-key`)', (yyy) => yyy, run(async (a) => (await import('./audit.js')).signingKeyPublicCommand(a as never))).demandCommand(1, 'name a signing-key subcommand: public'),
+      yy
+        .command(
+          'public',
+          'print the public JWK (for `sessions verify --public-key`)',
+          (yyy) => yyy,
+          run(async (a) => (await import('./audit.js')).signingKeyPublicCommand(a as never)),
+        )
+        .demandCommand(1, 'name a signing-key subcommand: public'),
     );
 }

@@ -1,14 +1,7 @@
 // `airlock sessions verify FILE` and `airlock signing-key public`.
 import { readFile } from 'node:fs/promises';
 import type { JWK } from 'jose';
-import {
-  kidOfSignature,
-  loadSigningKey,
-  SigningKeyError,
-  signingKeyPath,
-  VerifyError,
-  verifyHarFile,
-} from '../recording/integrity/index.js';
+import { kidOfSignature, loadSigningKey, SigningKeyError, signingKeyPath, VerifyError, verifyHarFile } from '../recording/integrity/index.js';
 import { CliError, load, type CommonArgs } from './context.js';
 import { codeOr } from '../errors.js';
 
@@ -70,13 +63,18 @@ async function keyFor(args: VerifyArgs): Promise<{ jwk: JWK | null; source: stri
   try {
     const sig = await readFile(args.sig ?? `${args.file}.sig`, 'utf8').catch(() => null);
     const kid = sig === null ? null : kidOfSignature(sig);
-    if (kid === null) return { jwk: null, source: trusted.where, ...(sig === null ? {} : { noKey: 'the .sig names no key (kid): it was not made by an Airlock appliance' }) };
+    if (kid === null)
+      return { jwk: null, source: trusted.where, ...(sig === null ? {} : { noKey: 'the .sig names no key (kid): it was not made by an Airlock appliance' }) };
     const jwk = await trusted.keys.find(kid).catch((err: unknown) => {
       throw new CliError(codeOr((err as { code?: unknown }).code, 'PUBLIC_KEY_INVALID'), (err as Error).message);
     });
     return jwk
       ? { jwk, source: trusted.keys.where }
-      : { jwk: null, source: trusted.keys.where, noKey: `signed by key ${kid}, which is not in the trusted set (${trusted.keys.where}): KEY_UNTRUSTED. Trust it only if an appliance you run published it` };
+      : {
+          jwk: null,
+          source: trusted.keys.where,
+          noKey: `signed by key ${kid}, which is not in the trusted set (${trusted.keys.where}): KEY_UNTRUSTED. Trust it only if an appliance you run published it`,
+        };
   } finally {
     trusted.close();
   }

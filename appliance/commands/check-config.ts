@@ -18,7 +18,12 @@ export function checkConfigCommand(args: CommonArgs & { strict?: boolean | undef
       ...grantWarnings(config),
       ...(names ? missingCredentials(config, names).map((m) => ({ path: m.slice(0, m.indexOf(':')), message: m.slice(m.indexOf(':') + 2) })) : []),
     ];
-    const verdict = errors.length > 0 ? `refused by serve (${errors.length} problem${errors.length === 1 ? '' : 's'})` : warnings.length > 0 ? `ok, with ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : 'ok';
+    const verdict =
+      errors.length > 0
+        ? `refused by serve (${errors.length} problem${errors.length === 1 ? '' : 's'})`
+        : warnings.length > 0
+          ? `ok, with ${warnings.length} warning${warnings.length === 1 ? '' : 's'}`
+          : 'ok';
     const summary = `${file ?? 'built-in defaults'}: ${verdict} (${config.identity.issuers.length} issuers, ${config.identity.grants.length} grants)`;
     // What is intercepted (each entry with every host under it) and what happens to the rest:
     // a Datadog site missing here would be passthrough, so the operator sees the list.
@@ -33,7 +38,10 @@ export function checkConfigCommand(args: CommonArgs & { strict?: boolean | undef
     };
   } catch (err) {
     if (err instanceof ConfigError) {
-      return { ok: false, text: `${err.file ?? 'config'}: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}\n${err.problems.map((p) => `  ${p.path || '(file)'}: ${p.message}`).join('\n')}` };
+      return {
+        ok: false,
+        text: `${err.file ?? 'config'}: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}\n${err.problems.map((p) => `  ${p.path || '(file)'}: ${p.message}`).join('\n')}`,
+      };
     }
     throw err;
   }

@@ -7,11 +7,13 @@ import type { SinkConfig } from '../config/schema.js';
 export function configuredSink(args: CommonArgs): SinkConfig {
   const { config } = load(args);
   const sink = config.recording.sink;
-  if (!sink) throw new CliError('NO_SINK', 'recording.sink is not configured: give the fleet\'s bucket in the config file (recording.sink)', 2);
+  if (!sink) throw new CliError('NO_SINK', "recording.sink is not configured: give the fleet's bucket in the config file (recording.sink)", 2);
   return sink;
 }
 
-export async function trustedKeysFor(args: CommonArgs & { keys?: string | undefined; sink?: boolean | undefined }): Promise<{ keys: TrustedKeys; where: string; close: () => void }> {
+export async function trustedKeysFor(
+  args: CommonArgs & { keys?: string | undefined; sink?: boolean | undefined },
+): Promise<{ keys: TrustedKeys; where: string; close: () => void }> {
   if (args.keys !== undefined) {
     const keys = keysFromDir(args.keys);
     return { keys, where: keys.where, close: () => undefined };

@@ -23,13 +23,27 @@ function write(out: NodeJS.WritableStream, text: string): Promise<void> {
   return new Promise((resolve, reject) => out.write(text, (err) => (err ? reject(err) : resolve())));
 }
 
-const COLS: readonly [string, number][] = [['ID', 24], ['OPENED', 24], ['ENTRIES', 7], ['ISSUER', 12], ['GRANT', 18], ['SUB', 40], ['WHO', 0]];
+const COLS: readonly [string, number][] = [
+  ['ID', 24],
+  ['OPENED', 24],
+  ['ENTRIES', 7],
+  ['ISSUER', 12],
+  ['GRANT', 18],
+  ['SUB', 40],
+  ['WHO', 0],
+];
 function row(cells: readonly string[]): string {
-  return `${cells.map((c, i) => (COLS[i]![1] > 0 ? c.padEnd(COLS[i]![1]) : c)).join('  ').trimEnd()}\n`;
+  return `${cells
+    .map((c, i) => (COLS[i]![1] > 0 ? c.padEnd(COLS[i]![1]) : c))
+    .join('  ')
+    .trimEnd()}\n`;
 }
 
 /** Streams the fleet's sessions matching the filters, newest day first; --json prints one object per line. */
-export async function fleetLsCommand(args: CommonArgs & LsFilterArgs & { json?: boolean; limit?: number | undefined }, out: NodeJS.WritableStream = process.stdout): Promise<string | null> {
+export async function fleetLsCommand(
+  args: CommonArgs & LsFilterArgs & { json?: boolean; limit?: number | undefined },
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<string | null> {
   const sink = configuredSink(args);
   const filter = filterFromArgs(args);
   const reader = sinkReader(sink);
@@ -65,7 +79,15 @@ export async function fleetGrepCommand(args: GrepArgs, out: NodeJS.WritableStrea
         n++;
         if (!matchesExchange(e, query)) continue;
         matches++;
-        const hit = { session: r.id, entry: n, startedDateTime: e.startedDateTime, method: e.request.method, url: e.request.url, status: e.response.status, decision: e._airlock?.decision };
+        const hit = {
+          session: r.id,
+          entry: n,
+          startedDateTime: e.startedDateTime,
+          method: e.request.method,
+          url: e.request.url,
+          status: e.response.status,
+          decision: e._airlock?.decision,
+        };
         await write(out, args.json ? `${JSON.stringify(hit)}\n` : `${r.id}  #${n}  ${hit.method} ${hit.status} ${hit.url}\n`);
       }
     }
@@ -116,8 +138,17 @@ export async function fleetVerifyCommand(args: CommonArgs & { id: string; keys?:
     await writeFile(file, har, { mode: 0o600 });
     if (sig) await writeFile(`${file}.sig`, sig, { mode: 0o600 });
     const kid = sig ? kidOfSignature(sig.toString('utf8')) : null;
-    const jwk = kid ? await trusted.find(kid).catch((err: unknown) => { throw new CliError(codeOr((err as { code?: unknown }).code, 'PUBLIC_KEY_INVALID'), (err as Error).message); }) : null;
-    const noKey = sig === null ? undefined : kid === null ? 'the .sig names no key (kid): it was not made by an Airlock appliance' : `signed by key ${kid}, which is not in the trusted set (${trusted.where}): KEY_UNTRUSTED. Trust it only if an appliance you run published it`;
+    const jwk = kid
+      ? await trusted.find(kid).catch((err: unknown) => {
+          throw new CliError(codeOr((err as { code?: unknown }).code, 'PUBLIC_KEY_INVALID'), (err as Error).message);
+        })
+      : null;
+    const noKey =
+      sig === null
+        ? undefined
+        : kid === null
+          ? 'the .sig names no key (kid): it was not made by an Airlock appliance'
+          : `signed by key ${kid}, which is not in the trusted set (${trusted.where}): KEY_UNTRUSTED. Trust it only if an appliance you run published it`;
     const r = await verifyHarFile(file, jwk, trusted.where, noKey);
     return verdictText({ ...r, file: `${reader.where}${args.id}.har` }, args.json === true);
   } finally {

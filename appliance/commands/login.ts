@@ -55,7 +55,8 @@ async function fetchCa(proxy: URL): Promise<string> {
 export async function loginCommand(args: LoginArgs, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const format = args.format ?? 'sh';
   if (!['sh', 'github-env', 'json'].includes(format)) throw new CliError('USAGE', '--format is sh, github-env or json', 2);
-  if (args['app-key-format'] !== undefined && !['hex', 'ddapp'].includes(args['app-key-format'])) throw new CliError('USAGE', '--app-key-format is hex or ddapp', 2);
+  if (args['app-key-format'] !== undefined && !['hex', 'ddapp'].includes(args['app-key-format']))
+    throw new CliError('USAGE', '--app-key-format is hex or ddapp', 2);
   if (format === 'github-env' && !env['GITHUB_ENV']) throw new CliError('USAGE', '--format github-env needs $GITHUB_ENV (run it in a GitHub Actions step)', 2);
   const proxy = proxyUrl(args.proxy, env);
   const jwt = await readIdToken({ ...args, audience: args.audience ?? 'airlock' }, env);
@@ -65,7 +66,10 @@ export async function loginCommand(args: LoginArgs, env: NodeJS.ProcessEnv = pro
     r = await httpCall(new URL('/.airlock/v1/login', proxy).href, {
       method: 'POST',
       headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ bind: args.bind === true, ...(args['app-key-format'] && args['app-key-format'] !== 'hex' ? { appKeyFormat: args['app-key-format'] } : {}) }),
+      body: JSON.stringify({
+        bind: args.bind === true,
+        ...(args['app-key-format'] && args['app-key-format'] !== 'hex' ? { appKeyFormat: args['app-key-format'] } : {}),
+      }),
     });
   } catch (err) {
     throw new CliError('UNREACHABLE', `cannot reach Airlock at ${proxy.host}: ${(err as Error).message}`);
@@ -95,5 +99,8 @@ export async function loginCommand(args: LoginArgs, env: NodeJS.ProcessEnv = pro
   if (format === 'sh') return formatSh(vars);
   await appendFile(env['GITHUB_ENV']!, formatGithubEnv(vars));
   // Masked first, so that no later step's log shows it.
-  return [...secretsOf(result).map((s) => `::add-mask::${s}`), `airlock: logged in: session ${result.session}, grant ${result.grant}, until ${result.expiresAt}${result.bound ? ', bound as the host\'s ambient session' : ''}`].join('\n');
+  return [
+    ...secretsOf(result).map((s) => `::add-mask::${s}`),
+    `airlock: logged in: session ${result.session}, grant ${result.grant}, until ${result.expiresAt}${result.bound ? ", bound as the host's ambient session" : ''}`,
+  ].join('\n');
 }

@@ -16,7 +16,10 @@ async function readHar(dir: string, id: string): Promise<unknown> {
     write(chunk: Buffer | string, _e, cb) {
       const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
       size += b.length;
-      if (size > MAX_HAR_BYTES) { cb(new CliError('HAR_TOO_LARGE', `session ${id} is larger than ${MAX_HAR_BYTES} bytes`)); return; }
+      if (size > MAX_HAR_BYTES) {
+        cb(new CliError('HAR_TOO_LARGE', `session ${id} is larger than ${MAX_HAR_BYTES} bytes`));
+        return;
+      }
       chunks.push(b);
       cb();
     },

@@ -7,7 +7,8 @@ export async function reloadCommand(args: CommonArgs & { json?: boolean }): Prom
   const { config } = load(args);
   const socket = controlSocket(config);
   const reply = await callControl(socket, 'POST', '/v1/reload', 30_000);
-  if (!reply) throw new CliError('NO_SERVER', `no running airlock serve answers on ${socket}: start it (systemctl start airlock), or pass the --config it runs with`);
+  if (!reply)
+    throw new CliError('NO_SERVER', `no running airlock serve answers on ${socket}: start it (systemctl start airlock), or pass the --config it runs with`);
   if (reply.status !== 200) throw new CliError(reply.code ?? 'RELOAD_FAILED', reply.message ?? `the server answered ${reply.status}`);
   const ok = reply.body['ok'] === true;
   const changed = Array.isArray(reply.body['changed']) ? reply.body['changed'].map(String) : [];

@@ -58,14 +58,25 @@ export async function replayCommand(args: ReplayArgs): Promise<string> {
   // Never the recorded session's key: a sandbox org usually lives on the same site as
   // production under another key, so the operator names the vault entry every time.
   if (args.credential === undefined || args.credential === '') {
-    throw new CliError('USAGE', 'replay needs --credential NAME: the vault entry whose key the target accepts (airlock vault ls lists them); it never reuses the recorded session\'s credential', 2);
+    throw new CliError(
+      'USAGE',
+      "replay needs --credential NAME: the vault entry whose key the target accepts (airlock vault ls lists them); it never reuses the recorded session's credential",
+      2,
+    );
   }
   const file = join(config.stateDir, VAULT_FILE);
   const text = await readFile(file, 'utf8').catch(() => null);
   const entry = text === null ? undefined : parseVault(text, file).entries.find((e) => e.name === args.credential);
   if (!entry) throw new CliError('CREDENTIAL_MISSING', `no vault entry ${args.credential} (airlock vault ls lists them)`);
   const credential = { name: args.credential, entry };
-  const only = args.only ? new Set(args.only.split(',').map((m) => m.trim().toUpperCase()).filter(Boolean)) : null;
+  const only = args.only
+    ? new Set(
+        args.only
+          .split(',')
+          .map((m) => m.trim().toUpperCase())
+          .filter(Boolean),
+      )
+    : null;
   const log = createLogger({ destination: process.stderr, level: 'warn' });
   const { rows, sessionId } = await replaySession({
     config,
@@ -84,7 +95,12 @@ export async function replayCommand(args: ReplayArgs): Promise<string> {
   const diverged = rows.filter((r) => r.diverged).length;
   if (args.strict && diverged > 0) process.exitCode = 1;
   const skipped = rows.filter((r) => !r.send).length;
-  if (args.json) return JSON.stringify({ replayOf: har.session, session: sessionId, credential: credential.name, dryRun: args['dry-run'] === true, skipped, diverged, rows }, null, 2);
+  if (args.json)
+    return JSON.stringify(
+      { replayOf: har.session, session: sessionId, credential: credential.name, dryRun: args['dry-run'] === true, skipped, diverged, rows },
+      null,
+      2,
+    );
   const lines = [
     table(
       ['METHOD', 'PATH', 'RECORDED', 'REPLAYED', 'KEYS MATCH', 'NOTE'],

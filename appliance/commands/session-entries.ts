@@ -40,9 +40,12 @@ export function entryLines(rows: readonly EntryRow[], id: string, max = 500): st
   const w = (k: (r: EntryRow) => string): number => Math.max(...rows.slice(0, max).map((r) => k(r).length));
   const mw = w((r) => r.method);
   const uw = w((r) => r.url);
-  const lines = rows.slice(0, max).map((r) =>
-    `  #${String(r.n).padEnd(4)} ${r.startedDateTime}  ${r.method.padEnd(mw)}  ${r.url.padEnd(uw)}  ${String(r.status).padEnd(3)}  ${r.decision}${r.code ? ` ${r.code}` : ''}`,
-  );
+  const lines = rows
+    .slice(0, max)
+    .map(
+      (r) =>
+        `  #${String(r.n).padEnd(4)} ${r.startedDateTime}  ${r.method.padEnd(mw)}  ${r.url.padEnd(uw)}  ${String(r.status).padEnd(3)}  ${r.decision}${r.code ? ` ${r.code}` : ''}`,
+    );
   if (rows.length > max) lines.push(`  ... ${rows.length - max} more: airlock sessions show ${id} --json, or airlock sessions grep --session ${id}`);
   return lines;
 }

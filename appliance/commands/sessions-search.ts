@@ -1,15 +1,7 @@
 // `airlock sessions ls` filters and `airlock sessions grep`.
 import type { Argv } from 'yargs';
 import { FilterError, parseClaim, parseWhen, type SessionFilter } from '../recording/index/index.js';
-import {
-  type ExchangeQuery,
-  globToRegExp,
-  matchesExchange,
-  parseBodyRegex,
-  parseStatus,
-  QueryError,
-  sessionEntries,
-} from '../recording/har/index.js';
+import { type ExchangeQuery, globToRegExp, matchesExchange, parseBodyRegex, parseStatus, QueryError, sessionEntries } from '../recording/har/index.js';
 import { listSessions } from '../recording/session/index.js';
 import { isSessionId } from '../recording/journal/index.js';
 import { CliError, load, sessionsDir, type CommonArgs } from './context.js';
@@ -71,7 +63,10 @@ export interface GrepArgs extends CommonArgs, LsFilterArgs {
 export function grepOptions<T>(y: Argv<T>) {
   return lsFilterOptions(y)
     .option('method', { type: 'string', array: true, describe: 'only these methods (repeatable, or comma-separated)' })
-    .option('path', { type: 'string', describe: 'URL path pattern, as in policy match: * within a segment, ** any number of segments, ? one character; case is ignored' })
+    .option('path', {
+      type: 'string',
+      describe: 'URL path pattern, as in policy match: * within a segment, ** any number of segments, ? one character; case is ignored',
+    })
     .option('status', { type: 'string', describe: 'response status: 403, 4xx, or a comma list' })
     .option('body', { type: 'string', describe: 'regular expression matched against request and response bodies' })
     .option('session', { type: 'string', array: true, describe: 'only these sessions (repeatable)' })
@@ -80,7 +75,10 @@ export function grepOptions<T>(y: Argv<T>) {
 
 export function queryFromArgs(args: GrepArgs): ExchangeQuery {
   try {
-    const methods = (args.method ?? []).flatMap((m) => m.split(',')).map((m) => m.trim().toUpperCase()).filter(Boolean);
+    const methods = (args.method ?? [])
+      .flatMap((m) => m.split(','))
+      .map((m) => m.trim().toUpperCase())
+      .filter(Boolean);
     return {
       ...(methods.length > 0 ? { methods } : {}),
       ...(args.path !== undefined ? { path: globToRegExp(args.path) } : {}),
@@ -116,7 +114,15 @@ export async function sessionsGrepCommand(args: GrepArgs, out: NodeJS.WritableSt
       n++;
       if (!matchesExchange(e, query)) continue;
       matches++;
-      const hit = { session: id, entry: n, startedDateTime: e.startedDateTime, method: e.request.method, url: e.request.url, status: e.response.status, decision: e._airlock?.decision };
+      const hit = {
+        session: id,
+        entry: n,
+        startedDateTime: e.startedDateTime,
+        method: e.request.method,
+        url: e.request.url,
+        status: e.response.status,
+        decision: e._airlock?.decision,
+      };
       await write(out, args.json ? `${JSON.stringify(hit)}\n` : `${id}  #${n}  ${hit.method} ${hit.status} ${hit.url}\n`);
     }
   }

@@ -92,7 +92,10 @@ export async function sessionsExportCommand(args: CommonArgs & { id: string; out
   await finished(out);
   // The signature covers the closed session's exact bytes, which were just copied: it goes beside
   // them, so `sessions verify F` finds it. A snapshot of an open session has none yet.
-  const sig = kind === 'har' ? await copySignature(dir, args.id, `${args.output}.sig`) : ` (a snapshot of an open session: not signed; \`airlock sessions close ${args.id}\` writes the signed HAR)`;
+  const sig =
+    kind === 'har'
+      ? await copySignature(dir, args.id, `${args.output}.sig`)
+      : ` (a snapshot of an open session: not signed; \`airlock sessions close ${args.id}\` writes the signed HAR)`;
   return `wrote ${args.output}${sig}`;
 }
 

@@ -12,7 +12,8 @@ import { CliError, controlSocket, load, sessionsDir, type CommonArgs } from './c
 
 function duration(text: string, flag: string): number {
   const v = ms(text as ms.StringValue);
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new CliError('BAD_DURATION', `${flag} wants a duration such as 60s or 30d, got ${JSON.stringify(text)}`, 2);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    throw new CliError('BAD_DURATION', `${flag} wants a duration such as 60s or 30d, got ${JSON.stringify(text)}`, 2);
   return v;
 }
 
@@ -33,9 +34,17 @@ export async function sessionsFlushCommand(args: CommonArgs & { timeout?: string
   } else {
     const sink = config.recording.sink;
     if (!sink) throw new CliError('NO_SINK', `the outbox holds sessions but recording.sink is not configured: nothing can ship them`);
-    const publicJwk = await loadSigningKey(stateDir).then((k) => k.publicJwk, () => null);
+    const publicJwk = await loadSigningKey(stateDir).then(
+      (k) => k.publicJwk,
+      () => null,
+    );
     const s3 = s3Upload(sink, sessionsDir(stateDir), { publicJwk });
-    const worker = new OutboxWorker({ stateDir, sessionsDir: sessionsDir(stateDir), upload: s3.upload, log: createLogger({ destination: process.stderr, level: 'warn' }) });
+    const worker = new OutboxWorker({
+      stateDir,
+      sessionsDir: sessionsDir(stateDir),
+      upload: s3.upload,
+      log: createLogger({ destination: process.stderr, level: 'warn' }),
+    });
     try {
       // Not p-retry: this polls up to a deadline and tries once more at the deadline itself, where
       // p-retry's maxRetryTime gives up as soon as the next delay would overrun it.
@@ -69,5 +78,9 @@ export async function sessionsPruneCommand(args: CommonArgs & { 'older-than'?: s
   });
   if (args.json) return JSON.stringify(r, null, 2);
   const verb = args['dry-run'] ? 'would remove' : 'removed';
-  return [`${verb} ${r.removed.length} session(s)`, ...r.removed.map((id) => `  ${id}`), ...(r.kept.length > 0 ? [`kept ${r.kept.length} old session(s):`, ...r.kept.map((k) => `  ${k.id}: ${k.reason}`)] : [])].join('\n');
+  return [
+    `${verb} ${r.removed.length} session(s)`,
+    ...r.removed.map((id) => `  ${id}`),
+    ...(r.kept.length > 0 ? [`kept ${r.kept.length} old session(s):`, ...r.kept.map((k) => `  ${k.id}: ${k.reason}`)] : []),
+  ].join('\n');
 }

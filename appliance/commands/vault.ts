@@ -19,7 +19,8 @@ export interface VaultPutArgs extends CommonArgs {
 
 async function vaultPutSource(args: VaultPutArgs): Promise<string> {
   const { config } = load(args);
-  if (args['api-key-file'] !== undefined || args['from-env'] || args['app-key-file'] !== undefined) throw new CliError('USAGE', 'an entry has stored keys or a source, not both', 2);
+  if (args['api-key-file'] !== undefined || args['from-env'] || args['app-key-file'] !== undefined)
+    throw new CliError('USAGE', 'an entry has stored keys or a source, not both', 2);
   if (args['source-file'] !== undefined && args['source-exec'] !== undefined) throw new CliError('USAGE', 'give one of --source-file or --source-exec', 2);
   let source: KeySource;
   if (args['source-file'] !== undefined) {
@@ -59,7 +60,16 @@ export async function vaultLsCommand(args: CommonArgs & { json?: boolean }): Pro
   const list = await new VaultStore(config.stateDir).list();
   if (args.json) return JSON.stringify(list, null, 2);
   if (list.length === 0) return 'the vault is empty (add a key with `airlock vault put NAME --api-key-file FILE`)';
-  const rows = list.map((e) => [e.name, e.apiKeyFingerprint, e.appKeyFingerprint ?? '-', e.source, e.state, e.previous.map((p) => `${p.apiKeyFingerprint} until ${p.until}`).join(', ') || '-', e.createdAt, e.updatedAt]);
+  const rows = list.map((e) => [
+    e.name,
+    e.apiKeyFingerprint,
+    e.appKeyFingerprint ?? '-',
+    e.source,
+    e.state,
+    e.previous.map((p) => `${p.apiKeyFingerprint} until ${p.until}`).join(', ') || '-',
+    e.createdAt,
+    e.updatedAt,
+  ]);
   return table(['NAME', 'API KEY', 'APP KEY', 'SOURCE', 'STATE', 'PREVIOUS', 'CREATED', 'UPDATED'], rows);
 }
 

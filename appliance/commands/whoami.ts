@@ -77,7 +77,11 @@ export function formatReport(r: WhoamiReport): string {
     `grant:  ${r.grant ?? 'none'}`,
   ];
   for (const m of r.misses) {
-    lines.push(m.claim === 'issuer' ? `  ${m.grant}: for issuer ${show(m.expected)}` : `  ${m.grant}: ${m.claim} is ${show(m.actual)}, the grant wants ${show(m.expected)}`);
+    lines.push(
+      m.claim === 'issuer'
+        ? `  ${m.grant}: for issuer ${show(m.expected)}`
+        : `  ${m.grant}: ${m.claim} is ${show(m.actual)}, the grant wants ${show(m.expected)}`,
+    );
   }
   return lines.join('\n');
 }
@@ -105,7 +109,10 @@ export async function whoamiCommand(args: WhoamiArgs, env: NodeJS.ProcessEnv = p
   if (!report.verified || report.grant === null) {
     // A failing verdict is still the result: on stdout (valid JSON with --json); stderr says why it exits 1.
     const code = report.grant === null ? 'NO_GRANT' : 'TOKEN_INVALID';
-    const why = report.grant === null ? 'no grant matches this token (the report says which claim each grant refused)' : `the token does not verify: ${report.error ?? 'unknown'}`;
+    const why =
+      report.grant === null
+        ? 'no grant matches this token (the report says which claim each grant refused)'
+        : `the token does not verify: ${report.error ?? 'unknown'}`;
     process.stderr.write(`${errorLine(code, why)}\n`);
     process.exitCode = 1;
   }

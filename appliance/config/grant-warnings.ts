@@ -46,21 +46,30 @@ export function grantWarnings(config: Config): ConfigWarning[] {
     };
     const narrowing = NARROWING[issuer.kind];
     if (narrowing && !narrowing.some((n) => has(c, n))) {
-      warn('claims', `no claim pins it to a ${issuer.kind === 'gitlab' ? 'project' : 'repository'}: every tenant of ${issuer.issuer} shares this issuer, so any of them matches`);
+      warn(
+        'claims',
+        `no claim pins it to a ${issuer.kind === 'gitlab' ? 'project' : 'repository'}: every tenant of ${issuer.issuer} shares this issuer, so any of them matches`,
+      );
     }
     if (issuer.kind === 'github') {
       if (Object.hasOwn(c, 'repository') && !Object.hasOwn(c, 'repository_id')) {
-        warn('claims.repository', 'matches the repository by name without repository_id: a deleted or renamed repository\'s name can be re-registered by someone else');
+        warn(
+          'claims.repository',
+          "matches the repository by name without repository_id: a deleted or renamed repository's name can be re-registered by someone else",
+        );
       }
       if (Object.hasOwn(c, 'repository_owner') && !Object.hasOwn(c, 'repository_owner_id')) {
-        warn('claims.repository_owner', 'matches the owner by name without repository_owner_id: a deleted or renamed account\'s name can be re-registered');
+        warn('claims.repository_owner', "matches the owner by name without repository_owner_id: a deleted or renamed account's name can be re-registered");
       }
       if (Object.hasOwn(c, 'ref') && !Object.hasOwn(c, 'event_name')) {
-        warn('claims.ref', 'keys on ref without an event_name rule: a pull_request_target run carries the base branch\'s ref while running the pull request\'s workflow');
+        warn(
+          'claims.ref',
+          "keys on ref without an event_name rule: a pull_request_target run carries the base branch's ref while running the pull request's workflow",
+        );
       }
     }
     if (issuer.kind === 'gitlab' && Object.hasOwn(c, 'project_path') && !Object.hasOwn(c, 'project_id')) {
-      warn('claims.project_path', 'matches project_path without project_id: a fork\'s merge request pipeline or a re-registered path can carry it');
+      warn('claims.project_path', "matches project_path without project_id: a fork's merge request pipeline or a re-registered path can carry it");
     }
   });
   return out;

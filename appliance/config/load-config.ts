@@ -15,10 +15,7 @@ export class ConfigError extends CodedError<'CONFIG_INVALID'> {
   readonly problems: readonly ConfigProblem[];
   readonly file: string | null;
   constructor(file: string | null, problems: ConfigProblem[]) {
-    super(
-      'CONFIG_INVALID',
-      `${file ?? 'built-in config'} is invalid:\n` + problems.map((p) => `  ${p.path || '(file)'}: ${p.message}`).join('\n'),
-    );
+    super('CONFIG_INVALID', `${file ?? 'built-in config'} is invalid:\n` + problems.map((p) => `  ${p.path || '(file)'}: ${p.message}`).join('\n'));
     this.name = 'ConfigError';
     this.problems = problems;
     this.file = file;
@@ -96,7 +93,10 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     }
     const doc = parseDocument(text, { uniqueKeys: true });
     if (doc.errors.length > 0) {
-      throw new ConfigError(file, doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0] ?? ''}` })));
+      throw new ConfigError(
+        file,
+        doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0] ?? ''}` })),
+      );
     }
     const js: unknown = doc.toJS();
     if (js !== null && js !== undefined && (typeof js !== 'object' || Array.isArray(js))) {
@@ -113,7 +113,10 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   } catch (err) {
     // A bad --listen is the command line's fault, not the file's (or the built-in config's).
     if (err instanceof ConfigError && opts.listen && err.problems.some((p) => p.path === 'listen')) {
-      throw new ConfigError(`--listen ${opts.listen}`, err.problems.filter((p) => p.path === 'listen').map((p) => ({ path: '--listen', message: p.message })));
+      throw new ConfigError(
+        `--listen ${opts.listen}`,
+        err.problems.filter((p) => p.path === 'listen').map((p) => ({ path: '--listen', message: p.message })),
+      );
     }
     throw err;
   }

@@ -73,19 +73,31 @@ export const policySchema = z.strictObject({
 const busSchema = z.strictObject({
   type: z.literal('redis'),
   /** redis:// or rediss://, without a password (passwordFile holds it, 0600). */
-  url: z.url({ protocol: /^rediss?$/ }).refine((u) => new URL(u).password === '', { error: 'put the Redis password in approvals.bus.passwordFile, not in the URL' }),
+  url: z
+    .url({ protocol: /^rediss?$/ })
+    .refine((u) => new URL(u).password === '', { error: 'put the Redis password in approvals.bus.passwordFile, not in the URL' }),
   passwordFile: z.string().min(1).optional(),
   /** TLS to Redis: true for the system roots, or a CA file for a private one. */
   tls: z.union([z.boolean(), z.strictObject({ caFile: z.string().min(1) })]).default(false),
-  keyPrefix: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default('airlock:'),
+  keyPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+    .default('airlock:'),
 });
 
 export const approvalsSchema = z
   .strictObject({
     timeout: durationMs.default(10 * 60_000),
     /** The group that may use the control socket (and so approve); null keeps it 0600. */
-    group: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/).nullable().default(null),
-    webhook: z.url({ protocol: /^https?$/ }).nullable().default(null),
+    group: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/)
+      .nullable()
+      .default(null),
+    webhook: z
+      .url({ protocol: /^https?$/ })
+      .nullable()
+      .default(null),
     /** text: a Slack-compatible `text` line; slack: an interactive message with Approve/Deny buttons. */
     webhookFormat: z.enum(['text', 'slack']).default('text'),
     /** Shared across runners: holds published, decisions read back (approvals/redis-bus.ts). */

@@ -20,7 +20,12 @@ export function resolveIssuer(v: IssuerInput): ResolvedIssuer {
     if (v[key] !== undefined && v.preset !== preset) return { ok: false, key, message: `${key} goes with preset: ${preset}` };
   }
   if (v.preset === undefined) {
-    if (v.issuer === undefined) return { ok: false, key: 'issuer', message: 'give issuer (a URL) or preset (github, github-enterprise-server, github-enterprise-cloud, gitlab, buildkite, circleci)' };
+    if (v.issuer === undefined)
+      return {
+        ok: false,
+        key: 'issuer',
+        message: 'give issuer (a URL) or preset (github, github-enterprise-server, github-enterprise-cloud, gitlab, buildkite, circleci)',
+      };
     return { ok: true, issuer: v.issuer, kind: kindOfIssuer(v.issuer) };
   }
   if (v.issuer !== undefined) return { ok: false, key: 'issuer', message: `preset ${v.preset} sets the issuer: drop issuer or drop preset` };

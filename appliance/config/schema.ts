@@ -12,16 +12,14 @@ import { STREAM_SLACK_BYTES } from '../lib/limits.js';
 // The YAML file's shape. Unknown keys are errors (strictObject) so a typo never silently
 // weakens a rule. Durations are written as "15m", "6h", "30d" and become milliseconds.
 
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    const out = typeof v === 'number' ? v : ms(v as ms.StringValue);
-    if (typeof out !== 'number' || !Number.isFinite(out) || out <= 0) {
-      ctx.addIssue({ code: 'custom', message: `not a positive duration: ${String(v)} (write e.g. "15m", "6h")` });
-      return z.NEVER;
-    }
-    return out;
-  });
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const out = typeof v === 'number' ? v : ms(v as ms.StringValue);
+  if (typeof out !== 'number' || !Number.isFinite(out) || out <= 0) {
+    ctx.addIssue({ code: 'custom', message: `not a positive duration: ${String(v)} (write e.g. "15m", "6h")` });
+    return z.NEVER;
+  }
+  return out;
+});
 
 const hostPort = z.string().transform((v, ctx) => {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(v);
@@ -61,7 +59,15 @@ const issuer = z
       ctx.addIssue({ code: 'custom', path: [resolved.key], message: resolved.message });
       return z.NEVER;
     }
-    return { name: v.name, issuer: resolved.issuer, kind: resolved.kind, preset: v.preset ?? null, audience: v.audience, jwksUri: v.jwksUri, algorithms: v.algorithms };
+    return {
+      name: v.name,
+      issuer: resolved.issuer,
+      kind: resolved.kind,
+      preset: v.preset ?? null,
+      audience: v.audience,
+      jwksUri: v.jwksUri,
+      algorithms: v.algorithms,
+    };
   });
 
 const s3Sink = z.strictObject({
@@ -130,12 +136,23 @@ export const configSchema = z
     // service user and root only; approvers need it in a directory their group can enter.
     control: z
       .strictObject({
-        socket: z.string().min(1).max(100).refine((p) => isAbsolute(p), 'an absolute path (e.g. /run/airlock/control.sock)').nullable().default(null),
+        socket: z
+          .string()
+          .min(1)
+          .max(100)
+          .refine((p) => isAbsolute(p), 'an absolute path (e.g. /run/airlock/control.sock)')
+          .nullable()
+          .default(null),
       })
       .prefault({}),
     recording: z
       .strictObject({
-        maxBodyBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1_048_576),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(64 * 1024 * 1024)
+          .default(1_048_576),
         // Where finalized HARs and their signatures are shipped (appliance/shipping/); credentials
         // come from the AWS environment/credential chain, never from this file.
         sink: s3Sink.nullable().default(null),
@@ -162,8 +179,16 @@ export const configSchema = z
         maxConnections: z.number().int().min(1).default(1024),
         maxConnectionsPerSession: z.number().int().min(1).default(256),
         /** Response bytes held for a client that has not read them; each exchange counts recording.maxBodyBytes + 256 KiB. */
-        maxInflightBytesPerConnection: z.number().int().min(1).default(16 * 1024 * 1024),
-        maxInflightBytesPerSession: z.number().int().min(1).default(64 * 1024 * 1024),
+        maxInflightBytesPerConnection: z
+          .number()
+          .int()
+          .min(1)
+          .default(16 * 1024 * 1024),
+        maxInflightBytesPerSession: z
+          .number()
+          .int()
+          .min(1)
+          .default(64 * 1024 * 1024),
       })
       .prefault({}),
     policies: z.record(z.string().min(1), policySchema).default({}),
@@ -178,7 +203,11 @@ export const configSchema = z
     const exchange = cfg.recording.maxBodyBytes + STREAM_SLACK_BYTES;
     for (const key of ['maxInflightBytesPerConnection', 'maxInflightBytesPerSession'] as const) {
       if (cfg.limits[key] < exchange) {
-        ctx.addIssue({ code: 'custom', path: ['limits', key], message: `must be at least recording.maxBodyBytes + ${STREAM_SLACK_BYTES} (${exchange}): one exchange reserves that much` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['limits', key],
+          message: `must be at least recording.maxBodyBytes + ${STREAM_SLACK_BYTES} (${exchange}): one exchange reserves that much`,
+        });
       }
     }
     if (cfg.console && !cfg.approvals.bus) {
@@ -216,11 +245,7 @@ export const configSchema = z
 
 type Parsed = z.output<typeof configSchema>;
 
-type DeepReadonly<T> = T extends (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
 export type Config = DeepReadonly<Parsed>;
 export type IssuerConfig = Config['identity']['issuers'][number];

@@ -15,7 +15,8 @@ export function startupErrors(config: Config): string[] {
     const issuer = config.identity.issuers.find((x) => x.name === g.issuer);
     if (!issuer || g.allowAnyTenant || !SHARED.has(issuer.issuer.replace(/\/+$/, ''))) return;
     if (pinsTenant(issuer.kind, g.claims) !== false) return;
-    const what = issuer.kind === 'gitlab' ? 'project_id or namespace_id' : issuer.kind === 'buildkite' ? 'organization_id' : 'repository_id or repository_owner_id';
+    const what =
+      issuer.kind === 'gitlab' ? 'project_id or namespace_id' : issuer.kind === 'buildkite' ? 'organization_id' : 'repository_id or repository_owner_id';
     out.push(
       `identity.grants[${i}].claims: grant ${g.name} pins no tenant, and every tenant of ${issuer.issuer} shares that issuer, so any of them would get credential ${g.credential}: ` +
         `add a ${what} claim, or set allowAnyTenant: true on the grant if every tenant is meant`,
@@ -29,5 +30,8 @@ export function missingCredentials(config: Config, vaultNames: ReadonlySet<strin
   return config.identity.grants
     .map((g, i) => ({ g, i }))
     .filter(({ g }) => !vaultNames.has(g.credential))
-    .map(({ g, i }) => `identity.grants[${i}].credential: grant ${g.name} names ${g.credential}, which is not in the vault: its requests get 503 CREDENTIAL_MISSING until \`airlock vault put ${g.credential}\``);
+    .map(
+      ({ g, i }) =>
+        `identity.grants[${i}].credential: grant ${g.name} names ${g.credential}, which is not in the vault: its requests get 503 CREDENTIAL_MISSING until \`airlock vault put ${g.credential}\``,
+    );
 }

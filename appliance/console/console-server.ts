@@ -25,7 +25,8 @@ import { LiveUpdates } from './live-updates.js';
 import { slackActions } from './slack-actions.js';
 
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   // same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` with the page's
   // own form posts (sign out), which the Origin check would refuse.
@@ -71,7 +72,8 @@ export async function startConsole(cfg: ConsoleConfig, deps: ConsoleDeps): Promi
   const checkCsrf = (req: http.IncomingMessage, s: ConsoleSession, formToken?: string): void => {
     const o = req.headers.origin;
     if (o !== undefined && o !== origin) throw new AirlockError('CONSOLE_CSRF', 'foreign Origin');
-    if (o === undefined && req.headers['sec-fetch-site'] !== undefined && req.headers['sec-fetch-site'] !== 'same-origin') throw new AirlockError('CONSOLE_CSRF', 'cross-site request');
+    if (o === undefined && req.headers['sec-fetch-site'] !== undefined && req.headers['sec-fetch-site'] !== 'same-origin')
+      throw new AirlockError('CONSOLE_CSRF', 'cross-site request');
     const token = formToken ?? (typeof req.headers['x-airlock-csrf'] === 'string' ? req.headers['x-airlock-csrf'] : undefined);
     if (!sameToken(token, s.csrf)) throw new AirlockError('CONSOLE_CSRF', 'missing or wrong CSRF token');
   };
@@ -81,17 +83,28 @@ export async function startConsole(cfg: ConsoleConfig, deps: ConsoleDeps): Promi
     const method = req.method ?? 'GET';
     const path = url.pathname;
     if (method === 'GET' && path === '/') {
-      if (!sessionOf(req)) { send(res, 302, 'text/plain', 'sign in', { location: '/auth/login' }); return; }
-      send(res, 200, 'text/html; charset=utf-8', HTML); return;
+      if (!sessionOf(req)) {
+        send(res, 302, 'text/plain', 'sign in', { location: '/auth/login' });
+        return;
+      }
+      send(res, 200, 'text/html; charset=utf-8', HTML);
+      return;
     }
-    if (method === 'GET' && path === '/app.js') { send(res, 200, 'text/javascript; charset=utf-8', SCRIPT); return; }
-    if (method === 'GET' && path === '/app.css') { send(res, 200, 'text/css; charset=utf-8', CSS); return; }
+    if (method === 'GET' && path === '/app.js') {
+      send(res, 200, 'text/javascript; charset=utf-8', SCRIPT);
+      return;
+    }
+    if (method === 'GET' && path === '/app.css') {
+      send(res, 200, 'text/css; charset=utf-8', CSS);
+      return;
+    }
     if (method === 'GET' && path === '/auth/login') {
       const { url: to, state } = await login.start().catch((err: unknown) => {
         deps.log.error({ err: { message: (err as Error).message }, issuer: cfg.oidc.issuer }, 'console: the OIDC provider cannot be reached');
         throw new AirlockError('CONSOLE_AUTH', 'the sign-in provider cannot be reached right now: retry in a moment');
       });
-      send(res, 302, 'text/plain', 'to the sign-in page', { location: to, 'set-cookie': setCookie(LOGIN_COOKIE, state, 600) }); return;
+      send(res, 302, 'text/plain', 'to the sign-in page', { location: to, 'set-cookie': setCookie(LOGIN_COOKIE, state, 600) });
+      return;
     }
     if (method === 'GET' && path === '/auth/callback') {
       let claims: Record<string, unknown>;
@@ -111,24 +124,31 @@ export async function startConsole(cfg: ConsoleConfig, deps: ConsoleDeps): Promi
       send(res, 302, 'text/plain', 'signed in', {
         location: '/',
         'set-cookie': [setCookie(SESSION_COOKIE, id, cfg.sessionTtl / 1000), setCookie(LOGIN_COOKIE, '', 0)],
-      }); return;
+      });
+      return;
     }
     if (method === 'POST' && path === '/auth/logout') {
       const s = signedIn(req);
       const form = new URLSearchParams((await readControlBody(req)).toString('utf8'));
       checkCsrf(req, s, form.get('csrf') ?? undefined);
       sessions.end(cookieOf(req.headers.cookie, SESSION_COOKIE));
-      send(res, 303, 'text/plain', 'signed out', { location: '/signed-out', 'set-cookie': setCookie(SESSION_COOKIE, '', 0) }); return;
+      send(res, 303, 'text/plain', 'signed out', { location: '/signed-out', 'set-cookie': setCookie(SESSION_COOKIE, '', 0) });
+      return;
     }
-    if (method === 'GET' && path === '/signed-out') { send(res, 200, 'text/plain; charset=utf-8', 'Signed out of the Airlock console.'); return; }
+    if (method === 'GET' && path === '/signed-out') {
+      send(res, 200, 'text/plain; charset=utf-8', 'Signed out of the Airlock console.');
+      return;
+    }
     if (method === 'GET' && path === '/api/me') {
       const s = signedIn(req);
-      json(res, 200, { email: s.email, name: s.name ?? null, csrf: s.csrf }); return;
+      json(res, 200, { email: s.email, name: s.name ?? null, csrf: s.csrf });
+      return;
     }
     if (method === 'GET' && path === '/api/events') {
       const s = signedIn(req);
       res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream', connection: 'keep-alive' });
-      live.add(res, s.expiresAt); return;
+      live.add(res, s.expiresAt);
+      return;
     }
     const m = /^\/api\/holds\/([0-9a-f]{12})\/(approve|deny)$/.exec(path);
     if (method === 'POST' && m) {
@@ -140,14 +160,16 @@ export async function startConsole(cfg: ConsoleConfig, deps: ConsoleDeps): Promi
       const r = await decideOnBus(deps.bus, m[1]!, kind, s.email, 'console', words, now);
       deps.log.info({ hold: m[1], decision: kind, approver: s.email }, 'decided in the console');
       live.kick();
-      json(res, 200, r); return;
+      json(res, 200, r);
+      return;
     }
     if (method === 'POST' && path === '/slack/actions') {
       if (!slack) throw new AirlockError('NOT_FOUND', 'console.slack is not configured');
       const body = await readControlBody(req, 64 * 1024);
       const answer = await slack(req.headers, body);
       live.kick();
-      json(res, 200, answer); return;
+      json(res, 200, answer);
+      return;
     }
     throw new AirlockError('NOT_FOUND', `${method} ${path.slice(0, 100)} is not a console route`);
   }

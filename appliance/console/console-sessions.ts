@@ -17,7 +17,10 @@ const MAX_SESSIONS = 10_000;
 
 export class ConsoleSessions {
   private readonly byId = new Map<string, ConsoleSession>();
-  constructor(private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   create(email: string, name?: string): { id: string; session: ConsoleSession } {
     if (this.byId.size >= MAX_SESSIONS) this.sweep();

@@ -20,7 +20,8 @@ export async function decideOnBus(
     throw new AirlockError('BUS_UNAVAILABLE');
   }
   if (!r.ok) {
-    if (r.why === 'expired' || r.decision?.kind === 'timeout') throw new AirlockError('HOLD_EXPIRED', `hold ${id} timed out${r.decision ? ` at ${r.decision.at}` : ''}`);
+    if (r.why === 'expired' || r.decision?.kind === 'timeout')
+      throw new AirlockError('HOLD_EXPIRED', `hold ${id} timed out${r.decision ? ` at ${r.decision.at}` : ''}`);
     if (r.why === 'decided') throw new AirlockError('HOLD_DECIDED', `${r.decision?.kind ?? '?'} by ${r.decision?.by ?? '?'} (${r.decision?.channel ?? '?'})`);
     throw new AirlockError('HOLD_NOT_FOUND', `no hold ${id} on the bus`);
   }

@@ -13,7 +13,11 @@ export class LiveUpdates {
   private pending: NodeJS.Timeout | undefined;
   private last = '';
 
-  constructor(private readonly bus: RedisBus, private readonly now: () => number, private readonly log: Logger) {}
+  constructor(
+    private readonly bus: RedisBus,
+    private readonly now: () => number,
+    private readonly log: Logger,
+  ) {}
 
   async start(): Promise<void> {
     await this.bus.subscribe(() => this.kick());

@@ -22,7 +22,10 @@ export class OidcLogin {
   private config: client.Configuration | undefined;
   private readonly pending = new Map<string, { verifier: string; nonce: string; at: number }>();
 
-  constructor(private readonly cfg: ConsoleConfig, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly cfg: ConsoleConfig,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get redirectUri(): string {
     return `${this.cfg.publicUrl}/auth/callback`;
@@ -69,7 +72,12 @@ export class OidcLogin {
     if (!p || state !== cookieState || p.at + LOGIN_TTL_MS < this.now()) throw new Error('unknown, expired or foreign login state');
     this.pending.delete(state);
     const config = await this.discover();
-    const tokens = await client.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: p.verifier, expectedState: state, expectedNonce: p.nonce, idTokenExpected: true });
+    const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
+      pkceCodeVerifier: p.verifier,
+      expectedState: state,
+      expectedNonce: p.nonce,
+      idTokenExpected: true,
+    });
     const idClaims = tokens.claims();
     if (!idClaims) throw new Error('no ID token');
     let claims: Record<string, unknown> = { ...idClaims };

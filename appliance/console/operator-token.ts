@@ -17,7 +17,7 @@ export interface TokenSource {
 export function readOperatorToken(src: TokenSource): string {
   const raw = src.tokenFile ? readFileSync(src.tokenFile, 'utf8') : src.env['AIRLOCK_APPROVER_TOKEN'];
   const token = raw?.trim();
-  if (!token) throw new AirlockError('CONSOLE_AUTH', 'give the approver\'s ID token with --token-file or AIRLOCK_APPROVER_TOKEN');
+  if (!token) throw new AirlockError('CONSOLE_AUTH', "give the approver's ID token with --token-file or AIRLOCK_APPROVER_TOKEN");
   return token;
 }
 
@@ -28,7 +28,10 @@ export async function operatorOf(token: string, cfg: ConsoleConfig): Promise<str
     const jwksUri = parseDiscovery(await fetchJson(discoveryUrl(issuer)), issuer);
     ({ payload: claims } = await jwtVerify(token, createRemoteJWKSet(new URL(jwksUri)), { issuer, audience: cfg.oidc.clientId }));
   } catch (err) {
-    throw new AirlockError('CONSOLE_AUTH', `the approver token was rejected (${(err as { code?: string }).code ?? 'invalid'}): get a fresh ID token for ${cfg.oidc.clientId} from ${issuer}`);
+    throw new AirlockError(
+      'CONSOLE_AUTH',
+      `the approver token was rejected (${(err as { code?: string }).code ?? 'invalid'}): get a fresh ID token for ${cfg.oidc.clientId} from ${issuer}`,
+    );
   }
   const who = approverOf(claims, cfg.approvers);
   if (!who.ok) throw new AirlockError('APPROVER_NOT_ALLOWED', who.why);

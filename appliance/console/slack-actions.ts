@@ -44,7 +44,9 @@ export function slackActions(cfg: SlackConfig, approvers: ConsoleConfig['approve
     const userId = typeof user.id === 'string' ? user.id : '';
     const email = Object.hasOwn(cfg.users, userId) ? cfg.users[userId] : undefined;
     // Group membership is not something Slack tells: a Slack approver is allowed by email.
-    const who = email ? approverOf({ email, email_verified: true }, { ...approvers, groups: [] }) : { ok: false as const, why: `Slack user ${userId.slice(0, 24)} is not mapped in console.slack.users` };
+    const who = email
+      ? approverOf({ email, email_verified: true }, { ...approvers, groups: [] })
+      : { ok: false as const, why: `Slack user ${userId.slice(0, 24)} is not mapped in console.slack.users` };
     if (!who.ok) {
       log.warn({ why: who.why }, 'slack callback refused: not an approver');
       throw new AirlockError('APPROVER_NOT_ALLOWED', who.why);

@@ -34,8 +34,13 @@ export async function approvalRoute(queue: Approvals | undefined, method: string
   const by = text(json['by'], 64);
   if (!by || !DECIDER.test(by)) throw new AirlockError('BAD_REQUEST', 'send {"by": "<os user>", "note"?: "..."}');
   const words = text(json['note'] ?? json['reason'], 500);
-  const r: DecideResult = !ID.test(id) ? { ok: false } : verb === 'approve' ? await queue.approve(id, by, words, 'socket') : await queue.deny(id, by, words, 'socket');
-  if (!r.ok && r.why === 'expired') throw new AirlockError('HOLD_EXPIRED', `hold ${id} ${r.detail ?? 'timed out before this decision'}: the request was refused`);
+  const r: DecideResult = !ID.test(id)
+    ? { ok: false }
+    : verb === 'approve'
+      ? await queue.approve(id, by, words, 'socket')
+      : await queue.deny(id, by, words, 'socket');
+  if (!r.ok && r.why === 'expired')
+    throw new AirlockError('HOLD_EXPIRED', `hold ${id} ${r.detail ?? 'timed out before this decision'}: the request was refused`);
   if (!r.ok && r.why === 'decided') throw new AirlockError('HOLD_DECIDED', `hold ${id} was already decided: ${r.detail ?? ''}`);
   if (!r.ok) throw new AirlockError('HOLD_NOT_FOUND', `no pending hold ${JSON.stringify(id.replace(/[^\x20-\x7e]/g, '?').slice(0, 40))}`);
   return { status: 200, body: { id, outcome: r.outcome.kind, method: r.held.method, url: r.held.url } };

@@ -22,7 +22,13 @@ function refusalOf(status: number, header: string | string[] | undefined, body: 
 }
 
 /** Calls the running server's control socket; null when no server is listening there. */
-export async function callControl(socketPath: string, method: Dispatcher.HttpMethod, path: string, timeoutMs = 15_000, body?: unknown): Promise<ControlReply | null> {
+export async function callControl(
+  socketPath: string,
+  method: Dispatcher.HttpMethod,
+  path: string,
+  timeoutMs = 15_000,
+  body?: unknown,
+): Promise<ControlReply | null> {
   let r;
   try {
     r = await directRequest(`http://localhost${path}`, {

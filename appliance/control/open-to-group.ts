@@ -32,7 +32,7 @@ export async function openToGroup(path: string, group: string, log: Logger): Pro
     if ((d.mode & S_ISGID) !== 0) {
       const sockGid = (await stat(path)).gid;
       if (sockGid !== gid && sockGid !== (await overflowGid())) {
-        log.error({ group, dir, gid: sockGid }, 'the control socket\'s setgid directory belongs to another group: the socket stays 0600');
+        log.error({ group, dir, gid: sockGid }, "the control socket's setgid directory belongs to another group: the socket stays 0600");
         return false;
       }
     } else {
@@ -40,11 +40,17 @@ export async function openToGroup(path: string, group: string, log: Logger): Pro
     }
     await chmod(path, 0o660);
     if ((d.mode & 0o011) === 0) {
-      log.warn({ group, dir }, 'the control socket is 0660 but its directory is closed to approvals.group: set control.socket to a directory the group can enter (docs/policies-approvals-masking.md, Approval holds)');
+      log.warn(
+        { group, dir },
+        'the control socket is 0660 but its directory is closed to approvals.group: set control.socket to a directory the group can enter (docs/policies-approvals-masking.md, Approval holds)',
+      );
     }
     return true;
   } catch (err) {
-    log.error({ group, code: (err as NodeJS.ErrnoException).code }, 'could not give the control socket to approvals.group: it stays 0600 (is the service user a member of the group?)');
+    log.error(
+      { group, code: (err as NodeJS.ErrnoException).code },
+      'could not give the control socket to approvals.group: it stays 0600 (is the service user a member of the group?)',
+    );
     await chmod(path, 0o600).catch(() => undefined);
     return false;
   }

@@ -20,8 +20,15 @@ export async function prepareSocketPath(path: string, group: string | null, log:
   if (made && group) {
     const gid = await groupId(group);
     // chown to a group needs the service user to be a member of it (the sysusers `m` line).
-    const opened = gid !== null && (await chown(dir, -1, gid).then(() => chmod(dir, 0o750)).then(() => true, () => false));
-    if (!opened) log.error({ group, dir }, 'could not open the control socket\'s new directory to approvals.group: it stays 0700');
+    const opened =
+      gid !== null &&
+      (await chown(dir, -1, gid)
+        .then(() => chmod(dir, 0o750))
+        .then(
+          () => true,
+          () => false,
+        ));
+    if (!opened) log.error({ group, dir }, "could not open the control socket's new directory to approvals.group: it stays 0700");
   }
   const existing = await lstat(path).catch(() => null);
   if (existing && !existing.isSocket()) throw new Error(`control.socket ${path} exists and is not a socket: remove it or choose another path`);

@@ -101,7 +101,11 @@ class Running {
     } catch (err) {
       next = this.source.type === 'file' ? (this.o.pollMs ?? 1000) : Math.min(RETRY_MS, ttlMs(this.source));
       const msg = (err as Error).message;
-      if (this.held.error !== msg || !this.held.stale) this.o.log.warn({ credential: this.name, source: this.source.type, error: msg, kept: this.held.keys !== null }, this.held.keys ? 'key source failed: keeping the last good value (stale)' : 'key source failed: no value yet (CREDENTIAL_MISSING)');
+      if (this.held.error !== msg || !this.held.stale)
+        this.o.log.warn(
+          { credential: this.name, source: this.source.type, error: msg, kept: this.held.keys !== null },
+          this.held.keys ? 'key source failed: keeping the last good value (stale)' : 'key source failed: no value yet (CREDENTIAL_MISSING)',
+        );
       this.held.stale = this.held.keys !== null;
       this.held.error = msg;
       this.o.onChange?.();
@@ -125,7 +129,15 @@ class Running {
     const wasStale = this.held.stale;
     Object.assign(this.held, { keys, obtainedAt: this.o.now(), stale: false, error: null });
     if (changed || wasStale) {
-      this.o.log.info({ credential: this.name, source: this.source.type, apiKeyFingerprint: fingerprint(keys.apiKey), expiresAt: keys.expiresAt ? new Date(keys.expiresAt).toISOString() : null }, changed ? 'key source: new value' : 'key source recovered');
+      this.o.log.info(
+        {
+          credential: this.name,
+          source: this.source.type,
+          apiKeyFingerprint: fingerprint(keys.apiKey),
+          expiresAt: keys.expiresAt ? new Date(keys.expiresAt).toISOString() : null,
+        },
+        changed ? 'key source: new value' : 'key source recovered',
+      );
     }
     this.o.onChange?.();
   }
@@ -166,8 +178,17 @@ export function runCredentialProcess(command: readonly string[]): Promise<string
     execFile(command[0]!, command.slice(1), { timeout: EXEC_TIMEOUT_MS, maxBuffer: 64 * 1024, shell: false, windowsHide: true }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
-      const why = e.killed ? `timed out after ${EXEC_TIMEOUT_MS} ms` : typeof e.code === 'number' ? `exited with ${String(e.code)}` : `could not run (${String(e.code ?? 'error')})`;
-      const tail = redactKeyShapes(String(stderr).slice(-MAX_STDERR).replace(/[^\x20-\x7e\n]/g, '?'), '[key-shaped]').trim();
+      const why = e.killed
+        ? `timed out after ${EXEC_TIMEOUT_MS} ms`
+        : typeof e.code === 'number'
+          ? `exited with ${String(e.code)}`
+          : `could not run (${String(e.code ?? 'error')})`;
+      const tail = redactKeyShapes(
+        String(stderr)
+          .slice(-MAX_STDERR)
+          .replace(/[^\x20-\x7e\n]/g, '?'),
+        '[key-shaped]',
+      ).trim();
       reject(new Error(`${command[0]} ${why}${tail ? `; stderr: ${tail}` : ''}`));
     });
   });

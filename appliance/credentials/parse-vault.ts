@@ -7,10 +7,19 @@ import { VAULT_NAME_RE, isValidKey } from './validate.js';
 // proxy never injects a key that could break a header.
 const key = z.string().refine(isValidKey);
 const sourceSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('file'), path: z.string().min(1).refine((p) => p.startsWith('/'), 'an absolute path') }),
+  z.strictObject({
+    type: z.literal('file'),
+    path: z
+      .string()
+      .min(1)
+      .refine((p) => p.startsWith('/'), 'an absolute path'),
+  }),
   z.strictObject({
     type: z.literal('exec'),
-    command: z.array(z.string().min(1)).min(1).refine((c) => c[0]!.startsWith('/'), 'an absolute program path'),
+    command: z
+      .array(z.string().min(1))
+      .min(1)
+      .refine((c) => c[0]!.startsWith('/'), 'an absolute program path'),
     ttl: z.string().regex(/^\d+(ms|s|m|h)$/),
   }),
 ]);
@@ -56,7 +65,9 @@ export function parseVault(text: string, file: string): VaultFile {
       ...rest,
       apiKey: apiKey ?? '',
       ...(appKey === undefined ? {} : { appKey }),
-      ...(source === undefined ? {} : { source: source.type === 'file' ? { type: 'file', path: source.path } : { type: 'exec', command: [...source.command], ttl: source.ttl } }),
+      ...(source === undefined
+        ? {}
+        : { source: source.type === 'file' ? { type: 'file', path: source.path } : { type: 'exec', command: [...source.command], ttl: source.ttl } }),
       ...(prev === undefined || prev.length === 0 ? {} : { previous: prev }),
     });
   }

@@ -10,7 +10,9 @@ const VAULT_STATUS_FILE = 'vault-status.json';
 
 export async function writeSourceStatus(stateDir: string, status: readonly SourceStatus[]): Promise<void> {
   // Not fsynced: the running server rewrites it on every change, and a stale one after a crash is replaced at start.
-  await writeFileAtomic(join(stateDir, VAULT_STATUS_FILE), `${JSON.stringify({ version: 1, updatedAt: new Date().toISOString(), sources: status })}\n`, { sync: false });
+  await writeFileAtomic(join(stateDir, VAULT_STATUS_FILE), `${JSON.stringify({ version: 1, updatedAt: new Date().toISOString(), sources: status })}\n`, {
+    sync: false,
+  });
 }
 
 /** The last status the server wrote; empty when none (no server ran, or no sourced entry). */

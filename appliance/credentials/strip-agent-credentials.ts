@@ -159,7 +159,9 @@ function stripCookies(value: string): { value: string | null; labels: string[]; 
 /** Non-printable bytes percent-encoded, key-shaped runs redacted, long names cut. */
 function safeLabelName(name: string): string {
   // Buffer, not encodeURIComponent: a lone surrogate must not throw.
-  const printable = name.replace(/[^\x21-\x7e]/gu, (ch) => [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join(''));
+  const printable = name.replace(/[^\x21-\x7e]/gu, (ch) =>
+    [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join(''),
+  );
   const clean = redactKeyShapes(printable, '[key-shaped]');
   return clean.length > MAX_LABEL_NAME ? `${clean.slice(0, MAX_LABEL_NAME)}...` : clean;
 }

@@ -1,7 +1,5 @@
 /** Where a fleet entry's keys come from at run time (credentials/key-sources.ts). */
-export type KeySource =
-  | { readonly type: 'file'; readonly path: string }
-  | { readonly type: 'exec'; readonly command: readonly string[]; readonly ttl: string };
+export type KeySource = { readonly type: 'file'; readonly path: string } | { readonly type: 'exec'; readonly command: readonly string[]; readonly ttl: string };
 
 /** A key pair kept after `vault rotate` until `until` (ISO 8601): masked, listed, never injected. */
 export interface PreviousKeys {

@@ -59,7 +59,9 @@ export class VaultReader {
       pollMs: this.pollMs,
       onChange: () => {
         this.sourceVersion++;
-        writeSourceStatus(this.stateDir, this.sources.status()).catch((err: unknown) => this.log.warn({ code: (err as NodeJS.ErrnoException).code }, 'cannot write vault-status.json'));
+        writeSourceStatus(this.stateDir, this.sources.status()).catch((err: unknown) =>
+          this.log.warn({ code: (err as NodeJS.ErrnoException).code }, 'cannot write vault-status.json'),
+        );
       },
     });
   }

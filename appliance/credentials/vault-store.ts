@@ -84,7 +84,14 @@ export class VaultStore {
       const until = new Date(now.getTime() + graceMs).toISOString();
       const moved: PreviousKeys = old.appKey === undefined ? { apiKey: old.apiKey, until } : { apiKey: old.apiKey, appKey: old.appKey, until };
       const previous = [moved, ...kept].slice(0, 16);
-      entries[i] = { name, apiKey, ...(appKey === undefined ? (old.appKey === undefined ? {} : { appKey: old.appKey }) : { appKey }), previous, createdAt: old.createdAt, updatedAt: now.toISOString() };
+      entries[i] = {
+        name,
+        apiKey,
+        ...(appKey === undefined ? (old.appKey === undefined ? {} : { appKey: old.appKey }) : { appKey }),
+        previous,
+        createdAt: old.createdAt,
+        updatedAt: now.toISOString(),
+      };
       return { result: { previous: previous.length }, changed: true };
     });
   }

@@ -33,10 +33,7 @@ export async function withVaultLock<T>(lockFile: string, fn: () => Promise<T>, o
     const code = (err as NodeJS.ErrnoException).code;
     // ENOTDIR: a plain lock file left by an airlock before proper-lockfile, which it cannot judge.
     if (code === 'ELOCKED' || code === 'ENOTDIR') {
-      throw new VaultError(
-        'VAULT_LOCKED',
-        `${lockFile} is held by another airlock vault command: retry, or remove it if no such command is running`,
-      );
+      throw new VaultError('VAULT_LOCKED', `${lockFile} is held by another airlock vault command: retry, or remove it if no such command is running`);
     }
     throw new VaultError('VAULT_IO', `cannot create ${lockFile}: ${code ?? 'unknown error'}`);
   }

@@ -6,7 +6,7 @@ export const PROXY_ERRORS = {
   TOKEN_MISSING: {
     status: 407,
     message:
-      'no identity token: send the job\'s OIDC token as Proxy-Authorization: Bearer <jwt> (or Basic with the jwt as password), or as DD-API-KEY / Authorization: Bearer',
+      "no identity token: send the job's OIDC token as Proxy-Authorization: Bearer <jwt> (or Basic with the jwt as password), or as DD-API-KEY / Authorization: Bearer",
     doc: 'no identity token in any carrier (`Proxy-Authenticate: Bearer realm="airlock"`)',
   },
   TOKEN_INVALID: {
@@ -18,8 +18,9 @@ export const PROXY_ERRORS = {
   ISSUER_UNAVAILABLE: {
     // 503, not 403: the job's token may be fine; Airlock could not get the issuer's keys to check it.
     status: 503,
-    message: 'the token\'s issuer could not be reached to fetch its signing keys, so the token could not be checked; nothing was forwarded: retry in a moment (an operator can find the cause in the log)',
-    doc: 'the token\'s issuer could not be reached for its signing keys (discovery or JWKS down, and no keys fetched before), so the token could not be checked; nothing was forwarded: retry; the log says why',
+    message:
+      "the token's issuer could not be reached to fetch its signing keys, so the token could not be checked; nothing was forwarded: retry in a moment (an operator can find the cause in the log)",
+    doc: "the token's issuer could not be reached for its signing keys (discovery or JWKS down, and no keys fetched before), so the token could not be checked; nothing was forwarded: retry; the log says why",
   },
   TOKEN_EXPIRED: {
     // 403 like TOKEN_INVALID, not 407: the token usually rides inside the tunnel (DD-API-KEY),
@@ -30,8 +31,8 @@ export const PROXY_ERRORS = {
   },
   BIND_CONFLICT: {
     status: 409,
-    message: 'another job holds the ambient binding on this host: it ends at that job\'s logout or expiry',
-    doc: '`airlock login --bind` while another job holds the host\'s ambient binding',
+    message: "another job holds the ambient binding on this host: it ends at that job's logout or expiry",
+    doc: "`airlock login --bind` while another job holds the host's ambient binding",
   },
   SESSION_LIMIT: {
     status: 503,
@@ -40,18 +41,19 @@ export const PROXY_ERRORS = {
   },
   NO_GRANT: {
     status: 403,
-    message: 'no grant matches this identity: ask an operator to add a grant for its claims (`airlock whoami --token-file F` on the appliance shows which claim each grant refused)',
-    doc: 'the token is valid but no grant matches its claims (at login, the message names each grant\'s first failing claim with the token\'s own value, never the grant\'s expected value; on the appliance, `airlock whoami --token-file F` shows the same); `airlock policy test --grant G` with no such grant (exit 2)',
+    message:
+      'no grant matches this identity: ask an operator to add a grant for its claims (`airlock whoami --token-file F` on the appliance shows which claim each grant refused)',
+    doc: "the token is valid but no grant matches its claims (at login, the message names each grant's first failing claim with the token's own value, never the grant's expected value; on the appliance, `airlock whoami --token-file F` shows the same); `airlock policy test --grant G` with no such grant (exit 2)",
   },
   CREDENTIAL_MISSING: {
     status: 503,
-    message: 'the grant\'s vault credential is missing: an operator must run `airlock vault put NAME`',
-    doc: 'the grant\'s vault entry does not exist, or its key source never yielded a value or the last one expired (`airlock vault ls` shows `missing`; the server\'s log says why); nothing was forwarded. `airlock replay --credential` with no such entry',
+    message: "the grant's vault credential is missing: an operator must run `airlock vault put NAME`",
+    doc: "the grant's vault entry does not exist, or its key source never yielded a value or the last one expired (`airlock vault ls` shows `missing`; the server's log says why); nothing was forwarded. `airlock replay --credential` with no such entry",
   },
   HOST_MISMATCH: {
     status: 421,
     message: 'the CONNECT target, TLS SNI and Host header disagree: send the request to the host you connected to',
-    doc: 'CONNECT target, SNI and Host header (or an absolute-form target\'s host) disagree',
+    doc: "CONNECT target, SNI and Host header (or an absolute-form target's host) disagree",
   },
   DESTINATION_BLOCKED: {
     status: 403,
@@ -89,14 +91,14 @@ export const PROXY_ERRORS = {
   },
   UPSTREAM_TLS: {
     status: 502,
-    message: 'the upstream\'s TLS certificate could not be verified: check upstream.caFile; verification is never switched off',
-    doc: 'the upstream\'s certificate could not be verified',
+    message: "the upstream's TLS certificate could not be verified: check upstream.caFile; verification is never switched off",
+    doc: "the upstream's certificate could not be verified",
   },
   UPSTREAM_FORBIDDEN: {
     // A log line's code: Datadog's own 403 reaches the client unchanged.
     status: null,
     message: 'Datadog refused the vaulted key (403); the request is not retried with another key: check the key `airlock vault rotate` made current',
-    doc: 'logged (and counted per credential), not an Airlock answer: Datadog answered 403 to a request that carried a vaulted key, which after a rotation means a wrong or revoked new key; Datadog\'s answer reaches the client unchanged',
+    doc: "logged (and counted per credential), not an Airlock answer: Datadog answered 403 to a request that carried a vaulted key, which after a rotation means a wrong or revoked new key; Datadog's answer reaches the client unchanged",
   },
   BAD_REQUEST: {
     status: 400,
@@ -106,7 +108,7 @@ export const PROXY_ERRORS = {
   BODY_TOO_LARGE: {
     status: 413,
     message: 'the request body exceeds the limit Airlock accepts',
-    doc: 'a request body to Airlock\'s own API (`/.airlock/v1/login`, the control socket\'s 16 KiB) beyond its limit',
+    doc: "a request body to Airlock's own API (`/.airlock/v1/login`, the control socket's 16 KiB) beyond its limit",
   },
   SHUTTING_DOWN: {
     status: 503,
@@ -115,8 +117,8 @@ export const PROXY_ERRORS = {
   },
   POLICY_DENIED: {
     status: 403,
-    message: 'the grant\'s policy does not allow this request; it was not forwarded (airlock policy test shows which rule decides)',
-    doc: 'the grant\'s policy (or the built-in key-management rule) denies the request; the rule\'s reason is in the message',
+    message: "the grant's policy does not allow this request; it was not forwarded (airlock policy test shows which rule decides)",
+    doc: "the grant's policy (or the built-in key-management rule) denies the request; the rule's reason is in the message",
   },
   APPROVAL_DENIED: {
     status: 403,
@@ -124,16 +126,16 @@ export const PROXY_ERRORS = {
   },
   APPROVAL_TIMEOUT: {
     status: 403,
-    message: 'this request needed a person\'s approval and none came before approvals.timeout; it was not forwarded',
+    message: "this request needed a person's approval and none came before approvals.timeout; it was not forwarded",
   },
   RATE_LIMITED: {
     status: 429,
-    message: 'this session sent more requests than its policy\'s rateLimit allows: retry after the Retry-After seconds',
+    message: "this session sent more requests than its policy's rateLimit allows: retry after the Retry-After seconds",
   },
   UPSTREAM_ENCODING: {
     status: 502,
     message:
-      'the upstream\'s response used a coding Airlock cannot decode (unknown, corrupt, or decoding beyond the size cap), so it could not be masked and was withheld: retry, or ask for gzip, deflate, br or identity (Accept-Encoding)',
+      "the upstream's response used a coding Airlock cannot decode (unknown, corrupt, or decoding beyond the size cap), so it could not be masked and was withheld: retry, or ask for gzip, deflate, br or identity (Accept-Encoding)",
     doc: 'the response carries a content or transfer coding Airlock cannot decode (unknown, `chunked` not last, more than 4 layers), a corrupt body, or one that decodes beyond 16 × `maxBodyBytes` (at least 8 MiB); it is withheld, since it could hide a key',
   },
   MASKING_UNAVAILABLE: {
@@ -148,12 +150,14 @@ export const PROXY_ERRORS = {
   },
   CONNECTION_LIMIT: {
     status: 503,
-    message: 'too many open client connections (limits.maxConnections, or limits.maxConnectionsPerSession for this job): close idle connections or reuse one, then retry',
+    message:
+      'too many open client connections (limits.maxConnections, or limits.maxConnectionsPerSession for this job): close idle connections or reuse one, then retry',
     doc: '`limits.maxConnections` open client connections (answered on the new connection, then closed), or a session already on `limits.maxConnectionsPerSession` connections (recorded; nothing forwarded)',
   },
   INFLIGHT_LIMIT: {
     status: 503,
-    message: 'responses not yet read by the client hold too many bytes on this connection or session (limits.maxInflightBytesPerConnection, limits.maxInflightBytesPerSession); nothing was forwarded: read the responses already asked for, then retry',
+    message:
+      'responses not yet read by the client hold too many bytes on this connection or session (limits.maxInflightBytesPerConnection, limits.maxInflightBytesPerSession); nothing was forwarded: read the responses already asked for, then retry',
   },
   INTERNAL: {
     status: 500,

@@ -14,12 +14,13 @@ const SECTIONS: readonly { readonly area: ErrorArea; readonly title: string; rea
     area: 'operator',
     title: 'Operator: CLI, control socket and approval console',
     intro:
-      'The control socket and the approval console answer in the same shape as the proxy. The CLI prints `airlock: CODE: message` on stderr and exits 1 (2 for a usage mistake); for a code with a status, the message is the server\'s answer.',
+      "The control socket and the approval console answer in the same shape as the proxy. The CLI prints `airlock: CODE: message` on stderr and exits 1 (2 for a usage mistake); for a code with a status, the message is the server's answer.",
   },
   {
     area: 'config',
     title: 'Config and state files',
-    intro: 'Reported by `airlock serve` at start (it does not start), `airlock check-config`, `airlock reload` and the vault commands, as `airlock: CODE: message`.',
+    intro:
+      'Reported by `airlock serve` at start (it does not start), `airlock check-config`, `airlock reload` and the vault commands, as `airlock: CODE: message`.',
   },
 ];
 
@@ -37,7 +38,7 @@ const LOG_SECTION = [
   'log the same line without identity and path. Credentials never appear',
   'in it: the path (and a CONNECT target) is logged with any JWT, `alk_` session token, key-shaped',
   'value (see [Sessions and HAR files](sessions-and-audit.md#sessions-and-har-files)) and known secret replaced by',
-  '`[redacted:...]`. Each HAR entry\'s `_airlock` carries the same `session` and `identity`.',
+  "`[redacted:...]`. Each HAR entry's `_airlock` carries the same `session` and `identity`.",
 ];
 
 /** A table cell: one line, pipes escaped, and `<x>` outside code spans kept visible (not read as HTML). */
@@ -57,10 +58,10 @@ export function renderErrorReference(): string {
     '<!-- Generated from appliance/error-codes/*.ts by `npm run docs:errors`; do not edit by hand. -->',
     '',
     'Every error Airlock reports carries one stable code from one table (`appliance/error-codes/`). Its',
-    'HTTP refusals use Datadog\'s error shape: the status, a JSON body',
+    "HTTP refusals use Datadog's error shape: the status, a JSON body",
     '`{"errors":["airlock: <what happened and what to do>"]}` and a header `X-Airlock-Error: <CODE>`',
     '(`TOKEN_MISSING` adds `Proxy-Authenticate: Bearer realm="airlock"`, `RATE_LIMITED` a `Retry-After`).',
-    'The message is the table\'s, followed by a detail for the case in parentheses; no stack trace and no',
+    "The message is the table's, followed by a detail for the case in parentheses; no stack trace and no",
     'secret ever reaches a client.',
   ];
   for (const s of SECTIONS) {

@@ -19,7 +19,12 @@ export interface IndexRecord extends SessionSummary {
   readonly appliance: Readonly<Record<string, string>>;
 }
 
-export async function buildIndexRecord(summary: SessionSummary, harPath: string, kid: string | null, appliance: Readonly<Record<string, string>>): Promise<IndexRecord> {
+export async function buildIndexRecord(
+  summary: SessionSummary,
+  harPath: string,
+  kid: string | null,
+  appliance: Readonly<Record<string, string>>,
+): Promise<IndexRecord> {
   const decisions: Record<string, number> = {};
   const statuses: Record<string, number> = {};
   let requestBody = 0;
@@ -49,6 +54,11 @@ export function parseIndexRecord(text: string): IndexRecord | null {
   }
   if (typeof v !== 'object' || v === null) return null;
   const o = v as Record<string, unknown>;
-  const ok = typeof o['id'] === 'string' && typeof o['openedAt'] === 'string' && typeof o['claims'] === 'object' && o['claims'] !== null && typeof o['entryCount'] === 'number';
+  const ok =
+    typeof o['id'] === 'string' &&
+    typeof o['openedAt'] === 'string' &&
+    typeof o['claims'] === 'object' &&
+    o['claims'] !== null &&
+    typeof o['entryCount'] === 'number';
   return ok ? (v as IndexRecord) : null;
 }

@@ -78,7 +78,11 @@ export function sinkReader(sink: SinkConfig): SinkReader {
       if (bytes.length > maxBytes) throw new SinkError('SINK_OBJECT_TOO_LARGE', `s3://${sink.bucket}/${key} is larger than ${maxBytes} bytes`);
       return bytes;
     },
-    close: () => void ready?.then((s) => s.client.destroy(), () => undefined),
+    close: () =>
+      void ready?.then(
+        (s) => s.client.destroy(),
+        () => undefined,
+      ),
   };
 }
 

@@ -19,6 +19,7 @@ export function timeClaimProblem(claims: JWTPayload, nowMs: number, skewMs: numb
   const nbf = ahead(claims.nbf, nowS);
   if (nbf !== null && nbf > skewS) return `the token is not valid yet (nbf is ${Math.round(nbf)} s ahead of this server's clock, ${beyond})`;
   const exp = ahead(claims.exp, nowS);
-  if (exp !== null && -exp >= skewS) return `the token has expired (at ${new Date((claims.exp as number) * 1000).toISOString()}, ${Math.round(-exp)} s ago, ${beyond}); mint a fresh one`;
+  if (exp !== null && -exp >= skewS)
+    return `the token has expired (at ${new Date((claims.exp as number) * 1000).toISOString()}, ${Math.round(-exp)} s ago, ${beyond}); mint a fresh one`;
   return null;
 }

@@ -121,7 +121,8 @@ export class JwksCache {
     const now = this.#deps.now();
     if (st.keys === null) {
       // Never fetched: every request may try (concurrent ones share one fetch); nothing to fall back on.
-      if (!(await this.#refresh(issuer, st))) throw new AirlockError('ISSUER_UNAVAILABLE', `cannot fetch the signing keys of issuer ${JSON.stringify(issuer.name)}`);
+      if (!(await this.#refresh(issuer, st)))
+        throw new AirlockError('ISSUER_UNAVAILABLE', `cannot fetch the signing keys of issuer ${JSON.stringify(issuer.name)}`);
       return;
     }
     if (now - st.fetchedAt >= JWKS_MAX_AGE_MS && now - st.lastAttemptAt >= JWKS_COOLDOWN_MS) {

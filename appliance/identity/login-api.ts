@@ -44,7 +44,8 @@ function parseLoginBody(text: string): { bind: boolean; appKeyFormat?: AppKeyFor
   const bind = (v as Record<string, unknown>)['bind'];
   if (bind !== undefined && typeof bind !== 'boolean') throw new AirlockError('BAD_REQUEST', '"bind" must be true or false');
   const fmt = (v as Record<string, unknown>)['appKeyFormat'];
-  if (fmt !== undefined && !APP_KEY_FORMATS.includes(fmt as AppKeyFormat)) throw new AirlockError('BAD_REQUEST', `"appKeyFormat" is ${APP_KEY_FORMATS.join(' or ')}`);
+  if (fmt !== undefined && !APP_KEY_FORMATS.includes(fmt as AppKeyFormat))
+    throw new AirlockError('BAD_REQUEST', `"appKeyFormat" is ${APP_KEY_FORMATS.join(' or ')}`);
   return { bind: bind === true, ...(fmt !== undefined ? { appKeyFormat: fmt as AppKeyFormat } : {}) };
 }
 

@@ -80,7 +80,16 @@ export async function login(deps: LoginDeps, jwt: string, opts: { bind: boolean;
   const meta = await deps.sessions.ensure({ ...identity, expiresAt: issued.expiresAt });
   const who = attributionOf(identity);
   deps.log.info({ session: meta.id, grant: grant.name, identity: who, bound: issued.bound, expiresAt: new Date(issued.expiresAt).toISOString() }, 'login');
-  return { token: issued.token, apiKey: issued.apiKey, appKey: issued.appKey, expiresAt: new Date(issued.expiresAt).toISOString(), session: meta.id, grant: grant.name, identity: who, bound: issued.bound };
+  return {
+    token: issued.token,
+    apiKey: issued.apiKey,
+    appKey: issued.appKey,
+    expiresAt: new Date(issued.expiresAt).toISOString(),
+    session: meta.id,
+    grant: grant.name,
+    identity: who,
+    bound: issued.bound,
+  };
 }
 
 export async function logout(deps: LoginDeps, token: string): Promise<{ session: string | null; har: string | null }> {

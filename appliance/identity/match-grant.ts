@@ -27,11 +27,7 @@ export function firstMiss(g: GrantConfig, issuerName: string, claims: Readonly<R
 }
 
 /** The first grant (in config order) whose issuer is `issuerName` and whose every claim matches. */
-export function matchGrant(
-  grants: readonly GrantConfig[],
-  issuerName: string,
-  claims: Readonly<Record<string, unknown>>,
-): GrantConfig | null {
+export function matchGrant(grants: readonly GrantConfig[], issuerName: string, claims: Readonly<Record<string, unknown>>): GrantConfig | null {
   return grants.find((g) => firstMiss(g, issuerName, claims) === null) ?? null;
 }
 

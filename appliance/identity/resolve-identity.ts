@@ -82,7 +82,12 @@ export class IdentityResolver {
       credential: grant.credential,
       expiresAt: claims.exp * 1000,
     });
-    this.#cache.set(id, identity, { now: this.#now(), expiresAt: identity.expiresAt, issuer: issuer.name, keys: this.#verifiedWith(issuer, keysBefore.get(issuer.name)) });
+    this.#cache.set(id, identity, {
+      now: this.#now(),
+      expiresAt: identity.expiresAt,
+      issuer: issuer.name,
+      keys: this.#verifiedWith(issuer, keysBefore.get(issuer.name)),
+    });
     return identity;
   }
 

@@ -86,7 +86,11 @@ export class SessionTokens {
     const apiKey = newStandInApiKey();
     const appKey = newStandInAppKey(r.appKeyFormat ?? 'hex');
     const rec: TokenRecord = {
-      hash: hashSessionToken(token), key: r.key, identity: r.identity, issuedAt: now, expiresAt: now + this.#o.ttlMs,
+      hash: hashSessionToken(token),
+      key: r.key,
+      identity: r.identity,
+      issuedAt: now,
+      expiresAt: now + this.#o.ttlMs,
       standIns: [hashSessionToken(apiKey), hashSessionToken(appKey)],
     };
     // 2^-128 odds, but a collision would hand one job another's session: draw again instead.
@@ -129,7 +133,8 @@ export class SessionTokens {
     if (!rec) {
       // Only the alk_ token's own hash is remembered at logout: a stand-in of it reads as unknown.
       const until = this.#revoked.get(hashSessionToken(token));
-      if (until !== undefined && this.#o.now() < until) throw new AirlockError('TOKEN_INVALID', 'this session token was logged out (airlock logout): run `airlock login` again');
+      if (until !== undefined && this.#o.now() < until)
+        throw new AirlockError('TOKEN_INVALID', 'this session token was logged out (airlock logout): run `airlock login` again');
       throw new AirlockError('TOKEN_INVALID', 'unknown session token: this Airlock never issued it, or it expired long ago: run `airlock login` again');
     }
     if (this.#o.now() >= rec.expiresAt) throw new AirlockError('TOKEN_EXPIRED', `expired at ${new Date(rec.expiresAt).toISOString()}`);

@@ -46,9 +46,12 @@ function describeJoseError(err: unknown, issuer?: IssuerConfig): string {
     if (err.claim === 'nbf') return 'the token is not valid yet';
     return err.message;
   }
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return `the token's signing algorithm is not allowed (issuer ${quote(issuer?.name ?? '?')} allows ${issuer?.algorithms.join(', ') ?? '?'})`;
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return `bad signature: the token was not signed by a key of issuer ${quote(issuer?.name ?? '?')}; it may be forged or altered`;
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return `no key of issuer ${quote(issuer?.name ?? '?')} matches the token's kid: it was not signed by this issuer, or with a key it no longer publishes`;
+  if (err instanceof joseErrors.JOSEAlgNotAllowed)
+    return `the token's signing algorithm is not allowed (issuer ${quote(issuer?.name ?? '?')} allows ${issuer?.algorithms.join(', ') ?? '?'})`;
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+    return `bad signature: the token was not signed by a key of issuer ${quote(issuer?.name ?? '?')}; it may be forged or altered`;
+  if (err instanceof joseErrors.JWKSNoMatchingKey)
+    return `no key of issuer ${quote(issuer?.name ?? '?')} matches the token's kid: it was not signed by this issuer, or with a key it no longer publishes`;
   if (err instanceof joseErrors.JWKSMultipleMatchingKeys) return 'several keys of the issuer match the token and it names no kid';
   if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return 'malformed token';
   if (err instanceof joseErrors.JOSENotSupported) return 'unsupported token algorithm or key type';
@@ -80,7 +83,10 @@ export class TokenVerifier {
     }
     const issuer = this.#issuers.find((i) => i.issuer === iss);
     if (!issuer) {
-      throw new AirlockError('TOKEN_INVALID', iss === undefined ? 'the token has no "iss" claim' : `unknown issuer ${quote(iss)}: no identity.issuers entry has it`);
+      throw new AirlockError(
+        'TOKEN_INVALID',
+        iss === undefined ? 'the token has no "iss" claim' : `unknown issuer ${quote(iss)}: no identity.issuers entry has it`,
+      );
     }
     const algorithms = issuer.algorithms.filter((a) => ASYMMETRIC.has(a));
     if (algorithms.length === 0) throw new AirlockError('TOKEN_INVALID', `issuer ${quote(issuer.name)} allows no asymmetric algorithm`);
@@ -100,9 +106,10 @@ export class TokenVerifier {
     } catch (err) {
       if (isAirlockError(err)) throw err;
       // jose's exp/nbf refusals carry the (signature-checked) payload: say by how much.
-      const timing = err instanceof joseErrors.JWTExpired || (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'nbf')
-        ? timeClaimProblem(err.payload, now, skewMs)
-        : null;
+      const timing =
+        err instanceof joseErrors.JWTExpired || (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'nbf')
+          ? timeClaimProblem(err.payload, now, skewMs)
+          : null;
       throw new AirlockError('TOKEN_INVALID', timing ?? describeJoseError(err, issuer));
     }
     const timing = timeClaimProblem(payload, now, skewMs);

@@ -8,11 +8,7 @@ export const DECODABLE_ENCODINGS: ReadonlySet<string> = new Set(['gzip', 'x-gzip
  * Decode content-encoded bytes with a cap on the output (a small gzip can expand enormously).
  * `partial` decodes what a cut-off stream holds instead of failing at its missing end.
  */
-export function decodeContent(
-  bytes: Buffer,
-  encoding: string,
-  opts: { readonly maxOutputBytes: number; readonly partial: boolean },
-): DecodeResult {
+export function decodeContent(bytes: Buffer, encoding: string, opts: { readonly maxOutputBytes: number; readonly partial: boolean }): DecodeResult {
   const zopts: zlib.ZlibOptions = { maxOutputLength: Math.max(1, opts.maxOutputBytes) };
   if (opts.partial) zopts.finishFlush = zlib.constants.Z_SYNC_FLUSH;
   try {

@@ -28,12 +28,19 @@ export function refuseConnect(socket: Duplex, err: unknown): number {
 
 function statusText(status: number): string {
   switch (status) {
-    case 400: return 'Bad Request';
-    case 403: return 'Forbidden';
-    case 407: return 'Proxy Authentication Required';
-    case 421: return 'Misdirected Request';
-    case 502: return 'Bad Gateway';
-    case 503: return 'Service Unavailable';
-    default: return 'Error';
+    case 400:
+      return 'Bad Request';
+    case 403:
+      return 'Forbidden';
+    case 407:
+      return 'Proxy Authentication Required';
+    case 421:
+      return 'Misdirected Request';
+    case 502:
+      return 'Bad Gateway';
+    case 503:
+      return 'Service Unavailable';
+    default:
+      return 'Error';
   }
 }

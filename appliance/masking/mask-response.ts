@@ -128,7 +128,10 @@ export function maskResponse(r: ResponseIn, secrets: readonly string[], rules: M
 
   if (jsonRules) {
     r.rest.destroy();
-    throw new AirlockError('MASKING_UNAVAILABLE', `a JSON-path masking rule needs the whole body, and it is larger than recording.maxBodyBytes (${maxBodyBytes})`);
+    throw new AirlockError(
+      'MASKING_UNAVAILABLE',
+      `a JSON-path masking rule needs the whole body, and it is larger than recording.maxBodyBytes (${maxBodyBytes})`,
+    );
   }
   // Recorded: the masked form of the prefix in hand (the agent sees the same bytes, streamed).
   let prefix: Buffer = held;

@@ -57,7 +57,9 @@ export function textMasker(secrets: readonly string[], regexes: MaskRegexes): Te
 function buildMasker(secrets: readonly string[], regexes: MaskRegexes): TextMasker {
   const toLatin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
   // Longest first in bytes, so of two forms starting at one place the alternation takes the whole.
-  const forms = [...new Set(secretForms(prepareSecrets(secrets.map((value) => ({ value, label: 'credential' })))).map((f) => toLatin1(f.text)))].sort((a, b) => b.length - a.length);
+  const forms = [...new Set(secretForms(prepareSecrets(secrets.map((value) => ({ value, label: 'credential' })))).map((f) => toLatin1(f.text)))].sort(
+    (a, b) => b.length - a.length,
+  );
   const matchers: Matcher[] = [];
   if (forms.length > 0) matchers.push({ name: 'credential', re: new RegExp(forms.map(escape).join('|'), 'g') });
   for (const r of regexes) matchers.push({ name: r.name, re: new RegExp(r.regex, 'g') });

@@ -71,32 +71,70 @@ export class AirlockMetrics {
   private readonly upstreamBy = new Map<string, Histogram.Internal<string>>();
   private readonly addedBy = new Map<string, Histogram.Internal<string>>();
 
-  constructor(opts: { readonly hostClass: HostClass; readonly grants: readonly string[]; readonly sources?: MetricsSources; readonly processMetrics?: boolean }) {
+  constructor(opts: {
+    readonly hostClass: HostClass;
+    readonly grants: readonly string[];
+    readonly sources?: MetricsSources;
+    readonly processMetrics?: boolean;
+  }) {
     const registers = [this.registry];
     this.hostClass = opts.hostClass;
     this.grants = new BoundedLabel(opts.grants);
     const counts = this.counts;
     const bodyBytes = this.bodyBytes;
     this.requests = new Counter({
-      name: 'airlock_requests_total', help: 'Intercepted requests by decision, error code, grant and host class.', labelNames: ['decision', 'code', 'grant', 'host_class'], registers,
+      name: 'airlock_requests_total',
+      help: 'Intercepted requests by decision, error code, grant and host class.',
+      labelNames: ['decision', 'code', 'grant', 'host_class'],
+      registers,
       collect() {
         this.reset();
         for (const { labels, n } of counts.values()) this.inc({ decision: labels[0], code: labels[1], grant: labels[2], host_class: labels[3] }, n);
       },
     });
-    this.upstream = new Histogram({ name: 'airlock_upstream_latency_seconds', help: 'Time from sending a request upstream to its complete response head (HAR send + wait).', labelNames: ['host_class'], buckets: LATENCY_BUCKETS, registers });
-    this.added = new Histogram({ name: 'airlock_added_latency_seconds', help: 'Time spent in Airlock before a response is handed to the client, upstream time excluded.', labelNames: ['decision'], buckets: ADDED_BUCKETS, registers });
+    this.upstream = new Histogram({
+      name: 'airlock_upstream_latency_seconds',
+      help: 'Time from sending a request upstream to its complete response head (HAR send + wait).',
+      labelNames: ['host_class'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.added = new Histogram({
+      name: 'airlock_added_latency_seconds',
+      help: 'Time spent in Airlock before a response is handed to the client, upstream time excluded.',
+      labelNames: ['decision'],
+      buckets: ADDED_BUCKETS,
+      registers,
+    });
     this.bytes = new Counter({
-      name: 'airlock_request_bytes_total', help: 'Body bytes of intercepted exchanges: in = request bodies from clients, out = response bodies to clients.', labelNames: ['direction'], registers,
+      name: 'airlock_request_bytes_total',
+      help: 'Body bytes of intercepted exchanges: in = request bodies from clients, out = response bodies to clients.',
+      labelNames: ['direction'],
+      registers,
       collect() {
         this.reset();
         this.inc({ direction: 'in' }, bodyBytes.in);
         this.inc({ direction: 'out' }, bodyBytes.out);
       },
     });
-    this.journalWrite = new Histogram({ name: 'airlock_journal_write_seconds', help: 'Latency of session journal writes (begin before forwarding, record before responding).', labelNames: ['op'], buckets: LATENCY_BUCKETS, registers });
-    this.journalFailures = new Counter({ name: 'airlock_journal_write_failures_total', help: 'Session journal writes that failed (the request was refused or answered RECORDING_*).', labelNames: ['op'], registers });
-    this.jwksFailures = new Counter({ name: 'airlock_jwks_fetch_failures_total', help: "Failed fetches of an issuer's discovery document or JWKS.", registers });
+    this.journalWrite = new Histogram({
+      name: 'airlock_journal_write_seconds',
+      help: 'Latency of session journal writes (begin before forwarding, record before responding).',
+      labelNames: ['op'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.journalFailures = new Counter({
+      name: 'airlock_journal_write_failures_total',
+      help: 'Session journal writes that failed (the request was refused or answered RECORDING_*).',
+      labelNames: ['op'],
+      registers,
+    });
+    this.jwksFailures = new Counter({
+      name: 'airlock_jwks_fetch_failures_total',
+      help: "Failed fetches of an issuer's discovery document or JWKS.",
+      registers,
+    });
     for (const op of ['begin', 'record']) this.journalFailures.inc({ op }, 0);
     this.gauges(opts.sources ?? {}, registers);
     if (opts.processMetrics !== false) {
@@ -109,8 +147,22 @@ export class AirlockMetrics {
 
   private gauges(s: MetricsSources, registers: Registry[]): void {
     const now = (): number => s.now?.() ?? Date.now();
-    new Gauge({ name: 'airlock_open_connections', help: 'Client connections open on the proxy listeners.', registers, collect() { this.set(s.openConnections?.() ?? 0); } });
-    new Gauge({ name: 'airlock_open_sessions', help: 'Recording sessions open.', registers, collect() { this.set(s.openSessions?.() ?? 0); } });
+    new Gauge({
+      name: 'airlock_open_connections',
+      help: 'Client connections open on the proxy listeners.',
+      registers,
+      collect() {
+        this.set(s.openConnections?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'airlock_open_sessions',
+      help: 'Recording sessions open.',
+      registers,
+      collect() {
+        this.set(s.openSessions?.() ?? 0);
+      },
+    });
     const holds = async (): Promise<readonly { readonly ageSeconds: number }[]> => {
       try {
         return (await s.approvals?.()) ?? [];
@@ -118,24 +170,54 @@ export class AirlockMetrics {
         return [];
       }
     };
-    new Gauge({ name: 'airlock_approvals_waiting', help: 'Requests held for approval (with approvals.bus: every runner\'s holds on the bus).', registers, async collect() { this.set((await holds()).length); } });
     new Gauge({
-      name: 'airlock_approvals_oldest_age_seconds', help: 'Age of the oldest request held for approval (0 when none).', registers,
-      async collect() { this.set((await holds()).reduce((m, h) => Math.max(m, h.ageSeconds), 0)); },
+      name: 'airlock_approvals_waiting',
+      help: "Requests held for approval (with approvals.bus: every runner's holds on the bus).",
+      registers,
+      async collect() {
+        this.set((await holds()).length);
+      },
+    });
+    new Gauge({
+      name: 'airlock_approvals_oldest_age_seconds',
+      help: 'Age of the oldest request held for approval (0 when none).',
+      registers,
+      async collect() {
+        this.set((await holds()).reduce((m, h) => Math.max(m, h.ageSeconds), 0));
+      },
     });
     // One look at the outbox per scrape, shared by its two gauges (the first to collect starts it).
     let outbox: Promise<{ depth: number; oldestAgeSeconds: number }> | null = null;
     const look = (): Promise<{ depth: number; oldestAgeSeconds: number }> => {
       outbox ??= (s.outbox?.() ?? Promise.resolve({ depth: 0, oldestAgeSeconds: 0 })).catch(() => ({ depth: 0, oldestAgeSeconds: 0 }));
       const p = outbox;
-      setImmediate(() => { if (outbox === p) outbox = null; });
+      setImmediate(() => {
+        if (outbox === p) outbox = null;
+      });
       return p;
     };
-    new Gauge({ name: 'airlock_outbox_depth', help: 'Finalized sessions waiting to be shipped to recording.sink.', registers, async collect() { this.set((await look()).depth); } });
-    new Gauge({ name: 'airlock_outbox_oldest_age_seconds', help: 'Age of the oldest session waiting in the outbox (0 when empty).', registers, async collect() { this.set((await look()).oldestAgeSeconds); } });
+    new Gauge({
+      name: 'airlock_outbox_depth',
+      help: 'Finalized sessions waiting to be shipped to recording.sink.',
+      registers,
+      async collect() {
+        this.set((await look()).depth);
+      },
+    });
+    new Gauge({
+      name: 'airlock_outbox_oldest_age_seconds',
+      help: 'Age of the oldest session waiting in the outbox (0 when empty).',
+      registers,
+      async collect() {
+        this.set((await look()).oldestAgeSeconds);
+      },
+    });
     new Gauge({
       // One series per vault entry: the operator's own names, few by nature.
-      name: 'airlock_vault_entry_age_seconds', help: 'Time since each vaulted key pair was last put (key rotation staleness).', labelNames: ['credential'], registers,
+      name: 'airlock_vault_entry_age_seconds',
+      help: 'Time since each vaulted key pair was last put (key rotation staleness).',
+      labelNames: ['credential'],
+      registers,
       collect() {
         this.reset();
         const t = now();

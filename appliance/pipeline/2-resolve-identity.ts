@@ -16,7 +16,11 @@ export interface IdentityDeps {
 /** Refusal codes: TOKEN_MISSING, and the identity port's (TOKEN_INVALID, TOKEN_EXPIRED, NO_GRANT, ISSUER_UNAVAILABLE, ...); a surprise is INTERNAL. */
 export async function resolveIdentity(deps: Pick<IdentityDeps, 'identity'>, x: Parsed): Promise<Verdict<Attributed>> {
   try {
-    const found = findToken({ proxyAuthorization: x.target.proxyAuthorization, rawHeaders: x.client.req.rawHeaders, sessionOf: (v) => deps.identity.sessionOf?.(v) ?? null });
+    const found = findToken({
+      proxyAuthorization: x.target.proxyAuthorization,
+      rawHeaders: x.client.req.rawHeaders,
+      sessionOf: (v) => deps.identity.sessionOf?.(v) ?? null,
+    });
     // A request that carries a token is judged by it; only one carrying none may fall to the host's binding.
     const ambient = found ? null : (deps.identity.ambient?.() ?? null);
     if (!found && !ambient) throw new AirlockError('TOKEN_MISSING');

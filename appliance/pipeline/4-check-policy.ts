@@ -20,7 +20,8 @@ export interface PolicyDeps {
 }
 
 /** What the policy's decision means for the request; pure. */
-export type PolicyOutcome = { readonly kind: 'go'; readonly decision: Decision; readonly rule: RuleRef } | { readonly kind: 'hold'; readonly rule: RuleRef } | Refusal;
+export type PolicyOutcome =
+  { readonly kind: 'go'; readonly decision: Decision; readonly rule: RuleRef } | { readonly kind: 'hold'; readonly rule: RuleRef } | Refusal;
 
 /**
  * `unreadable`: why the body a condition needed could not be read (null: read, or not needed).
@@ -34,7 +35,10 @@ export function policyOutcome(d: PolicyDecision, unreadable: string | null): Pol
   if (d.action === 'allow') return { kind: 'go', decision: 'forwarded', rule: d.rule };
   if (!d.enforced) return { kind: 'go', decision: d.action === 'deny' ? 'report-deny' : 'report-approve', rule: d.rule };
   if (d.action === 'deny') {
-    return refusal(new AirlockError('POLICY_DENIED', d.rule.reason ?? `rule ${String(d.rule.rule)} of policy ${d.rule.policy}`), { decision: 'denied', rule: d.rule });
+    return refusal(new AirlockError('POLICY_DENIED', d.rule.reason ?? `rule ${String(d.rule.rule)} of policy ${d.rule.policy}`), {
+      decision: 'denied',
+      rule: d.rule,
+    });
   }
   return { kind: 'hold', rule: d.rule };
 }
@@ -63,7 +67,9 @@ export async function checkPolicy(deps: PolicyDeps, x: Stripped): Promise<Verdic
     const r = await readBody(req, deps.maxBodyBytes);
     if (r.ok) buffered = r.bytes;
     else partial = r.consumed;
-    const body = r.ok ? bodyFacts(r.bytes, headerValue(req.rawHeaders, 'content-encoding'), deps.maxBodyBytes) : { state: 'unreadable' as const, reason: r.reason };
+    const body = r.ok
+      ? bodyFacts(r.bytes, headerValue(req.rawHeaders, 'content-encoding'), deps.maxBodyBytes)
+      : { state: 'unreadable' as const, reason: r.reason };
     outcome = policyOutcome(decide({ ...facts, body }, policy), r.ok ? null : r.reason);
   } else {
     outcome = policyOutcome(decide(facts, policy), null);
@@ -82,8 +88,10 @@ function bodyStream(req: Readable, buffered: Buffer | null, partial: Buffer | nu
   if (buffered) return Readable.from([buffered]);
   if (partial === null) return req;
   const head = partial;
-  return Readable.from((async function* () {
-    yield head;
-    yield* req as AsyncIterable<Buffer>;
-  })());
+  return Readable.from(
+    (async function* () {
+      yield head;
+      yield* req as AsyncIterable<Buffer>;
+    })(),
+  );
 }

@@ -14,11 +14,19 @@ import type { PolicyDeps } from './4-check-policy.js';
 const PREVIEW_CHARS = 500;
 
 /** Refusal codes: POLICY_DENIED (body unreadable or too large), RECORDING_FAILED, APPROVAL_DENIED, APPROVAL_TIMEOUT, HELD_ABORTED (no answer). */
-export async function holdForApproval(deps: PolicyDeps, x: Stripped, guard: Guard, rule: RuleRef, buffered: Buffer | null, partial: Buffer | null): Promise<Verdict<Guarded>> {
+export async function holdForApproval(
+  deps: PolicyDeps,
+  x: Stripped,
+  guard: Guard,
+  rule: RuleRef,
+  buffered: Buffer | null,
+  partial: Buffer | null,
+): Promise<Verdict<Guarded>> {
   const req = x.client.req;
   const denied = { decision: 'denied', rule } as const;
   let body = buffered;
-  if (body === null && partial !== null) return refusal(new AirlockError('POLICY_DENIED', 'held for approval, but the request body is larger than recording.maxBodyBytes'), denied);
+  if (body === null && partial !== null)
+    return refusal(new AirlockError('POLICY_DENIED', 'held for approval, but the request body is larger than recording.maxBodyBytes'), denied);
   if (body === null) {
     // Held requests are read whole first: the client's request is then complete, and an
     // approved one is replayed upstream from memory.
@@ -39,7 +47,13 @@ export async function holdForApproval(deps: PolicyDeps, x: Stripped, guard: Guar
     grant: x.identity.grant,
     method: x.method,
     url: redactRequestText(x.url, secrets),
-    bodyPreview: redactRequestText(body.subarray(0, PREVIEW_CHARS * 4).toString('utf8').slice(0, PREVIEW_CHARS), secrets),
+    bodyPreview: redactRequestText(
+      body
+        .subarray(0, PREVIEW_CHARS * 4)
+        .toString('utf8')
+        .slice(0, PREVIEW_CHARS),
+      secrets,
+    ),
     rule,
     claims: x.attribution,
     host: x.target.host,
@@ -55,7 +69,11 @@ export async function holdForApproval(deps: PolicyDeps, x: Stripped, guard: Guar
     case 'approved':
       return proceed({ ...x, body: Readable.from([body]), decision: 'approved', rule: { ...rule }, approval: o.approval });
     case 'denied':
-      return refusal(new AirlockError('APPROVAL_DENIED', o.reason ? `${o.approval.by}: ${o.reason}` : `by ${o.approval.by}`), { decision: 'approval-denied', rule, approval: o.approval });
+      return refusal(new AirlockError('APPROVAL_DENIED', o.reason ? `${o.approval.by}: ${o.reason}` : `by ${o.approval.by}`), {
+        decision: 'approval-denied',
+        rule,
+        approval: o.approval,
+      });
     case 'timeout':
       return refusal(new AirlockError('APPROVAL_TIMEOUT', `hold ${id}`), { decision: 'approval-timeout', rule });
     default:

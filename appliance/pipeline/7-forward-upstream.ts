@@ -6,7 +6,14 @@ import { refusal } from './refusal.js';
 
 /** Refusal codes (decision "error"): UPSTREAM_UNREACHABLE (a timeout too), UPSTREAM_TLS, BAD_REQUEST (the body broke its framing). */
 export async function forwardUpstream(x: Injected): Promise<Verdict<Forwarded>> {
-  const r = await x.target.upstream.send({ method: x.method, path: x.stripped.path, headers: x.headers, body: x.body, framing: x.canon.framing, session: x.session.id });
+  const r = await x.target.upstream.send({
+    method: x.method,
+    path: x.stripped.path,
+    headers: x.headers,
+    body: x.body,
+    framing: x.canon.framing,
+    session: x.session.id,
+  });
   if (r.ok) return proceed({ ...x, outcome: r.response });
   return refusal(r.error, {
     decision: 'error',

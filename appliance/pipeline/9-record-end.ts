@@ -15,7 +15,11 @@ export async function recordEnd(sessions: SessionsPort, x: Masked): Promise<Verd
   } catch (err) {
     x.outcome.rest?.destroy();
     // Not recorded again: the store's own stand-in (recording/unrecorded-exchange.ts) says what happened.
-    return refusal(asAirlockError(err, 'RECORDING_INCOMPLETE'), { decision: x.decision, record: false, sent: { forwarded: true, requestBody: null, timings: x.outcome.timings } });
+    return refusal(asAirlockError(err, 'RECORDING_INCOMPLETE'), {
+      decision: x.decision,
+      record: false,
+      sent: { forwarded: true, requestBody: null, timings: x.outcome.timings },
+    });
   }
 }
 
@@ -24,7 +28,13 @@ export function forwardedEntry(x: Masked): Exchange {
   return {
     id: x.id,
     startedDateTime: x.startedDateTime,
-    request: { method: x.method, url: x.url, httpVersion: x.httpVersion, headers: toPairs(x.headers), body: outcome.requestBody.body(declaredLength(x.client.req.rawHeaders)) },
+    request: {
+      method: x.method,
+      url: x.url,
+      httpVersion: x.httpVersion,
+      headers: toPairs(x.headers),
+      body: outcome.requestBody.body(declaredLength(x.client.req.rawHeaders)),
+    },
     response: {
       status: outcome.status,
       statusText: shown.statusText,

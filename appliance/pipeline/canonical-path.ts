@@ -53,7 +53,8 @@ function decodeSegment(seg: string): string {
     const hex = seg.slice(i + 1, i + 3);
     if (!HEX.test(hex)) throw new PathError('the path holds an invalid percent escape: write "%" as %25');
     const byte = parseInt(hex, 16);
-    if (byte === 0x2f || byte === 0x5c) throw new PathError('the path holds an escaped "/" or "\\" (%2F, %5C), which servers read differently: send the path unescaped');
+    if (byte === 0x2f || byte === 0x5c)
+      throw new PathError('the path holds an escaped "/" or "\\" (%2F, %5C), which servers read differently: send the path unescaped');
     if (byte < 0x20 || byte === 0x7f) throw new PathError('the path holds an escaped NUL or control byte');
     const c = String.fromCharCode(byte);
     out += UNRESERVED.test(c) ? c : `%${hex.toUpperCase()}`;

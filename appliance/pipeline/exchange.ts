@@ -36,7 +36,18 @@ export interface PipelineDeps {
 }
 
 export interface RequestMetricsPort {
-  request(facts: { decision: Decision; code?: string | undefined; grant?: string | undefined; host: string; bytesIn?: number | undefined; bytesOut?: number | undefined }, upstreamMs: number | undefined, addedMs: number | undefined): void;
+  request(
+    facts: {
+      decision: Decision;
+      code?: string | undefined;
+      grant?: string | undefined;
+      host: string;
+      bytesIn?: number | undefined;
+      bytesOut?: number | undefined;
+    },
+    upstreamMs: number | undefined,
+    addedMs: number | undefined,
+  ): void;
 }
 
 /** Where an intercepted request goes, established before the pipeline runs. */

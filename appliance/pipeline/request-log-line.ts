@@ -39,7 +39,8 @@ export interface RequestLineFacts<D extends LogDecision> {
   readonly status: number;
   readonly code?: string | undefined;
   readonly reason?: string | undefined;
-  readonly who?: { readonly session: string | undefined; readonly sub: string; readonly grant: string; readonly identity: Readonly<Record<string, string>> } | undefined;
+  readonly who?:
+    { readonly session: string | undefined; readonly sub: string; readonly grant: string; readonly identity: Readonly<Record<string, string>> } | undefined;
   readonly bytesIn?: number | undefined;
   readonly bytesOut?: number | undefined;
   readonly durationMs?: number | undefined;

@@ -13,9 +13,7 @@ export interface Condition {
   readonly lte?: number | undefined;
 }
 
-export type BodyFacts =
-  | { readonly state: 'json'; readonly value: unknown }
-  | { readonly state: 'unreadable'; readonly reason: string };
+export type BodyFacts = { readonly state: 'json'; readonly value: unknown } | { readonly state: 'unreadable'; readonly reason: string };
 
 export type Truth = 'true' | 'false' | 'unknown';
 

@@ -71,7 +71,11 @@ export function decide(f: RequestFacts, p: CompiledPolicy): Decision {
       if (!applies) continue;
       if (t === 'unknown') {
         const why = f.body?.state === 'unreadable' ? f.body.reason : 'body not read';
-        return { action: r.action, enforced: r.mode === 'enforce', rule: { ...ref(p, r), reason: `${r.reason ?? 'a when: condition'} (could not be checked: ${why})` } };
+        return {
+          action: r.action,
+          enforced: r.mode === 'enforce',
+          rule: { ...ref(p, r), reason: `${r.reason ?? 'a when: condition'} (could not be checked: ${why})` },
+        };
       }
     }
     return { action: r.action, enforced: r.mode === 'enforce', rule: ref(p, r) };

@@ -40,16 +40,21 @@ export function maskRulesOf(config: Pick<Config, 'masking'>): MaskRules {
   };
 }
 
-export function buildGuard(
-  config: Config,
-  deps: { readonly log: Logger; readonly now: () => number; readonly secretValues: () => readonly string[] },
-): Guard {
+export function buildGuard(config: Config, deps: { readonly log: Logger; readonly now: () => number; readonly secretValues: () => readonly string[] }): Guard {
   const byGrant = compileGrantPolicies(config);
   const webhook = config.approvals.webhook
-    ? new Webhook({ url: config.approvals.webhook, format: config.approvals.webhookFormat, timeoutSeconds: Math.round(config.approvals.timeout / 1000), log: deps.log })
+    ? new Webhook({
+        url: config.approvals.webhook,
+        format: config.approvals.webhookFormat,
+        timeoutSeconds: Math.round(config.approvals.timeout / 1000),
+        log: deps.log,
+      })
     : null;
   const notify = (event: 'held' | Outcome['kind'], id: string, req: HeldRequest, outcome?: Outcome): void => {
-    const extra = outcome && (outcome.kind === 'approved' || outcome.kind === 'denied') ? { by: outcome.approval.by, note: outcome.approval.note, channel: outcome.approval.channel } : {};
+    const extra =
+      outcome && (outcome.kind === 'approved' || outcome.kind === 'denied')
+        ? { by: outcome.approval.by, note: outcome.approval.note, channel: outcome.approval.channel }
+        : {};
     deps.log.info({ hold: id, event, session: req.session, method: req.method, url: req.url, ...extra }, `approval ${event}`);
     webhook?.send(event, id, req, outcome);
   };

@@ -12,9 +12,6 @@ const PREFIXES = [
   '/api/v2/service_accounts/*/application_keys',
 ];
 
-export const KEY_MANAGEMENT: readonly CompiledMatch[] = PREFIXES.flatMap((p) => [
-  compileMatch(`* ${p}*`),
-  compileMatch(`* ${p}*/**`),
-]);
+export const KEY_MANAGEMENT: readonly CompiledMatch[] = PREFIXES.flatMap((p) => [compileMatch(`* ${p}*`), compileMatch(`* ${p}*/**`)]);
 
 export const KEY_MANAGEMENT_REASON = 'Datadog key-management endpoints are never reachable through Airlock (policy allowKeyManagement: true opts in)';

@@ -14,7 +14,9 @@ export async function readBody(req: Readable, cap: number): Promise<ReadBody> {
   const r = await readCapped(req, cap);
   if (r.ok) return r;
   const reason =
-    r.why === 'too-large' ? `the request body is larger than recording.maxBodyBytes (${cap})` : `the request body could not be read (${r.detail ?? 'the client went away'})`;
+    r.why === 'too-large'
+      ? `the request body is larger than recording.maxBodyBytes (${cap})`
+      : `the request body could not be read (${r.detail ?? 'the client went away'})`;
   return { ok: false, reason, consumed: r.consumed };
 }
 

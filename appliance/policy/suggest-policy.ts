@@ -77,7 +77,9 @@ export function suggestRules(seen: readonly SeenRequest[]): SuggestedRule[] {
     // The same pattern both allowed and approved: a person stays in the loop.
     if (byMatch.get(match) !== 'approve') byMatch.set(match, p.action);
   }
-  const rules = [...byMatch].map(([match, action]) => ({ match, action })).sort((a, b) => (sortKey(a.match) < sortKey(b.match) ? -1 : sortKey(a.match) > sortKey(b.match) ? 1 : 0));
+  const rules = [...byMatch]
+    .map(([match, action]) => ({ match, action }))
+    .sort((a, b) => (sortKey(a.match) < sortKey(b.match) ? -1 : sortKey(a.match) > sortKey(b.match) ? 1 : 0));
   // A specific rule adds nothing when the first later rule that covers it has the same action.
   return rules.filter((r, i) => {
     const next = rules.find((w, j) => j > i && covers(w.match, r.match));

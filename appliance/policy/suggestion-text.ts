@@ -49,6 +49,9 @@ export function suggestionText(sessionId: string, entries: readonly HarEntry[], 
     `# ${entries.length} exchanges: ${forwarded} forwarded (${approved} after approval), ${refused} refused` +
     (unknown > 0 ? `, ${unknown} of unknown outcome` : '') +
     `; ${rules.length} rules`;
-  const yaml = stringify({ policies: { [name]: { default: 'deny', rules: rules.map((r) => ({ match: r.match, action: r.action })) } } }, { flowCollectionPadding: false });
+  const yaml = stringify(
+    { policies: { [name]: { default: 'deny', rules: rules.map((r) => ({ match: r.match, action: r.action })) } } },
+    { flowCollectionPadding: false },
+  );
   return [`# rules for what session ${sessionId} got from Datadog; everything else stays denied`, counts, ...notes, yaml].join('\n');
 }

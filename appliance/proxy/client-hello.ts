@@ -2,10 +2,7 @@
 // listener: the bytes are replayed afterwards to our TLS server or, for a blind tunnel, upstream.
 // RFC 8446 4.1.2 / RFC 6066 3. Every length is checked against what was received.
 
-export type HelloResult =
-  | { kind: 'incomplete' }
-  | { kind: 'not-tls' }
-  | { kind: 'hello'; servername: string | null };
+export type HelloResult = { kind: 'incomplete' } | { kind: 'not-tls' } | { kind: 'hello'; servername: string | null };
 
 /** Parses as much as `buf` holds; `incomplete` means read more (callers cap how much). */
 export function readClientHello(buf: Buffer): HelloResult {

@@ -70,7 +70,18 @@ const now = (): number => performance.now();
  * handshake included) are due within headersMs.
  */
 export function watchConnection(socket: Duplex, raw: Socket, t: ConnectionTimeouts, hooks: TimerHooks): void {
-  const w: Watch = { socket, raw, t, hooks, requests: [], headersDue: now() + t.headersMs, bytesAtRearm: undefined, suspended: 0, timer: undefined, timerAt: Infinity };
+  const w: Watch = {
+    socket,
+    raw,
+    t,
+    hooks,
+    requests: [],
+    headersDue: now() + t.headersMs,
+    bytesAtRearm: undefined,
+    suspended: 0,
+    timer: undefined,
+    timerAt: Infinity,
+  };
   watches.set(socket, w);
   raw.setTimeout(t.idleMs, () => expire(w, 'idle'));
   schedule(w);

@@ -257,8 +257,16 @@ export class Engine extends MitmProxy {
 
 function logExpiry(log: Logger, kind: Expiry, t: ConnectionTimeouts): void {
   if (kind === 'idle') log.info({ timeout: 'idle', ms: t.idleMs }, 'idle client connection closed');
-  else if (kind === 'headers') log.warn({ code: 'REQUEST_TIMEOUT', timeout: 'headers', ms: t.headersMs }, 'client connection closed: request headers not complete within limits.headersTimeout');
-  else log.warn({ code: 'REQUEST_TIMEOUT', timeout: 'request', ms: t.requestMs }, 'client connection closed: request body not complete within limits.requestTimeout');
+  else if (kind === 'headers')
+    log.warn(
+      { code: 'REQUEST_TIMEOUT', timeout: 'headers', ms: t.headersMs },
+      'client connection closed: request headers not complete within limits.headersTimeout',
+    );
+  else
+    log.warn(
+      { code: 'REQUEST_TIMEOUT', timeout: 'request', ms: t.requestMs },
+      'client connection closed: request body not complete within limits.requestTimeout',
+    );
 }
 
 /** 408 on a socket whose request was never parsed (what Node's own headersTimeout sends). */

@@ -10,13 +10,7 @@ import { respondError } from '../lib/respond-error.js';
 import { logRequest, requestLine } from '../pipeline/request-log-line.js';
 
 /** Passthrough for plain-HTTP requests to hosts Airlock does not intercept: no identity, no record. */
-export async function forwardPlain(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  dest: Destination,
-  timeoutMs: number,
-  log: Logger,
-): Promise<void> {
+export async function forwardPlain(req: http.IncomingMessage, res: http.ServerResponse, dest: Destination, timeoutMs: number, log: Logger): Promise<void> {
   let framing: BodyFraming;
   try {
     framing = bodyFraming(req.rawHeaders);
@@ -24,7 +18,10 @@ export async function forwardPlain(
     req.resume();
     const status = respondError(res, err);
     const known = err instanceof AirlockError ? err : undefined;
-    logRequest(log, requestLine({ method: req.method, host: dest.host, decision: 'refused', status, code: known?.code ?? 'BAD_REQUEST', reason: known?.detail }));
+    logRequest(
+      log,
+      requestLine({ method: req.method, host: dest.host, decision: 'refused', status, code: known?.code ?? 'BAD_REQUEST', reason: known?.detail }),
+    );
     return;
   }
   // Framing and Host are Airlock's, set after the client's Connection nominations are applied:

@@ -122,7 +122,8 @@ export function forward(input: ForwardInput): Promise<ForwardOutcome> {
       agent: input.agent,
       // Resolved once at CONNECT time; dialling that address closes the DNS-rebinding window.
       lookup: (_h, opts, cb) => {
-        if ((opts as { all?: boolean }).all) (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: dest.address, family: dest.family }]);
+        if ((opts as { all?: boolean }).all)
+          (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: dest.address, family: dest.family }]);
         else cb(null, dest.address, dest.family);
       },
       timeout: input.timeoutMs,

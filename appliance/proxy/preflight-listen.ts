@@ -16,7 +16,14 @@ function probe(host: string, port: number, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'EADDRINUSE' ? 'the address is in use (another airlock serve?)' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)' : err.code === 'EADDRNOTAVAIL' ? 'no such local address' : (err.code ?? err.message);
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'the address is in use (another airlock serve?)'
+          : err.code === 'EACCES'
+            ? 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)'
+            : err.code === 'EADDRNOTAVAIL'
+              ? 'no such local address'
+              : (err.code ?? err.message);
       reject(new ListenError(`cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port} (${what}): ${why}; nothing was created`));
     });
     s.listen({ host, port, exclusive: true }, () => s.close(() => resolve()));

@@ -49,6 +49,6 @@ export async function preresolveIntercepted(
       }
     }),
   );
-  log.info({ addresses: addresses.size, unresolved: failed.length }, 'intercepted hosts\' addresses noted for the passthrough check');
+  log.info({ addresses: addresses.size, unresolved: failed.length }, "intercepted hosts' addresses noted for the passthrough check");
   if (failed.length > 0) log.debug({ hosts: failed }, 'could not resolve at start (the set grows as they are used)');
 }

@@ -32,12 +32,7 @@ export function isPublicAddress(address: string): boolean {
   }
 }
 
-export async function resolveDestination(
-  host: string,
-  port: number,
-  upstream: Config['upstream'],
-  lookup: Lookup = defaultLookup,
-): Promise<Destination> {
+export async function resolveDestination(host: string, port: number, upstream: Config['upstream'], lookup: Lookup = defaultLookup): Promise<Destination> {
   // Own keys only: a CONNECT to `constructor` or `__proto__` must not find Object.prototype's.
   const pinned = Object.hasOwn(upstream.resolve, host) ? upstream.resolve[host] : undefined;
   if (pinned) {

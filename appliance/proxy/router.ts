@@ -133,7 +133,18 @@ export function createRouter(deps: RouterDeps): Router {
         logRequest(state.log, requestLine({ method: req.method, host: state.host, decision: 'refused', status, code: err.code, reason: err.detail }));
         return;
       }
-      await handleIntercepted(deps.pipeline, { destination: state.destination, hostHeader: state.host, authority: { host: state.host, port: state.port }, proxyAuthorization: state.proxyAuthorization, log: state.log }, req, res);
+      await handleIntercepted(
+        deps.pipeline,
+        {
+          destination: state.destination,
+          hostHeader: state.host,
+          authority: { host: state.host, port: state.port },
+          proxyAuthorization: state.proxyAuthorization,
+          log: state.log,
+        },
+        req,
+        res,
+      );
       return;
     }
 
@@ -154,7 +165,12 @@ export function createRouter(deps: RouterDeps): Router {
       if (isIntercepted(rules, target.host)) {
         // Datadog is HTTPS only: a plain request for an intercepted host goes upstream over TLS.
         const destination = await interceptedDestination(target.host);
-        await handleIntercepted(deps.pipeline, { destination, hostHeader: target.host, authority: target, proxyAuthorization: req.headers['proxy-authorization'], log: rlog }, req, res);
+        await handleIntercepted(
+          deps.pipeline,
+          { destination, hostHeader: target.host, authority: target, proxyAuthorization: req.headers['proxy-authorization'], log: rlog },
+          req,
+          res,
+        );
         return;
       }
       const destination = await passthroughDestination(target.host, target.port, passthrough);
@@ -163,7 +179,10 @@ export function createRouter(deps: RouterDeps): Router {
       req.resume();
       const status = respondError(res, err);
       const known = isAirlockError(err) ? err : undefined;
-      logRequest(rlog, requestLine({ method: req.method, host: target.host, decision: 'refused', status, code: known?.code ?? 'INTERNAL', reason: known?.detail }));
+      logRequest(
+        rlog,
+        requestLine({ method: req.method, host: target.host, decision: 'refused', status, code: known?.code ?? 'INTERNAL', reason: known?.detail }),
+      );
     }
   }
 

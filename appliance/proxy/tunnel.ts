@@ -10,7 +10,14 @@ export type Dial = (to: { host: string; port: number; family: 4 | 6 }) => Socket
 const defaultDial: Dial = (to) => net.connect(to);
 
 /** A blind TCP tunnel for a CONNECT to a host Airlock does not intercept. */
-export function tunnel(client: Socket, head: Buffer, dest: Destination, idleMs: number, log: Logger, opts: { announce?: boolean; dial?: Dial | undefined } = {}): void {
+export function tunnel(
+  client: Socket,
+  head: Buffer,
+  dest: Destination,
+  idleMs: number,
+  log: Logger,
+  opts: { announce?: boolean; dial?: Dial | undefined } = {},
+): void {
   // A CONNECT is answered with 200 first; a transparently redirected socket expects nothing.
   const announce = opts.announce ?? true;
   const upstream = (opts.dial ?? defaultDial)({ host: dest.address, port: dest.port, family: dest.family });

@@ -91,7 +91,11 @@ export class LiveConfig {
     const old = this.#parts;
     const fixed = restartOnlyChanges(old.config, next);
     if (fixed.length > 0) {
-      return { ok: false, changed: [], errors: fixed.map((k) => `${k}: changed, but only a restart applies it (systemctl restart airlock); nothing was reloaded`) };
+      return {
+        ok: false,
+        changed: [],
+        errors: fixed.map((k) => `${k}: changed, but only a restart applies it (systemctl restart airlock); nothing was reloaded`),
+      };
     }
     const changed = reloadableChanges(old.config, next);
     let parts: LiveParts;

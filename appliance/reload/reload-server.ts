@@ -7,14 +7,23 @@ import type { Logger } from '../log.js';
 import { startupErrors } from '../config/startup-checks.js';
 import type { LiveConfig, ReloadResult } from './live-config.js';
 
-export function reloadServer(live: LiveConfig, readConfig: (() => Config) | undefined, log: Logger, warnings: (c: Config) => string[] = () => []): ReloadResult {
+export function reloadServer(
+  live: LiveConfig,
+  readConfig: (() => Config) | undefined,
+  log: Logger,
+  warnings: (c: Config) => string[] = () => [],
+): ReloadResult {
   const result = attempt(live, readConfig);
   if (result.ok) {
     for (const w of warnings(live.parts.config)) log.warn(w);
     // The new resolver has no keys yet: fetch them now rather than on the first job's request.
     void live.parts.jwt.warmKeys();
   }
-  if (result.ok) log.info({ changed: result.changed }, result.changed.length > 0 ? `config reloaded: ${result.changed.join(', ')} changed` : 'config reloaded: nothing changed');
+  if (result.ok)
+    log.info(
+      { changed: result.changed },
+      result.changed.length > 0 ? `config reloaded: ${result.changed.join(', ')} changed` : 'config reloaded: nothing changed',
+    );
   else log.error({ errors: result.errors }, `config reload refused; the previous config keeps running: ${result.errors.join('; ')}`);
   return result;
 }

@@ -17,8 +17,16 @@ const ENCODED_PLACEHOLDER = /%5Bredacted%3A/i;
 
 /** Hop-by-hop and recomputed headers: not copied from the recording; nor is any credential header or cookie (secrets/credential-name.ts). */
 const DROPPED = new Set([
-  'host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'proxy-authenticate', 'proxy-connection',
+  'host',
+  'content-length',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-connection',
   // The replayed response is compared as JSON: ask for it uncompressed.
   'accept-encoding',
 ]);
@@ -39,17 +47,21 @@ export function planReplay(e: HarEntry): ReplayPlan {
   const skip = (reason: string): ReplayPlan => ({ kind: 'skip', method, path, reason });
   const a = e._airlock;
   // A key-shaped path segment or a known secret in the path was recorded as a placeholder.
-  if (ENCODED_PLACEHOLDER.test(url.pathname) || url.pathname.includes(PLACEHOLDER)) return skip('the request path holds a redaction placeholder ([redacted:...]); the original value is not recorded');
+  if (ENCODED_PLACEHOLDER.test(url.pathname) || url.pathname.includes(PLACEHOLDER))
+    return skip('the request path holds a redaction placeholder ([redacted:...]); the original value is not recorded');
   // Only what reached Datadog and got its answer is ever sent again: never a refusal (policy,
   // approver, rate limit, key management), never an exchange whose outcome is unknown.
   const outcome = entryOutcome(e);
   if (outcome.kind !== 'datadog') return skip(outcome.reason);
   if (a?.truncated?.request) {
-    return skip(`the request body was truncated in the recording (${a.truncated.requestBytesRecorded ?? '?'} of ${a.truncated.requestBodySize ?? '?'} bytes): replaying it would send a different body`);
+    return skip(
+      `the request body was truncated in the recording (${a.truncated.requestBytesRecorded ?? '?'} of ${a.truncated.requestBodySize ?? '?'} bytes): replaying it would send a different body`,
+    );
   }
   let body: Buffer | null = null;
   if (typeof e.request.postData?.text === 'string' && e.request.postData.text !== '') {
-    if (e.request.postData.text.includes(PLACEHOLDER)) return skip('the request body holds a redaction placeholder ([redacted:...]); the original value is not recorded');
+    if (e.request.postData.text.includes(PLACEHOLDER))
+      return skip('the request body holds a redaction placeholder ([redacted:...]); the original value is not recorded');
     body = Buffer.from(e.request.postData.text, 'utf8');
   } else if (typeof a?.requestBodyBase64 === 'string' && a.requestBodyBase64 !== '') {
     body = Buffer.from(a.requestBodyBase64, 'base64');
@@ -64,7 +76,8 @@ export function planReplay(e: HarEntry): ReplayPlan {
   const headers: string[] = [];
   for (const h of e.request.headers ?? []) {
     const name = String(h.name);
-    if (DROPPED.has(name.toLowerCase()) || isSecretHeader(name) || name.startsWith(':') || name.includes(PLACEHOLDER) || String(h.value).includes(PLACEHOLDER)) continue;
+    if (DROPPED.has(name.toLowerCase()) || isSecretHeader(name) || name.startsWith(':') || name.includes(PLACEHOLDER) || String(h.value).includes(PLACEHOLDER))
+      continue;
     headers.push(name, String(h.value));
   }
   headers.push('accept-encoding', 'identity');

@@ -96,7 +96,16 @@ export async function replaySession(o: ReplayOptions): Promise<{ rows: ReplayRow
   const hostHeader = o.target.host;
   if (o.dryRun) {
     for (const { entry, plan } of plans) {
-      rows.push({ method: plan.method, path: plan.kind === 'send' ? plan.pathAndQuery.split('?')[0]! : plan.path, recorded: entry.response?.status ?? 0, replayed: null, keysMatch: '-', note: plan.kind === 'skip' ? `skipped: ${plan.reason}` : `dry run: would send with credential ${o.credential.name}`, diverged: false, send: plan.kind === 'send' });
+      rows.push({
+        method: plan.method,
+        path: plan.kind === 'send' ? plan.pathAndQuery.split('?')[0]! : plan.path,
+        recorded: entry.response?.status ?? 0,
+        replayed: null,
+        keysMatch: '-',
+        note: plan.kind === 'skip' ? `skipped: ${plan.reason}` : `dry run: would send with credential ${o.credential.name}`,
+        diverged: false,
+        send: plan.kind === 'send',
+      });
     }
     return { rows, sessionId: null };
   }
@@ -104,7 +113,13 @@ export async function replaySession(o: ReplayOptions): Promise<{ rows: ReplayRow
   const dest: Destination = await resolveDestination(o.target.hostname.toLowerCase(), port, o.config.upstream);
   const extraCa = o.config.upstream.caFile ? readFileSync(o.config.upstream.caFile, 'utf8') : null;
   const agent: http.Agent = isTls
-    ? new https.Agent({ keepAlive: true, maxSockets: 4, timeout: 60_000, ca: extraCa ? [...tls.rootCertificates, extraCa] : [...tls.rootCertificates], rejectUnauthorized: true })
+    ? new https.Agent({
+        keepAlive: true,
+        maxSockets: 4,
+        timeout: 60_000,
+        ca: extraCa ? [...tls.rootCertificates, extraCa] : [...tls.rootCertificates],
+        rejectUnauthorized: true,
+      })
     : new http.Agent({ keepAlive: true, maxSockets: 4, timeout: 60_000 });
   const store = new SessionStore({
     sessionsDir: o.sessionsDir,
@@ -133,7 +148,16 @@ export async function replaySession(o: ReplayOptions): Promise<{ rows: ReplayRow
     for (const { entry, plan } of plans) {
       const recorded = entry.response?.status ?? 0;
       if (plan.kind === 'skip') {
-        rows.push({ method: plan.method, path: plan.path, recorded, replayed: null, keysMatch: '-', note: `skipped: ${plan.reason}`, diverged: false, send: false });
+        rows.push({
+          method: plan.method,
+          path: plan.path,
+          recorded,
+          replayed: null,
+          keysMatch: '-',
+          note: `skipped: ${plan.reason}`,
+          diverged: false,
+          send: false,
+        });
         continue;
       }
       const { rawHeaders: headers, injected } = injectCredential([...plan.headers, 'host', hostHeader], o.credential.entry);
@@ -144,13 +168,41 @@ export async function replaySession(o: ReplayOptions): Promise<{ rows: ReplayRow
       await store.begin(meta.id, { id, startedDateTime, method: plan.method, url }, secrets);
       const airlock = { decision: 'forwarded' as const, forwarded: true, grant: 'replay', credential: identity.credential, stripped: [], injected };
       try {
-        const out = await forward({ destination: dest, tls: isTls, method: plan.method, path: joinPath(o.target, plan.pathAndQuery), headers, body: Readable.from(plan.body ? [plan.body] : []), framing: plan.body ? { kind: 'length', length: plan.body.length } : { kind: 'none' }, agent, maxBodyBytes: o.config.recording.maxBodyBytes, timeoutMs: 60_000, now });
+        const out = await forward({
+          destination: dest,
+          tls: isTls,
+          method: plan.method,
+          path: joinPath(o.target, plan.pathAndQuery),
+          headers,
+          body: Readable.from(plan.body ? [plan.body] : []),
+          framing: plan.body ? { kind: 'length', length: plan.body.length } : { kind: 'none' },
+          agent,
+          maxBodyBytes: o.config.recording.maxBodyBytes,
+          timeoutMs: 60_000,
+          now,
+        });
         await drain(out);
         const ex: Exchange = {
-          id, startedDateTime,
-          request: { method: plan.method, url, httpVersion: 'HTTP/1.1', headers: toPairs(headers), body: plan.body ? { size: plan.body.length, bytes: plan.body, truncated: false } : null },
-          response: { status: out.status, statusText: out.statusText, httpVersion: out.httpVersion, headers: toPairs(out.rawHeaders), body: out.responseBody.body() },
-          timings: out.timings, serverIPAddress: out.serverIPAddress, connection: String(out.serverPort), airlock,
+          id,
+          startedDateTime,
+          request: {
+            method: plan.method,
+            url,
+            httpVersion: 'HTTP/1.1',
+            headers: toPairs(headers),
+            body: plan.body ? { size: plan.body.length, bytes: plan.body, truncated: false } : null,
+          },
+          response: {
+            status: out.status,
+            statusText: out.statusText,
+            httpVersion: out.httpVersion,
+            headers: toPairs(out.rawHeaders),
+            body: out.responseBody.body(),
+          },
+          timings: out.timings,
+          serverIPAddress: out.serverIPAddress,
+          connection: String(out.serverPort),
+          airlock,
         };
         await store.record(meta.id, ex, secrets);
         const keysMatch = compareKeys(recordedText(entry), replayedText(out, 8 * o.config.recording.maxBodyBytes + 1024 * 1024));
@@ -158,13 +210,19 @@ export async function replaySession(o: ReplayOptions): Promise<{ rows: ReplayRow
         rows.push({ method: plan.method, path, recorded, replayed: out.status, keysMatch, note: diverged ? 'diverged' : '', diverged, send: true });
       } catch (err) {
         const fe = err instanceof ForwardError ? err : new ForwardError('UPSTREAM_UNREACHABLE');
-        await store.record(meta.id, {
-          id, startedDateTime,
-          request: { method: plan.method, url, httpVersion: 'HTTP/1.1', headers: toPairs(headers), body: null },
-          response: null, error: fe.message,
-          timings: fe.timings ?? { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 },
-          airlock: { ...airlock, decision: 'error', code: fe.code, errorCode: fe.code, forwarded: fe.requestBody !== undefined },
-        }, secrets);
+        await store.record(
+          meta.id,
+          {
+            id,
+            startedDateTime,
+            request: { method: plan.method, url, httpVersion: 'HTTP/1.1', headers: toPairs(headers), body: null },
+            response: null,
+            error: fe.message,
+            timings: fe.timings ?? { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 },
+            airlock: { ...airlock, decision: 'error', code: fe.code, errorCode: fe.code, forwarded: fe.requestBody !== undefined },
+          },
+          secrets,
+        );
         rows.push({ method: plan.method, path, recorded, replayed: null, keysMatch: '-', note: `${fe.code}: ${fe.message}`, diverged: true, send: true });
       }
     }

@@ -98,7 +98,9 @@ export function redactQueryString(qs: string, wrap: (p: string) => string = (p) 
       const rawName = eq < 0 ? part : part.slice(0, eq);
       if (eq < 0 || !isCredentialParam(rawName)) return part;
       // Non-printable characters (a NUL, a decoded "+") would make the label unreadable.
-      const name = decodeComponent(rawName).toLowerCase().replace(/[^\x21-\x7e]/g, '?');
+      const name = decodeComponent(rawName)
+        .toLowerCase()
+        .replace(/[^\x21-\x7e]/g, '?');
       return `${rawName}=${wrap(placeholder(`query ${name}`))}`;
     })
     .join('&');

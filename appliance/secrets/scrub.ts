@@ -56,7 +56,14 @@ function prepareSecretsUncached(secrets: readonly Secret[]): PreparedSecrets {
 
 /** Every form of every secret to search for: the value, then its percent-encoded form. */
 export function secretForms(secrets: PreparedSecrets): { readonly text: string; readonly label: string }[] {
-  return secrets.list.flatMap((s) => (s.encoded === null ? [{ text: s.value, label: s.label }] : [{ text: s.value, label: s.label }, { text: s.encoded, label: s.label }]));
+  return secrets.list.flatMap((s) =>
+    s.encoded === null
+      ? [{ text: s.value, label: s.label }]
+      : [
+          { text: s.value, label: s.label },
+          { text: s.encoded, label: s.label },
+        ],
+  );
 }
 
 function replaceAll(text: string, needle: string, replacement: string): string {

@@ -23,11 +23,15 @@ export interface AuditTrail {
 /** How often a running server looks at the index's tail (a stat and a 128-byte read). */
 const COMPACT_CHECK_MS = 60_000;
 
-export async function openAuditTrail(config: Config, deps: { readonly log: Logger; readonly now: () => number; readonly compactCheckMs?: number }): Promise<AuditTrail> {
+export async function openAuditTrail(
+  config: Config,
+  deps: { readonly log: Logger; readonly now: () => number; readonly compactCheckMs?: number },
+): Promise<AuditTrail> {
   const log = deps.log.child({ stage: 'audit' });
   const sessionsDir = join(config.stateDir, 'sessions');
   const { key, created } = await loadOrCreateSigningKey(config.stateDir);
-  if (created) log.info({ file: signingKeyPath(config.stateDir), kid: key.kid }, 'created the HAR signing key: `airlock signing-key public` prints its public half');
+  if (created)
+    log.info({ file: signingKeyPath(config.stateDir), kid: key.kid }, 'created the HAR signing key: `airlock signing-key public` prints its public half');
   const sink = config.recording.sink;
   const s3 = sink ? s3Upload(sink, sessionsDir, { publicJwk: key.publicJwk }) : null;
   const worker = s3 ? new OutboxWorker({ stateDir: config.stateDir, sessionsDir, upload: s3.upload, log, now: deps.now }) : null;

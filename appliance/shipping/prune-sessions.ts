@@ -41,7 +41,10 @@ export async function pruneSessions(o: {
   const kept: PruneResult['kept'][number][] = [];
   for (const s of await listSessions(o.sessionsDir)) {
     const paths = sessionPaths(o.sessionsDir, s.id);
-    const journalExists = await stat(paths.journal).then(() => true, () => false);
+    const journalExists = await stat(paths.journal).then(
+      () => true,
+      () => false,
+    );
     const v = pruneVerdict(s, { cutoff, sinkConfigured: o.sinkConfigured, queued: queued.has(s.id), journalExists });
     if (!v.prune) {
       if (v.reason !== 'recent') kept.push({ id: s.id, reason: v.reason });

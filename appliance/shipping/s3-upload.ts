@@ -60,7 +60,12 @@ export function s3Upload(sink: SinkConfig, sessionsDir: string, opts: UploadOpti
     if (!jwk?.kid || published === jwk.kid) return;
     const { kty, crv, x, kid, alg, use } = jwk;
     // The VM's identity rides in the object metadata: who published this key, from where.
-    await putText(keyKey(sink, jwk.kid), `${JSON.stringify({ kty, crv, x, kid, alg, use })}\n`, 'application/jwk+json', Object.fromEntries(Object.entries(appliance).map(([k, v]) => [`airlock-${k}`, v])));
+    await putText(
+      keyKey(sink, jwk.kid),
+      `${JSON.stringify({ kty, crv, x, kid, alg, use })}\n`,
+      'application/jwk+json',
+      Object.fromEntries(Object.entries(appliance).map(([k, v]) => [`airlock-${k}`, v])),
+    );
     published = jwk.kid;
   };
   return {
@@ -71,7 +76,10 @@ export function s3Upload(sink: SinkConfig, sessionsDir: string, opts: UploadOpti
       // The HAR first: a signature without its HAR proves nothing, a HAR without one is flagged by verify.
       await put(keys.har, paths.har, 'application/json');
       // A HAR too large to sign has no .sig (seal.ts logged it): ship the HAR alone, not never.
-      const signed = await stat(paths.sig).then(() => true, () => false);
+      const signed = await stat(paths.sig).then(
+        () => true,
+        () => false,
+      );
       if (signed) await put(keys.sig, paths.sig, 'application/jose');
       const summary = await readSummary(sessionsDir, id);
       if (summary) {
@@ -80,6 +88,10 @@ export function s3Upload(sink: SinkConfig, sessionsDir: string, opts: UploadOpti
         await putText(indexKey(sink, id, summary.openedAt), `${JSON.stringify(record)}\n`, 'application/json');
       }
     },
-    close: () => void sdk?.then((s) => s.client.destroy(), () => undefined),
+    close: () =>
+      void sdk?.then(
+        (s) => s.client.destroy(),
+        () => undefined,
+      ),
   };
 }

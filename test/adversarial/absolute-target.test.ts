@@ -24,7 +24,11 @@ describe('absolute-form request targets', () => {
     await a?.cleanup();
   });
 
-  for (const target of ['https://api.datadoghq.com/api/v2/api_keys', 'HTTPS://API.DATADOGHQ.COM/api/v2/api_keys', 'https://api.datadoghq.com:443/api/v2/api_keys']) {
+  for (const target of [
+    'https://api.datadoghq.com/api/v2/api_keys',
+    'HTTPS://API.DATADOGHQ.COM/api/v2/api_keys',
+    'https://api.datadoghq.com:443/api/v2/api_keys',
+  ]) {
     test(`GET ${target} is refused 403 POLICY_DENIED by the key-management rule and recorded with the origin URL`, async () => {
       const since = a.datadog.received.length;
       const r = await exchange(a, await mint(), `GET ${target} HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n`);
@@ -32,7 +36,10 @@ describe('absolute-form request targets', () => {
       assert.equal(a.datadog.received.length, since, 'nothing reached Datadog');
       const entries = await allEntries(a);
       const e = entries.at(-1);
-      assert.ok(entries.some((x) => x.request.url === 'https://api.datadoghq.com/api/v2/api_keys' && x._airlock.errorCode === 'POLICY_DENIED'), JSON.stringify(e?.request.url));
+      assert.ok(
+        entries.some((x) => x.request.url === 'https://api.datadoghq.com/api/v2/api_keys' && x._airlock.errorCode === 'POLICY_DENIED'),
+        JSON.stringify(e?.request.url),
+      );
       assertNoSecrets(a, tokens, [r.raw]);
     });
   }
@@ -53,16 +60,30 @@ describe('absolute-form request targets', () => {
 
   test('an allowed absolute-form request goes upstream in origin-form', async () => {
     const since = a.datadog.received.length;
-    const r = await exchange(a, await mint(), 'GET Https://api.datadoghq.com/api/v1/validate?x=1 HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n');
+    const r = await exchange(
+      a,
+      await mint(),
+      'GET Https://api.datadoghq.com/api/v1/validate?x=1 HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n',
+    );
     assert.equal(r.status, 200, r.raw);
-    assert.deepEqual(a.datadog.received.slice(since).map((x) => x.path), ['/api/v1/validate?x=1']);
+    assert.deepEqual(
+      a.datadog.received.slice(since).map((x) => x.path),
+      ['/api/v1/validate?x=1'],
+    );
   });
 
   test('userinfo in an absolute-form target never reaches Datadog, the recording or the log', async () => {
     const since = a.datadog.received.length;
-    const r = await exchange(a, await mint(), `GET https://${USERINFO_KEY}:x@api.datadoghq.com/api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n`);
+    const r = await exchange(
+      a,
+      await mint(),
+      `GET https://${USERINFO_KEY}:x@api.datadoghq.com/api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n`,
+    );
     assert.equal(r.status, 200, r.raw);
-    assert.deepEqual(a.datadog.received.slice(since).map((x) => x.path), ['/api/v1/validate']);
+    assert.deepEqual(
+      a.datadog.received.slice(since).map((x) => x.path),
+      ['/api/v1/validate'],
+    );
     const e = (await allEntries(a)).at(-1)!;
     assert.equal(e.request.url, 'https://api.datadoghq.com/api/v1/validate');
     assert.ok(e._airlock.stripped?.includes('url:userinfo'), JSON.stringify(e._airlock));
@@ -72,11 +93,24 @@ describe('absolute-form request targets', () => {
   test('through the plain listener, userinfo is stripped and key management is still refused', async () => {
     const token = await mint();
     const since = a.datadog.received.length;
-    const ok = parseResponses(await sendRaw(a.port, `GET http://${USERINFO_KEY}@api.datadoghq.com/api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nProxy-Authorization: Bearer ${token}\r\nConnection: close\r\n\r\n`));
+    const ok = parseResponses(
+      await sendRaw(
+        a.port,
+        `GET http://${USERINFO_KEY}@api.datadoghq.com/api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nProxy-Authorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
     assert.equal(ok.status, 200, ok.raw);
-    assert.deepEqual(a.datadog.received.slice(since).map((x) => x.path), ['/api/v1/validate']);
+    assert.deepEqual(
+      a.datadog.received.slice(since).map((x) => x.path),
+      ['/api/v1/validate'],
+    );
     assertNowhere(a, USERINFO_KEY, since, [ok.raw]);
-    const denied = parseResponses(await sendRaw(a.port, `GET HTTP://API.DATADOGHQ.COM/api/v2/./api_keys HTTP/1.1\r\nHost: api.datadoghq.com\r\nProxy-Authorization: Bearer ${token}\r\nConnection: close\r\n\r\n`));
+    const denied = parseResponses(
+      await sendRaw(
+        a.port,
+        `GET HTTP://API.DATADOGHQ.COM/api/v2/./api_keys HTTP/1.1\r\nHost: api.datadoghq.com\r\nProxy-Authorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
     assertRefusal(denied, 403, 'POLICY_DENIED');
     assert.equal(a.datadog.received.length, since + 1);
     assert.ok((await allEntries(a)).some((x) => x.request.url === 'https://api.datadoghq.com/api/v2/api_keys' && x._airlock.errorCode === 'POLICY_DENIED'));

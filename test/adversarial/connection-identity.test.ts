@@ -15,8 +15,6 @@ import { exchangeOn as exchange } from '../fixtures/raw-tls.js';
 
 const REQUEST = 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\n\r\n';
 
-
-
 /** Raw bytes on a TCP connection bound to `localAddress:localPort`, until the server closes. */
 function sendRawFrom(port: number, localAddress: string, localPort: number, bytes: string, ms = 5_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -48,7 +46,7 @@ describe('connection state belongs to the socket, not to its source port', () =>
     await a?.cleanup();
   });
 
-  test('a token-less tunnel from 127.0.0.2 on the job tunnel\'s source port is refused 407 TOKEN_MISSING and the job keeps its identity', async () => {
+  test("a token-less tunnel from 127.0.0.2 on the job tunnel's source port is refused 407 TOKEN_MISSING and the job keeps its identity", async () => {
     const token = await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main' });
     const p = await freePort();
     // The attacker's tunnel first, then the job's: the job's CONNECT used to overwrite the slot both shared.
@@ -83,7 +81,7 @@ describe('connection state belongs to the socket, not to its source port', () =>
       assert.equal(parseResponses(own).status, 200, own);
       const stolen = await exchange(attacker, REQUEST);
       assertRefusal(parseResponses(stolen), 407, 'TOKEN_MISSING');
-      assert.equal(a.datadog.received.length, before + 1, 'only the job\'s request reached Datadog');
+      assert.equal(a.datadog.received.length, before + 1, "only the job's request reached Datadog");
       // The attacker's tunnel closing must not strip the job's tunnel of its state either.
       attacker.end();
       await new Promise((r) => setTimeout(r, 200));
@@ -97,13 +95,18 @@ describe('connection state belongs to the socket, not to its source port', () =>
     }
   });
 
-  test('a plain request to the listener from 127.0.0.2 on the job tunnel\'s source port is judged on its own: 407 TOKEN_MISSING', async () => {
+  test("a plain request to the listener from 127.0.0.2 on the job tunnel's source port is judged on its own: 407 TOKEN_MISSING", async () => {
     const token = await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main' });
     const p = await freePort();
     const job = await openRawTunnel({ port: a.port, ca, localAddress: '127.0.0.1', localPort: p, proxyAuth: `Bearer ${token}` });
     const before = a.datadog.received.length;
     try {
-      const text = await sendRawFrom(a.port, '127.0.0.2', p, 'GET http://api.datadoghq.com/api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n');
+      const text = await sendRawFrom(
+        a.port,
+        '127.0.0.2',
+        p,
+        'GET http://api.datadoghq.com/api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n',
+      );
       assertRefusal(parseResponses(text), 407, 'TOKEN_MISSING');
       assert.equal(a.datadog.received.length, before, 'nothing reached Datadog');
       assertNoSecrets(a, [token], [text]);

@@ -94,7 +94,12 @@ describe('the control socket under hostile input', () => {
       ['a session that is not open', req('POST', '/v1/sessions/20260101T000000Z-00000000/close'), 404, 'SESSION_NOT_OPEN'],
       ['a session id with a NUL', req('POST', '/v1/sessions/a%00b/close'), 404, 'SESSION_NOT_OPEN'],
       ['a declared 10 MB body', `POST /v1/approvals/0123456789ab/deny HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n{"by":"a"`, 413, 'BODY_TOO_LARGE'],
-      ['a chunked body past the cap', `POST /v1/outbox/flush HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\n${'x'.repeat(0x10000)}\r\n`, 413, 'BODY_TOO_LARGE'],
+      [
+        'a chunked body past the cap',
+        `POST /v1/outbox/flush HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\n${'x'.repeat(0x10000)}\r\n`,
+        413,
+        'BODY_TOO_LARGE',
+      ],
       ['a 64 KiB header', `GET /v1/approvals HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(65_536)}\r\n\r\n`, 400, 'BAD_REQUEST'],
       ['garbage instead of a request line', Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x0d, 0x0a, 0x0d, 0x0a]), 400, 'BAD_REQUEST'],
     ];
@@ -126,7 +131,9 @@ describe('the control socket under hostile input', () => {
       fc.string({ unit: 'binary', maxLength: 8 }),
     );
     const path = fc.oneof(
-      fc.tuple(fc.constantFrom('/v1/sessions/', '/v1/approvals/'), segment, fc.constantFrom('/close', '/approve', '/deny', '', '/x')).map(([p, s, t]) => `${p}${s}${t}`),
+      fc
+        .tuple(fc.constantFrom('/v1/sessions/', '/v1/approvals/'), segment, fc.constantFrom('/close', '/approve', '/deny', '', '/x'))
+        .map(([p, s, t]) => `${p}${s}${t}`),
       fc.array(segment, { maxLength: 5 }).map((s) => `/${s.join('/')}`),
       fc.string({ unit: 'binary', maxLength: 40 }),
     );
@@ -153,10 +160,16 @@ describe('the control socket under hostile input', () => {
       await assertServing(`after ${n} fuzzed inputs`);
     }
     // Many connections that never send a byte: a normal request still gets through.
-    const idle = await Promise.all(Array.from({ length: 100 }, () => new Promise<net.Socket>((resolve) => {
-      const s = net.connect({ path: sock, allowHalfOpen: true }, () => resolve(s));
-      s.on('error', () => undefined);
-    })));
+    const idle = await Promise.all(
+      Array.from(
+        { length: 100 },
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const s = net.connect({ path: sock, allowHalfOpen: true }, () => resolve(s));
+            s.on('error', () => undefined);
+          }),
+      ),
+    );
     try {
       await assertServing('with 100 idle connections open');
     } finally {

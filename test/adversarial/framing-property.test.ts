@@ -114,10 +114,23 @@ const requestArb = fc.record({
   method: fc.constantFrom('GET', 'HEAD', 'DELETE', 'OPTIONS', 'POST', 'PUT', 'PATCH'),
   segments: fc.array(segment, { maxLength: 6 }),
   query: fc.option(fc.stringMatching(/^[A-Za-z0-9=&%;_.-]{0,12}$/), { nil: undefined }),
-  absolute: fc.constantFrom('', '', 'https://api.datadoghq.com', 'HTTPS://API.DATADOGHQ.COM', 'https://api.datadoghq.com:443', 'http://api.datadoghq.com', 'https://other.example', 'https://k@api.datadoghq.com'),
+  absolute: fc.constantFrom(
+    '',
+    '',
+    'https://api.datadoghq.com',
+    'HTTPS://API.DATADOGHQ.COM',
+    'https://api.datadoghq.com:443',
+    'http://api.datadoghq.com',
+    'https://other.example',
+    'https://k@api.datadoghq.com',
+  ),
   nominated: fc.subarray(['content-length', 'transfer-encoding', 'host', 'x-a', 'keep-alive']),
   // Bodies that look like requests are the interesting ones.
-  body: fc.oneof(fc.constant(''), fc.constant('GET /api/v2/api_keys HTTP/1.1\r\nX-Ignore: '), fc.string({ maxLength: 120 }).map((s) => s.replace(/[^\x20-\x7e\r\n]/g, 'x'))),
+  body: fc.oneof(
+    fc.constant(''),
+    fc.constant('GET /api/v2/api_keys HTTP/1.1\r\nX-Ignore: '),
+    fc.string({ maxLength: 120 }).map((s) => s.replace(/[^\x20-\x7e\r\n]/g, 'x')),
+  ),
   framing: fc.constantFrom('length', 'chunked', 'none'),
   chunks: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 6 }),
 });
@@ -161,7 +174,11 @@ test('for every request the canonical parser accepts, the upstream llhttp parses
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
       if (status !== 200) {
         // Refused (or failed) before a byte went upstream.
-        assert.deepEqual(upConns.flatMap((c) => c.requests), [], `refused with ${status} but forwarded`);
+        assert.deepEqual(
+          upConns.flatMap((c) => c.requests),
+          [],
+          `refused with ${status} but forwarded`,
+        );
         return;
       }
       accepted++;

@@ -100,7 +100,16 @@ function clientHello(servername: string): Buffer {
   const entry = Buffer.concat([Buffer.from([0]), u16(name.length), name]);
   const list = Buffer.concat([u16(entry.length), entry]);
   const ext = Buffer.concat([u16(0), u16(list.length), list]);
-  const body = Buffer.concat([Buffer.from([3, 3]), Buffer.alloc(32, 7), Buffer.from([0]), u16(2), Buffer.from([0x13, 0x01]), Buffer.from([1, 0]), u16(ext.length), ext]);
+  const body = Buffer.concat([
+    Buffer.from([3, 3]),
+    Buffer.alloc(32, 7),
+    Buffer.from([0]),
+    u16(2),
+    Buffer.from([0x13, 0x01]),
+    Buffer.from([1, 0]),
+    u16(ext.length),
+    ext,
+  ]);
   const hs = Buffer.concat([Buffer.from([1]), u24(body.length), body]);
   return Buffer.concat([Buffer.from([0x16, 3, 1]), u16(hs.length), hs]);
 }
@@ -175,8 +184,14 @@ describe('passthrough: allow, in process, with an injected resolver and dialler'
     const r = await rawConnect(server.port, target);
     assert.deepEqual(dials.slice(before), [], `CONNECT ${target}: a dial was attempted`);
     assertRefusal(r, 403, 'DESTINATION_BLOCKED');
-    const host = target.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
-    await waitFor(`the refusal of ${target} in the log`, () => logs.find((l) => l.includes('"code":"DESTINATION_BLOCKED"') && l.includes(`"target":"${host}:`)));
+    const host = target
+      .replace(/:\d+$/, '')
+      .replace(/^\[|\]$/g, '')
+      .toLowerCase()
+      .replace(/\.$/, '');
+    await waitFor(`the refusal of ${target} in the log`, () =>
+      logs.find((l) => l.includes('"code":"DESTINATION_BLOCKED"') && l.includes(`"target":"${host}:`)),
+    );
   }
 
   test('CONNECT to an IPv4 literal is refused with 403 DESTINATION_BLOCKED and nothing is dialled', async () => {
@@ -196,7 +211,7 @@ describe('passthrough: allow, in process, with an injected resolver and dialler'
     }
   });
 
-  test('CONNECT to another name for an intercepted host\'s address is refused with 403 DESTINATION_BLOCKED and nothing is dialled', async () => {
+  test("CONNECT to another name for an intercepted host's address is refused with 403 DESTINATION_BLOCKED and nothing is dialled", async () => {
     // api.datadoghq.com's address is known from start; trace.agent's once it has been intercepted.
     await expectBlocked('dd-alias.example:443');
     await expectBlocked('mapped-alias.example:443');
@@ -211,7 +226,9 @@ describe('passthrough: allow, in process, with an injected resolver and dialler'
     for (const sni of [DD_V4, '65638922', 'dd-alias.example']) {
       await sendRaw(tport, clientHello(sni), 3_000);
       assert.deepEqual(dials.slice(before), [], `SNI ${sni}: a dial was attempted`);
-      await waitFor(`the refusal of SNI ${sni} in the log`, () => logs.find((l) => l.includes('"code":"DESTINATION_BLOCKED"') && l.includes(`"target":"${sni}:443"`) && l.includes('"transparent":true')));
+      await waitFor(`the refusal of SNI ${sni} in the log`, () =>
+        logs.find((l) => l.includes('"code":"DESTINATION_BLOCKED"') && l.includes(`"target":"${sni}:443"`) && l.includes('"transparent":true')),
+      );
     }
   });
 
@@ -235,7 +252,7 @@ describe('passthrough: allow, in process, with an injected resolver and dialler'
     assert.deepEqual(dials.slice(before), [ORIGIN_V4]);
   });
 
-  test('a host pinned in upstream.resolve is tunnelled even to an intercepted host\'s address: pins are the operator\'s word', async () => {
+  test("a host pinned in upstream.resolve is tunnelled even to an intercepted host's address: pins are the operator's word", async () => {
     const before = dials.length;
     const r = await connectHead(server.port, 'pinned.example:443');
     assert.equal(r.status, 200);
@@ -246,7 +263,17 @@ describe('passthrough: allow, in process, with an injected resolver and dialler'
 
 // The api host of every default site is pinned (to a relay to the fake Datadog) so the start-up
 // resolution never asks real DNS.
-const DEFAULT_API_HOSTS = ['datadoghq.com', 'us3.datadoghq.com', 'us5.datadoghq.com', 'ap1.datadoghq.com', 'ap2.datadoghq.com', 'uk1.datadoghq.com', 'datadoghq.eu', 'ddog-gov.com', 'us2.ddog-gov.com'].map((s) => `api.${s}`);
+const DEFAULT_API_HOSTS = [
+  'datadoghq.com',
+  'us3.datadoghq.com',
+  'us5.datadoghq.com',
+  'ap1.datadoghq.com',
+  'ap2.datadoghq.com',
+  'uk1.datadoghq.com',
+  'datadoghq.eu',
+  'ddog-gov.com',
+  'us2.ddog-gov.com',
+].map((s) => `api.${s}`);
 
 describe('the default config (no passthrough or intercept settings)', () => {
   let a: Airlock;
@@ -276,7 +303,7 @@ describe('the default config (no passthrough or intercept settings)', () => {
     await waitFor('the refusal in the log', () => a.logs.find((l) => l.includes('"code":"PASSTHROUGH_DENIED"') && l.includes('"target":"example.org:443"')));
   });
 
-  test('CONNECT api.datadoghq.eu:443 is intercepted: Airlock\'s certificate, the vaulted key upstream, the exchange recorded', async () => {
+  test("CONNECT api.datadoghq.eu:443 is intercepted: Airlock's certificate, the vaulted key upstream, the exchange recorded", async () => {
     const token = await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main' });
     const agentKey = '0123456789abcdef0123456789abcdef';
     const before = a.datadog.received.length;
@@ -299,7 +326,10 @@ describe('the default config (no passthrough or intercept settings)', () => {
     const exported = await a.cli(['sessions', 'export', sessions[0]!.id]);
     assert.equal(exported.code, 0, exported.stderr);
     const har = JSON.parse(exported.stdout) as { log: { entries: Array<{ request: { url: string }; response: { status: number } }> } };
-    assert.deepEqual(har.log.entries.map((e) => [e.request.url, e.response.status]), [['https://api.datadoghq.eu/api/v1/validate', 200]]);
+    assert.deepEqual(
+      har.log.entries.map((e) => [e.request.url, e.response.status]),
+      [['https://api.datadoghq.eu/api/v1/validate', 200]],
+    );
     assert.ok(!exported.stdout.includes(agentKey), 'the agent key is not in the HAR');
     assertNoSecrets(a, [token], [exported.stdout]);
   });
@@ -317,14 +347,28 @@ describe('the default config (no passthrough or intercept settings)', () => {
   test('check-config lists every intercepted Datadog site', async () => {
     const r = await a.cli(['check-config']);
     assert.equal(r.code, 0, r.stderr);
-    for (const site of ['datadoghq.com', 'datadoghq.eu', 'ddog-gov.com', 'us3.datadoghq.com', 'ap2.datadoghq.com', 'uk1.datadoghq.com', 'us2.ddog-gov.com', 'browser-intake-datadoghq.com']) {
+    for (const site of [
+      'datadoghq.com',
+      'datadoghq.eu',
+      'ddog-gov.com',
+      'us3.datadoghq.com',
+      'ap2.datadoghq.com',
+      'uk1.datadoghq.com',
+      'us2.ddog-gov.com',
+      'browser-intake-datadoghq.com',
+    ]) {
       assert.match(r.stdout, new RegExp(`\\b${site.replaceAll('.', '\\.')}\\b`), site);
     }
   });
 
   test('after the refusals a normal request still works', async () => {
     const token = await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main' });
-    const text = await rawTlsExchange({ port: a.port, ca, proxyAuth: `Bearer ${token}`, request: 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n' });
+    const text = await rawTlsExchange({
+      port: a.port,
+      ca,
+      proxyAuth: `Bearer ${token}`,
+      request: 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n',
+    });
     assert.equal(parseResponses(text).status, 200, text);
   });
 });
@@ -360,7 +404,13 @@ describe('a state dir whose CA predates a configured site', () => {
     assert.equal(init.code, 0, init.stderr);
     await a.start();
     const token = await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main' });
-    const text = await rawTlsExchange({ port: a.port, ca: readFileSync(a.caPath, 'utf8'), connect: 'api.datadoghq.eu:443', proxyAuth: `Bearer ${token}`, request: 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.eu\r\nConnection: close\r\n\r\n' });
+    const text = await rawTlsExchange({
+      port: a.port,
+      ca: readFileSync(a.caPath, 'utf8'),
+      connect: 'api.datadoghq.eu:443',
+      proxyAuth: `Bearer ${token}`,
+      request: 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.eu\r\nConnection: close\r\n\r\n',
+    });
     assert.equal(parseResponses(text).status, 200, text);
   });
 });

@@ -21,10 +21,21 @@ describe('the agent key in the legacy /v1/input path', () => {
   const send = async (target: string) => {
     const t = await a.issuer.mint({ repository_id: '123456', ref: 'refs/heads/main' });
     tokens.push(t);
-    return exchange(a, t, `POST ${target} HTTP/1.1\r\nHost: api.datadoghq.com\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`);
+    return exchange(
+      a,
+      t,
+      `POST ${target} HTTP/1.1\r\nHost: api.datadoghq.com\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`,
+    );
   };
 
-  for (const target of [`//v1/input/${KEY}`, `/v1/./input/${KEY}`, `/v1//input/${KEY}`, `/v1/%2e/input/${KEY}`, `/v1/%69nput/${KEY}`, `/v1/x/../input/${KEY}?a=1`]) {
+  for (const target of [
+    `//v1/input/${KEY}`,
+    `/v1/./input/${KEY}`,
+    `/v1//input/${KEY}`,
+    `/v1/%2e/input/${KEY}`,
+    `/v1/%69nput/${KEY}`,
+    `/v1/x/../input/${KEY}?a=1`,
+  ]) {
     test(`${target} is forwarded as /v1/input without the key, which is nowhere in Datadog, the recording or the log`, async () => {
       const since = a.datadog.received.length;
       const r = await send(target);
@@ -39,7 +50,15 @@ describe('the agent key in the legacy /v1/input path', () => {
     });
   }
 
-  for (const target of [`/v1/input%2F${KEY}`, `/v1/input%2f${KEY}`, `/v1/input%5C${KEY}`, `/v1/input\\${KEY}`, `/v1/input/%00${KEY}`, `/v1/input/%zz${KEY}`, `/../v1/input/${KEY}`]) {
+  for (const target of [
+    `/v1/input%2F${KEY}`,
+    `/v1/input%2f${KEY}`,
+    `/v1/input%5C${KEY}`,
+    `/v1/input\\${KEY}`,
+    `/v1/input/%00${KEY}`,
+    `/v1/input/%zz${KEY}`,
+    `/../v1/input/${KEY}`,
+  ]) {
     test(`${target.replace(KEY, 'KEY')} cannot be normalized unambiguously: refused 400 BAD_REQUEST, recorded, the key nowhere`, async () => {
       const since = a.datadog.received.length;
       const r = await send(target);
@@ -57,6 +76,9 @@ describe('the agent key in the legacy /v1/input path', () => {
     tokens.push(t);
     const r = await exchange(a, t, 'GET /api/v1/metrics/system.cpu%3Auser;x?from=1 HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n');
     assert.ok(r.status < 500, r.raw);
-    assert.deepEqual(a.datadog.received.slice(since).map((x) => x.path), ['/api/v1/metrics/system.cpu%3Auser;x?from=1']);
+    assert.deepEqual(
+      a.datadog.received.slice(since).map((x) => x.path),
+      ['/api/v1/metrics/system.cpu%3Auser;x?from=1'],
+    );
   });
 });

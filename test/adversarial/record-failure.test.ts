@@ -46,21 +46,34 @@ async function startOnSmallDisk(opts: AirlockOptions = {}): Promise<SmallDisk> {
   // The namespace (and its tmpfs) belongs to a holder process, so that it outlives a restart of
   // `airlock serve`; the holder ends when its stdin closes, so it dies with this test too.
   const startHolder = (): ChildProcess =>
-    spawn('unshare', [
-      '-m', '--propagation', 'private', 'sh', '-c',
-      'mkdir -p -m 0700 "$1" && mount -t tmpfs -o size=4m,mode=0700 airlock-record-failure "$1" && exec cat >/dev/null',
-      'sh', sessions,
-    ], { stdio: ['pipe', 'ignore', 'inherit'] });
+    spawn(
+      'unshare',
+      [
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        'mkdir -p -m 0700 "$1" && mount -t tmpfs -o size=4m,mode=0700 airlock-record-failure "$1" && exec cat >/dev/null',
+        'sh',
+        sessions,
+      ],
+      { stdio: ['pipe', 'ignore', 'inherit'] },
+    );
   const a = await startAirlock({
     ...opts,
     wrapServe: (argv, stateDir) => {
       sessions = join(stateDir, 'sessions');
       holder ??= startHolder();
       return [
-        'sh', '-c',
+        'sh',
+        '-c',
         // Wait for the holder's mount, then run serve inside its mount namespace.
         'for i in $(seq 100); do nsenter -t "$1" -m mountpoint -q "$2" && break; sleep 0.05; done; nsenter -t "$1" -m mountpoint -q "$2" || exit 97; p=$1; shift 2; exec nsenter -t "$p" -m -- "$@"',
-        'sh', String(holder.pid), sessions, ...argv,
+        'sh',
+        String(holder.pid),
+        sessions,
+        ...argv,
       ];
     },
   });
@@ -77,7 +90,7 @@ async function startOnSmallDisk(opts: AirlockOptions = {}): Promise<SmallDisk> {
     fill(leave) {
       // Never fill a real disk: only the small tmpfs of this test.
       const fs = statfsSync(inNs(sessions));
-      assert.ok(fs.type === TMPFS_MAGIC && fs.blocks * fs.bsize <= 4 * 1024 * 1024, 'the sessions dir is the test\'s small tmpfs');
+      assert.ok(fs.type === TMPFS_MAGIC && fs.blocks * fs.bsize <= 4 * 1024 * 1024, "the sessions dir is the test's small tmpfs");
       const path = inNs(join(sessions, `filler-${fillers.length}`));
       fillers.push(path);
       const fd = openSync(path, 'w', 0o600);
@@ -125,7 +138,9 @@ async function startOnSmallDisk(opts: AirlockOptions = {}): Promise<SmallDisk> {
 }
 
 // Root without CAP_SYS_ADMIN (some containers) cannot make the namespace either: probe it.
-const canMount = asRoot && spawnSync('unshare', ['-m', '--propagation', 'private', 'mount', '-t', 'tmpfs', '-o', 'size=4k', 'probe', tmpdir()], { stdio: 'ignore' }).status === 0;
+const canMount =
+  asRoot &&
+  spawnSync('unshare', ['-m', '--propagation', 'private', 'mount', '-t', 'tmpfs', '-o', 'size=4k', 'probe', tmpdir()], { stdio: 'ignore' }).status === 0;
 const skip = suiteSkip(!canMount && 'needs root with a private mount namespace and tmpfs (unshare -m)');
 
 describe('a response that cannot be recorded after its request was forwarded', { skip }, () => {
@@ -181,13 +196,15 @@ describe('a response that cannot be recorded after its request was forwarded', {
     assert.equal(closed.code, 0, closed.stderr);
     const exported = await cliInNs(['sessions', 'export', id]);
     assert.equal(exported.code, 0, exported.stderr);
-    const har = JSON.parse(exported.stdout) as { log: { entries: Array<{ request: { url: string }; response: { status: number }; _error?: string; _airlock: { errorCode?: string } }> } };
+    const har = JSON.parse(exported.stdout) as {
+      log: { entries: Array<{ request: { url: string }; response: { status: number }; _error?: string; _airlock: { errorCode?: string } }> };
+    };
     const urls = har.log.entries.map((e) => e.request.url);
-    assert.deepEqual(urls, [
-      'https://api.datadoghq.com/api/v1/validate',
-      `https://api.datadoghq.com/bigjson?bytes=${BIG}`,
-      'https://api.datadoghq.com/api/v1/validate',
-    ], 'the refused exchange was never begun; the others are there once each');
+    assert.deepEqual(
+      urls,
+      ['https://api.datadoghq.com/api/v1/validate', `https://api.datadoghq.com/bigjson?bytes=${BIG}`, 'https://api.datadoghq.com/api/v1/validate'],
+      'the refused exchange was never begun; the others are there once each',
+    );
     const lost = har.log.entries[1]!;
     assert.match(lost._error ?? '', /^forwarded, response not recorded/);
     assert.match(lost._error ?? '', /upstream answered 200/);
@@ -201,7 +218,6 @@ describe('a response that cannot be recorded after its request was forwarded', {
     assert.equal(a.child?.exitCode, null, 'the process is alive');
   });
 });
-
 
 describe('a request held for approval when its begin line cannot be written', { skip }, () => {
   let d: SmallDisk;

@@ -41,7 +41,6 @@ function rssOf(a: Airlock): string {
   }
 }
 
-
 /** Writes `bytes` one byte every `everyMs`, until done or the tunnel closes. */
 function trickle(t: RawTunnel, bytes: string, everyMs: number): { stop(): void } {
   let i = 0;
@@ -143,10 +142,12 @@ describe('connection caps', () => {
     const held: net.Socket[] = [];
     try {
       for (let i = 0; i < 4; i++) {
-        held.push(await new Promise<net.Socket>((resolve, reject) => {
-          const s = net.connect(a.port, '127.0.0.1', () => resolve(s));
-          s.once('error', reject);
-        }));
+        held.push(
+          await new Promise<net.Socket>((resolve, reject) => {
+            const s = net.connect(a.port, '127.0.0.1', () => resolve(s));
+            s.once('error', reject);
+          }),
+        );
       }
       await new Promise((r) => setTimeout(r, 200));
       const r = await rawConnect(a.port, 'api.datadoghq.com:443');
@@ -172,7 +173,10 @@ describe('connection caps', () => {
       assert.equal(a.datadog.received.length, before, 'nothing reached Datadog');
       assertNoSecrets(a, [token], [text]);
       const entries = await sessionEntries(a);
-      assert.ok(entries.some((e) => e._airlock.errorCode === 'CONNECTION_LIMIT'), 'the refusal is in the session recording');
+      assert.ok(
+        entries.some((e) => e._airlock.errorCode === 'CONNECTION_LIMIT'),
+        'the refusal is in the session recording',
+      );
     } finally {
       for (const t of tunnels) t.end();
     }
@@ -207,10 +211,14 @@ describe('response bytes held for clients that do not read', () => {
         t.socket.pause();
         t.socket.write('GET /big?bytes=50000000 HTTP/1.1\r\nHost: api.datadoghq.com\r\n\r\n');
       }
-      const refusals = await waitFor('three INFLIGHT_LIMIT refusals', () => {
-        const n = a.logs.filter((l) => l.includes('"code":"INFLIGHT_LIMIT"')).length;
-        return n >= 3 ? n : undefined;
-      }, 10_000);
+      const refusals = await waitFor(
+        'three INFLIGHT_LIMIT refusals',
+        () => {
+          const n = a.logs.filter((l) => l.includes('"code":"INFLIGHT_LIMIT"')).length;
+          return n >= 3 ? n : undefined;
+        },
+        10_000,
+      );
       assert.equal(refusals, 3);
       await new Promise((r) => setTimeout(r, 300));
       const big = a.datadog.received.slice(before).filter((r) => r.path.startsWith('/big'));
@@ -279,7 +287,15 @@ describe('an approval hold outlasts every deadline', () => {
       grantPolicy: 'holder',
       config: {
         limits: { headersTimeout: '1s', requestTimeout: '1s', idleTimeout: '2s' },
-        policies: { holder: { default: 'deny', rules: [{ match: 'GET *', action: 'allow' }, { match: 'DELETE /api/v1/dashboard/*', action: 'approve' }] } },
+        policies: {
+          holder: {
+            default: 'deny',
+            rules: [
+              { match: 'GET *', action: 'allow' },
+              { match: 'DELETE /api/v1/dashboard/*', action: 'approve' },
+            ],
+          },
+        },
         approvals: { timeout: '60s' },
       },
     });

@@ -53,7 +53,7 @@ describe('request smuggling through the forwarded body', () => {
       [`${method} /api/v1/validate?${tag}`, 'GET /api/v1/validate', 'GET /api/v1/validate'],
       'Datadog received exactly the three requests sent, none smuggled',
     );
-    assert.equal(got[0]!.body.toString('latin1'), method === 'HEAD' ? '' : smuggled, 'the attack body arrived as that request\'s body');
+    assert.equal(got[0]!.body.toString('latin1'), method === 'HEAD' ? '' : smuggled, "the attack body arrived as that request's body");
     for (const r of got) {
       assert.equal(r.headers['dd-api-key'], a.apiKey, 'each request carries the vaulted key it was given');
       assert.equal(r.headers['host'], 'api.datadoghq.com');
@@ -68,7 +68,8 @@ describe('request smuggling through the forwarded body', () => {
     if (method !== 'HEAD') assert.equal(entry._airlock.decision, 'forwarded');
     if (method !== 'HEAD') assert.equal(entry.request.postData?.text, smuggled);
     // The recording names the framing that was actually sent.
-    const framingOf = (pairs: [string, string][]): string[] => pairs.filter(([k]) => /^(content-length|transfer-encoding)$/i.test(k)).map(([k, v]) => `${k.toLowerCase()}: ${v}`);
+    const framingOf = (pairs: [string, string][]): string[] =>
+      pairs.filter(([k]) => /^(content-length|transfer-encoding)$/i.test(k)).map(([k, v]) => `${k.toLowerCase()}: ${v}`);
     const sentPairs: [string, string][] = [];
     for (let i = 0; i + 1 < got[0]!.rawHeaders.length; i += 2) sentPairs.push([got[0]!.rawHeaders[i]!, got[0]!.rawHeaders[i + 1]!]);
     assert.deepEqual(framingOf(entry.request.headers.map((h) => [h.name, h.value])), framingOf(sentPairs));
@@ -105,7 +106,11 @@ describe('request smuggling through the forwarded body', () => {
   test('Transfer-Encoding other than exactly chunked is refused 400 BAD_REQUEST and nothing is forwarded', async () => {
     const token = await mint('te-gzip');
     const since = a.datadog.received.length;
-    const r = await exchange(a, token, `POST /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n${chunked(PREFIX)}`);
+    const r = await exchange(
+      a,
+      token,
+      `POST /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n${chunked(PREFIX)}`,
+    );
     assertRefusal(r, 400, 'BAD_REQUEST');
     assert.equal(a.datadog.received.length, since);
     const entry = (await allEntries(a)).find((e) => e._airlock.errorCode === 'BAD_REQUEST' && e.request.method === 'POST');
@@ -115,7 +120,11 @@ describe('request smuggling through the forwarded body', () => {
   test('Content-Length with Transfer-Encoding is refused 400 by the parser and nothing is forwarded', async () => {
     const token = await mint('cl-te');
     const since = a.datadog.received.length;
-    const r = await exchange(a, token, `GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(PREFIX)}`);
+    const r = await exchange(
+      a,
+      token,
+      `GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(PREFIX)}`,
+    );
     assert.equal(r.status, 400, r.raw);
     assert.equal(r.headers['x-airlock-error'], 'BAD_REQUEST');
     assert.equal(a.datadog.received.length, since);
@@ -171,10 +180,18 @@ describe('request smuggling through the plain-HTTP passthrough forwarder', () =>
   for (const method of ['GET', 'DELETE']) {
     test(`a plain ${method} with a chunked body reaches a passthrough host as one framed request`, async () => {
       conns.length = 0;
-      const r = parseResponses(await sendRaw(a.port, `${method} http://plain.example.org/x HTTP/1.1\r\nHost: plain.example.org\r\nTransfer-Encoding: chunked\r\nConnection: transfer-encoding, close\r\n\r\n${chunked(PREFIX, [9])}`));
+      const r = parseResponses(
+        await sendRaw(
+          a.port,
+          `${method} http://plain.example.org/x HTTP/1.1\r\nHost: plain.example.org\r\nTransfer-Encoding: chunked\r\nConnection: transfer-encoding, close\r\n\r\n${chunked(PREFIX, [9])}`,
+        ),
+      );
       assert.equal(r.status, 200, r.raw);
       await Promise.all(conns.map((c) => c.closed));
-      assert.deepEqual(conns.map((c) => ({ requests: c.requests, errors: c.errors })), [{ requests: [`${method} /x ${JSON.stringify(PREFIX)}`], errors: 0 }]);
+      assert.deepEqual(
+        conns.map((c) => ({ requests: c.requests, errors: c.errors })),
+        [{ requests: [`${method} /x ${JSON.stringify(PREFIX)}`], errors: 0 }],
+      );
     });
   }
 });

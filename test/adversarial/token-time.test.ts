@@ -26,16 +26,21 @@ describe('time claims of the CI token', () => {
 
   /** CONNECT with the token in Proxy-Authorization, then a raw GET inside the tunnel (identity is judged per request). */
   async function connect(token: string): Promise<HttpResult> {
-    return parseResponses(await rawTlsExchange({
-      port: a.port,
-      ca,
-      proxyAuth: `Bearer ${token}`,
-      request: 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n',
-    }));
+    return parseResponses(
+      await rawTlsExchange({
+        port: a.port,
+        ca,
+        proxyAuth: `Bearer ${token}`,
+        request: 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n',
+      }),
+    );
   }
 
   async function login(token: string): Promise<HttpResult> {
-    const text = await sendRaw(a.port, `POST /.airlock/v1/login HTTP/1.1\r\nHost: 127.0.0.1:${a.port}\r\nAuthorization: Bearer ${token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    const text = await sendRaw(
+      a.port,
+      `POST /.airlock/v1/login HTTP/1.1\r\nHost: 127.0.0.1:${a.port}\r\nAuthorization: Bearer ${token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
     return parseResponses(text);
   }
 
@@ -124,12 +129,14 @@ describe('identity.clockSkew', () => {
     const iat = now() + 30;
     const token = await a.issuer.mint({ ...CLAIMS, iat, nbf: iat - 60, exp: iat + 300 });
     const before = a.datadog.received.length;
-    const c = parseResponses(await rawTlsExchange({
-      port: a.port,
-      ca: readFileSync(a.caPath, 'utf8'),
-      proxyAuth: `Bearer ${token}`,
-      request: 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n',
-    }));
+    const c = parseResponses(
+      await rawTlsExchange({
+        port: a.port,
+        ca: readFileSync(a.caPath, 'utf8'),
+        proxyAuth: `Bearer ${token}`,
+        request: 'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n',
+      }),
+    );
     assertRefusal(c, 403, 'TOKEN_INVALID');
     assert.match(c.body, /5 s/);
     assert.equal(a.datadog.received.length, before);

@@ -33,10 +33,13 @@ async function measure(c: Contender, up: Upstream, concurrency: number, warmupMs
   let c0 = NaN;
   let c1 = NaN;
   const headers: Record<string, string> = c.needsKey ? { 'dd-api-key': up.apiKey, accept: 'application/json' } : { accept: 'application/json' };
-  const r: LoadResult = await keepAliveLoad({ route: c.route, req: { host: 'api.datadoghq.com', path: '/api/v1/validate', ca: c.ca, headers }, concurrency, warmupMs, durationMs }, (phase) => {
-    if (phase === 'measure') c0 = cpuMs(c.pid);
-    else c1 = cpuMs(c.pid);
-  });
+  const r: LoadResult = await keepAliveLoad(
+    { route: c.route, req: { host: 'api.datadoghq.com', path: '/api/v1/validate', ca: c.ca, headers }, concurrency, warmupMs, durationMs },
+    (phase) => {
+      if (phase === 'measure') c0 = cpuMs(c.pid);
+      else c1 = cpuMs(c.pid);
+    },
+  );
   return { rps: r.rps, usPerReq: r.requests === 0 ? NaN : ((c1 - c0) * 1000) / r.requests, errors: r.errors };
 }
 
@@ -72,14 +75,27 @@ async function main(): Promise<void> {
     await oneShot(direct, { host: 'api.datadoghq.com', path: '/api/v1/validate', ca: up.caPem, headers: { 'dd-api-key': up.apiKey } });
     for (const [name, cli] of [...builds, ['this', CLI] as const]) {
       const p = await startAirlock(dir, up, { extraHosts: [], cli, nodeArgs: prof(name) });
-      contenders.push({ name, pid: p.pid, route: { kind: 'proxy', port: p.port, proxyAuthorization: `Bearer ${p.jwt}` }, ca: p.caPem, needsKey: false, stop: p.stop });
+      contenders.push({
+        name,
+        pid: p.pid,
+        route: { kind: 'proxy', port: p.port, proxyAuthorization: `Bearer ${p.jwt}` },
+        ca: p.caPem,
+        needsKey: false,
+        stop: p.stop,
+      });
     }
     if (values.bare) {
       const p = await startBareMitm(dir, up);
       contenders.push({ name: 'bare', pid: p.pid, route: { kind: 'proxy', port: p.port }, ca: p.caPem, needsKey: true, stop: p.stop });
     }
-    console.log(`${new Date().toISOString()} · ${cpus().length} x ${cpus()[0]?.model ?? '?'} · node ${process.version} · load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-    console.log(`keep-alive, concurrency ${concurrency}, ${rounds} rounds of ${durationMs / 1000} s each (after ${warmupMs / 1000} s warm-up), alternating order`);
+    console.log(
+      `${new Date().toISOString()} · ${cpus().length} x ${cpus()[0]?.model ?? '?'} · node ${process.version} · load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+    console.log(
+      `keep-alive, concurrency ${concurrency}, ${rounds} rounds of ${durationMs / 1000} s each (after ${warmupMs / 1000} s warm-up), alternating order`,
+    );
     const results = new Map<string, Round[]>(contenders.map((c) => [c.name, []]));
     for (let i = 0; i < rounds; i++) {
       // Rotate who goes first so drift over the run favours none.

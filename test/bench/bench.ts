@@ -124,8 +124,32 @@ function parseArgs(argv: string[]): { quick: boolean; profile: boolean; only: Se
 
 function settingsFor(quick: boolean): Settings {
   return quick
-    ? { quick, warmupMs: 250, durationMs: 1000, newHosts: 2, idleConnections: 100, streamBytes: 20 * 1024 * 1024, journalExchanges: 5_000, journalBatch: 500, pairedRounds: 2, pairedWarmupMs: 250, pairedDurationMs: 1000 }
-    : { quick, warmupMs: 2000, durationMs: 10_000, newHosts: 20, idleConnections: 1000, streamBytes: 200 * 1024 * 1024, journalExchanges: 100_000, journalBatch: 1000, pairedRounds: 5, pairedWarmupMs: 1000, pairedDurationMs: 5000 };
+    ? {
+        quick,
+        warmupMs: 250,
+        durationMs: 1000,
+        newHosts: 2,
+        idleConnections: 100,
+        streamBytes: 20 * 1024 * 1024,
+        journalExchanges: 5_000,
+        journalBatch: 500,
+        pairedRounds: 2,
+        pairedWarmupMs: 250,
+        pairedDurationMs: 1000,
+      }
+    : {
+        quick,
+        warmupMs: 2000,
+        durationMs: 10_000,
+        newHosts: 20,
+        idleConnections: 1000,
+        streamBytes: 200 * 1024 * 1024,
+        journalExchanges: 100_000,
+        journalBatch: 1000,
+        pairedRounds: 5,
+        pairedWarmupMs: 1000,
+        pairedDurationMs: 5000,
+      };
 }
 
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -228,7 +252,12 @@ async function streamBig(pid: number, route: Route, req: OneShot, bytes: number)
   let received = 0;
   let error: string | undefined;
   try {
-    const res = await undiciRequest(`${origin}/big?bytes=${bytes}`, { dispatcher: d, headers: { ...req.headers, host: req.host }, headersTimeout: 120_000, bodyTimeout: 60_000 });
+    const res = await undiciRequest(`${origin}/big?bytes=${bytes}`, {
+      dispatcher: d,
+      headers: { ...req.headers, host: req.host },
+      headersTimeout: 120_000,
+      bodyTimeout: 60_000,
+    });
     for await (const chunk of res.body) received += (chunk as Buffer).length;
     if (res.statusCode !== 200) error = `status ${res.statusCode}`;
   } catch (err) {
@@ -238,7 +267,16 @@ async function streamBig(pid: number, route: Route, req: OneShot, bytes: number)
   const peakRssMb = sampler.stop();
   await d.close();
   if (received !== bytes) error ??= `received ${received} of ${bytes} bytes`;
-  return { bytes, received, seconds, mbPerS: received / 1048576 / seconds, rssBeforeMb, peakRssMb, growthMb: peakRssMb - rssBeforeMb, ...(error !== undefined ? { error } : {}) };
+  return {
+    bytes,
+    received,
+    seconds,
+    mbPerS: received / 1048576 / seconds,
+    rssBeforeMb,
+    peakRssMb,
+    growthMb: peakRssMb - rssBeforeMb,
+    ...(error !== undefined ? { error } : {}),
+  };
 }
 
 interface Started {
@@ -250,7 +288,13 @@ interface Started {
   stop(): Promise<void>;
 }
 
-async function runOne(name: ProxyName, s: Settings, start: () => Promise<Started | { skipped: string }>, up: Upstream, hosts: readonly string[]): Promise<ProxyReport> {
+async function runOne(
+  name: ProxyName,
+  s: Settings,
+  start: () => Promise<Started | { skipped: string }>,
+  up: Upstream,
+  hosts: readonly string[],
+): Promise<ProxyReport> {
   log(`\n== ${name}`);
   const t0 = performance.now();
   let started: Started | { skipped: string };
@@ -284,12 +328,16 @@ async function runOne(name: ProxyName, s: Settings, start: () => Promise<Started
     report.loads['new-connection'] = await windowed(pid, (during) => newConnectionLoad(base, during));
     log(`   new-connection: ${fmtLoad(report.loads['new-connection'])}`);
     report.firstHost = await firstHost(route, (h) => requestFor(up, ca, route, h), hosts);
-    log(`   first request to a new host: p50 ${report.firstHost.firstP50Ms.toFixed(2)} ms vs known ${report.firstHost.knownP50Ms.toFixed(2)} ms (${report.firstHost.errors} errors)`);
+    log(
+      `   first request to a new host: p50 ${report.firstHost.firstP50Ms.toFixed(2)} ms vs known ${report.firstHost.knownP50Ms.toFixed(2)} ms (${report.firstHost.errors} errors)`,
+    );
     if (pid !== null) {
       report.idle = await idleConnections(pid, route, req, s.idleConnections);
       log(`   ${report.idle.opened} idle connections: RSS ${report.idle.rssBeforeMb.toFixed(0)} -> ${report.idle.rssWithConnectionsMb.toFixed(0)} MB`);
       report.stream = await streamBig(pid, route, req, s.streamBytes);
-      log(`   stream ${(s.streamBytes / 1048576).toFixed(0)} MB: RSS +${report.stream.growthMb.toFixed(1)} MB, ${report.stream.mbPerS.toFixed(0)} MB/s${report.stream.error ? ` (${report.stream.error})` : ''}`);
+      log(
+        `   stream ${(s.streamBytes / 1048576).toFixed(0)} MB: RSS +${report.stream.growthMb.toFixed(1)} MB, ${report.stream.mbPerS.toFixed(0)} MB/s${report.stream.error ? ` (${report.stream.error})` : ''}`,
+      );
       report.peakRssMb = Math.max(...Object.values(report.loads).map((l) => l.peakRssMb ?? 0), report.idle.rssWithConnectionsMb, report.stream.peakRssMb);
     }
   } catch (err) {
@@ -305,7 +353,11 @@ async function runOne(name: ProxyName, s: Settings, start: () => Promise<Started
  * Both proxies up at once, measured in turns (paired.ts), for every paired load; a failure is
  * reported per load, not thrown. The session token is one `airlock login` on the same Airlock.
  */
-async function pairedAll(s: Settings, starters: Record<ProxyName, () => Promise<Started | { skipped: string }>>, up: Upstream): Promise<Record<PairedLoad, PairedResult>> {
+async function pairedAll(
+  s: Settings,
+  starters: Record<ProxyName, () => Promise<Started | { skipped: string }>>,
+  up: Upstream,
+): Promise<Record<PairedLoad, PairedResult>> {
   const out = Object.fromEntries(PAIRED_LOADS.map((l) => [l, { skipped: 'not run' }])) as Record<PairedLoad, PairedResult>;
   const both: Started[] = [];
   try {
@@ -319,16 +371,23 @@ async function pairedAll(s: Settings, starters: Record<ProxyName, () => Promise<
     }
     const [bare, airlock] = both as [Started, Started];
     const login = airlock.route.kind === 'proxy' && airlock.jwt ? await trySessionLogin(airlock.route.port, airlock.jwt) : { skipped: 'skipped: no JWT' };
-    const sessionRoute: Route | null = 'token' in login && airlock.route.kind === 'proxy' ? { ...airlock.route, proxyAuthorization: `Bearer ${login.token}` } : null;
+    const sessionRoute: Route | null =
+      'token' in login && airlock.route.kind === 'proxy' ? { ...airlock.route, proxyAuthorization: `Bearer ${login.token}` } : null;
     const keepAlive = (p: Started, concurrency: number) => () =>
-      windowed(p.pid, (during) => keepAliveLoad({ route: p.route, req: requestFor(up, p.ca, p.route), concurrency, warmupMs: s.pairedWarmupMs, durationMs: s.pairedDurationMs }, during));
+      windowed(p.pid, (during) =>
+        keepAliveLoad({ route: p.route, req: requestFor(up, p.ca, p.route), concurrency, warmupMs: s.pairedWarmupMs, durationMs: s.pairedDurationMs }, during),
+      );
     const newConnection = (p: Started, route: Route) => () =>
-      windowed(p.pid, (during) => newConnectionLoad({ route, req: requestFor(up, p.ca, route), warmupMs: s.pairedWarmupMs, durationMs: s.pairedDurationMs }, during));
+      windowed(p.pid, (during) =>
+        newConnectionLoad({ route, req: requestFor(up, p.ca, route), warmupMs: s.pairedWarmupMs, durationMs: s.pairedDurationMs }, during),
+      );
     const measures: Record<PairedLoad, { bare: () => Promise<LoadFigures>; airlock: () => Promise<LoadFigures> } | { skipped: string }> = {
       'keepalive-c16': { bare: keepAlive(bare, 16), airlock: keepAlive(airlock, 16) },
       'keepalive-c32': { bare: keepAlive(bare, 32), airlock: keepAlive(airlock, 32) },
       'new-connection-jwt': { bare: newConnection(bare, bare.route), airlock: newConnection(airlock, airlock.route) },
-      'new-connection-session': sessionRoute ? { bare: newConnection(bare, bare.route), airlock: newConnection(airlock, sessionRoute) } : { skipped: 'skipped' in login ? login.skipped : 'skipped' },
+      'new-connection-session': sessionRoute
+        ? { bare: newConnection(bare, bare.route), airlock: newConnection(airlock, sessionRoute) }
+        : { skipped: 'skipped' in login ? login.skipped : 'skipped' },
     };
     for (const l of PAIRED_LOADS) {
       const m = measures[l];
@@ -393,7 +452,10 @@ async function main(): Promise<void> {
         return { pid: p.pid, route: { kind: 'proxy', port: p.port }, ca: p.caPem, stop: p.stop };
       },
       airlock: async () => {
-        const p = await startAirlock(dir, upstream, { extraHosts: hosts, ...(args.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) });
+        const p = await startAirlock(dir, upstream, {
+          extraHosts: hosts,
+          ...(args.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+        });
         return { pid: p.pid, route: { kind: 'proxy', port: p.port, proxyAuthorization: `Bearer ${p.jwt}` }, ca: p.caPem, jwt: p.jwt, stop: p.stop };
       },
       'airlock-session': async () => {
@@ -416,7 +478,10 @@ async function main(): Promise<void> {
       proxies[name] = wanted(name) ? await runOne(name, s, starters[name], upstream, hosts) : { name, skipped: 'not selected (--only)', loads: {} };
     }
 
-    let paired = Object.fromEntries(PAIRED_LOADS.map((l) => [l, { skipped: 'not selected (--only): needs airlock and http-mitm-proxy' }])) as Record<PairedLoad, PairedResult>;
+    let paired = Object.fromEntries(PAIRED_LOADS.map((l) => [l, { skipped: 'not selected (--only): needs airlock and http-mitm-proxy' }])) as Record<
+      PairedLoad,
+      PairedResult
+    >;
     if (wanted('airlock') && wanted('http-mitm-proxy')) {
       log(`\n== airlock and http-mitm-proxy in ${s.pairedRounds} alternating rounds per load`);
       paired = await pairedAll(s, starters, upstream);

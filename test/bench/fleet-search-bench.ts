@@ -28,20 +28,40 @@ try {
   console.log(`seeded 10,000 index records over 30 days in ${Date.now() - t0} ms`);
   client.destroy();
   const cfg = join(work, 'airlock.yaml');
-  writeFileSync(cfg, stringify({ stateDir: join(work, 'state'), recording: { sink: { type: 's3', bucket: 'fleet', prefix: 'audit/', endpoint, region: 'us-east-1', forcePathStyle: true } } }));
+  writeFileSync(
+    cfg,
+    stringify({
+      stateDir: join(work, 'state'),
+      recording: { sink: { type: 's3', bucket: 'fleet', prefix: 'audit/', endpoint, region: 'us-east-1', forcePathStyle: true } },
+    }),
+  );
   const day = endDay - 10 * DAY_MS;
   const expected = seeded.perDay.get(new Date(day).toISOString().slice(0, 10))!;
   const times: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
-    const r = await runCli(['fleet', 'ls', '--json', '--grant', 'deploy-bot', '--since', new Date(day).toISOString(), '--until', new Date(day + DAY_MS - 1).toISOString(), '--config', cfg]);
+    const r = await runCli([
+      'fleet',
+      'ls',
+      '--json',
+      '--grant',
+      'deploy-bot',
+      '--since',
+      new Date(day).toISOString(),
+      '--until',
+      new Date(day + DAY_MS - 1).toISOString(),
+      '--config',
+      cfg,
+    ]);
     times.push(performance.now() - t);
     const n = r.stdout.trim().split('\n').filter(Boolean).length;
     if (r.code !== 0 || n !== expected.deployBot) throw new Error(`fleet ls failed or miscounted (${n} of ${expected.deployBot}): ${r.stderr}`);
   }
   times.sort((a, b) => a - b);
   const median = Math.round(times[2]!);
-  console.log(`fleet ls, one day of ${expected.total} records, --grant filter (${expected.deployBot} matches): median ${median} ms (runs: ${times.map((x) => Math.round(x)).join(', ')} ms)`);
+  console.log(
+    `fleet ls, one day of ${expected.total} records, --grant filter (${expected.deployBot} matches): median ${median} ms (runs: ${times.map((x) => Math.round(x)).join(', ')} ms)`,
+  );
   if (median > BOUND_MS) process.exitCode = 1;
 } finally {
   await s3.close();

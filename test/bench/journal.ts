@@ -51,7 +51,13 @@ function exchange(i: number): Exchange {
     timings: { blocked: 0.01, dns: -1, connect: -1, ssl: -1, send: 0.02, wait: 0.4, receive: 0.01 },
     serverIPAddress: '127.0.0.1',
     connection: '443',
-    airlock: { decision: 'forwarded', grant: 'bench', credential: 'dd-bench', stripped: ['header:dd-api-key'], injected: ['header:dd-api-key', 'header:dd-application-key'] },
+    airlock: {
+      decision: 'forwarded',
+      grant: 'bench',
+      credential: 'dd-bench',
+      stripped: ['header:dd-api-key'],
+      injected: ['header:dd-api-key', 'header:dd-application-key'],
+    },
   };
 }
 

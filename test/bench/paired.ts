@@ -24,8 +24,7 @@ export interface PairedRound {
 }
 
 export type PairedResult =
-  | { readonly rounds: readonly PairedRound[]; readonly medianRatio: number; readonly medianCpuRatio: number | null }
-  | { readonly skipped: string };
+  { readonly rounds: readonly PairedRound[]; readonly medianRatio: number; readonly medianCpuRatio: number | null } | { readonly skipped: string };
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,7 +32,11 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-export async function pairedRounds(rounds: number, measure: { readonly bare: () => Promise<LoadFigures>; readonly airlock: () => Promise<LoadFigures> }, log: (s: string) => void): Promise<PairedResult> {
+export async function pairedRounds(
+  rounds: number,
+  measure: { readonly bare: () => Promise<LoadFigures>; readonly airlock: () => Promise<LoadFigures> },
+  log: (s: string) => void,
+): Promise<PairedResult> {
   const out: PairedRound[] = [];
   for (let i = 0; i < rounds; i++) {
     // Alternate who goes first, so a slow start or a drift over time favours neither.
@@ -45,6 +48,8 @@ export async function pairedRounds(rounds: number, measure: { readonly bare: () 
     out.push({ first, bare, airlock, ratio });
     log(`   round ${i + 1}: bare ${bare.rps.toFixed(0)} req/s, airlock ${airlock.rps.toFixed(0)} req/s: ${ratio.toFixed(2)}x`);
   }
-  const cpu = out.map((r) => (r.airlock.cpuMsPerRequest !== null && r.bare.cpuMsPerRequest ? r.bare.cpuMsPerRequest / r.airlock.cpuMsPerRequest : NaN)).filter(Number.isFinite);
+  const cpu = out
+    .map((r) => (r.airlock.cpuMsPerRequest !== null && r.bare.cpuMsPerRequest ? r.bare.cpuMsPerRequest / r.airlock.cpuMsPerRequest : NaN))
+    .filter(Number.isFinite);
   return { rounds: out, medianRatio: median(out.map((r) => r.ratio)), medianCpuRatio: cpu.length > 0 ? median(cpu) : null };
 }

@@ -62,7 +62,11 @@ export class RssSampler {
 }
 
 /** CPU time a process used while fn ran, its peak RSS meanwhile, and fn's result. */
-export async function measured<T>(pid: number | null, fn: () => Promise<T>, sampleMs = 100): Promise<{ result: T; cpuMs: number | null; peakRssMb: number | null; rssBeforeMb: number | null }> {
+export async function measured<T>(
+  pid: number | null,
+  fn: () => Promise<T>,
+  sampleMs = 100,
+): Promise<{ result: T; cpuMs: number | null; peakRssMb: number | null; rssBeforeMb: number | null }> {
   if (pid === null) return { result: await fn(), cpuMs: null, peakRssMb: null, rssBeforeMb: null };
   const rssBeforeMb = rssMb(pid);
   const sampler = new RssSampler(pid, sampleMs);

@@ -46,7 +46,9 @@ p.samples.forEach((id, i) => {
 });
 if (values.timeline) {
   process.stdout.write('busy ms per second of the profile:\n');
-  perSecond.forEach((us, s) => process.stdout.write(`${String(s).padStart(4)} s ${String(Math.round((us ?? 0) / 1000)).padStart(5)} ${'#'.repeat(Math.round((us ?? 0) / 20_000))}\n`));
+  perSecond.forEach((us, s) =>
+    process.stdout.write(`${String(s).padStart(4)} s ${String(Math.round((us ?? 0) / 1000)).padStart(5)} ${'#'.repeat(Math.round((us ?? 0) / 20_000))}\n`),
+  );
 }
 let idle = 0;
 let total = 0;
@@ -61,7 +63,8 @@ const where = (url: string): string => {
   if (url.startsWith('node:')) return 'node';
   return url === '' ? '(native/gc)' : 'other';
 };
-const label = (n: Node): string => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
+const label = (n: Node): string =>
+  `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
 const fn = new Map<string, number>();
 const pkg = new Map<string, number>();
 const inclusive = new Map<string, number>();
@@ -85,7 +88,9 @@ for (const [id, us] of self) {
   }
 }
 const pct = (us: number): string => `${((100 * us) / total).toFixed(1)}%`.padStart(6);
-process.stdout.write(`${(total / 1000).toFixed(0)} ms busy, ${(idle / 1000).toFixed(0)} ms idle${values.window ? ` (window ${values.window} s)` : ''}; shares are of busy time\n\nby package:\n`);
+process.stdout.write(
+  `${(total / 1000).toFixed(0)} ms busy, ${(idle / 1000).toFixed(0)} ms idle${values.window ? ` (window ${values.window} s)` : ''}; shares are of busy time\n\nby package:\n`,
+);
 for (const [k, v] of [...pkg].sort((a, b) => b[1] - a[1])) process.stdout.write(`${pct(v)}  ${k}\n`);
 process.stdout.write(`\ntop functions (self time):\n`);
 for (const [k, v] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(v)}  ${k}\n`);

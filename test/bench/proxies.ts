@@ -90,7 +90,6 @@ export async function startBareMitm(dir: string, up: Upstream): Promise<ProxyPro
   return { ...child, port: info.port, caPem: readFileSync(join(caDir, 'certs', 'ca.pem'), 'utf8') };
 }
 
-
 function canConnect(port: number): Promise<boolean> {
   return new Promise((done) => {
     const s = connect({ host: '127.0.0.1', port });
@@ -143,10 +142,23 @@ export async function startMitmdump(dir: string, up: Upstream, bin: string): Pro
   const log = openSync(join(dir, 'mitmdump.log'), 'a');
   const proc = spawn(
     bin,
-    ['-q', '--listen-host', '127.0.0.1', '--listen-port', String(port), '--set', `confdir=${confdir}`, '--set', `ssl_verify_upstream_trusted_ca=${up.caFile}`,
+    [
+      '-q',
+      '--listen-host',
+      '127.0.0.1',
+      '--listen-port',
+      String(port),
+      '--set',
+      `confdir=${confdir}`,
+      '--set',
+      `ssl_verify_upstream_trusted_ca=${up.caFile}`,
       // By default mitmproxy holds a whole body in memory before sending it on: stream past 1 MB,
       // as anyone proxying large bodies through it would configure.
-      '--set', 'stream_large_bodies=1m', '-s', addon],
+      '--set',
+      'stream_large_bodies=1m',
+      '-s',
+      addon,
+    ],
     { env: { ...process.env, BENCH_UPSTREAM_PORT: String(up.port) }, stdio: ['ignore', log, log] },
   );
   closeSync(log);
@@ -206,13 +218,18 @@ export async function startAirlock(dir: string, up: Upstream, opts: AirlockStart
   // Logs go to a file, as they would go to journald: the bench does not pay for reading them.
   const logFile = join(home, 'airlock.log');
   const log = openSync(logFile, 'a');
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.cli ?? CLI, 'serve', '--config', configPath], { stdio: ['ignore', log, log], cwd: home });
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.cli ?? CLI, 'serve', '--config', configPath], {
+    stdio: ['ignore', log, log],
+    cwd: home,
+  });
   closeSync(log);
   const alive = (): boolean => proc.exitCode === null && proc.signalCode === null;
-  await untilReady('airlock', () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('airlock listening on'), 30_000, alive).catch((err: unknown) => {
-    proc.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : ''}`);
-  });
+  await untilReady('airlock', () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('airlock listening on'), 30_000, alive).catch(
+    (err: unknown) => {
+      proc.kill('SIGKILL');
+      throw new Error(`${(err as Error).message}\n${existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : ''}`);
+    },
+  );
   const jwt = await issuer.mint({}, { expiresIn: 3600 });
   const stopProc = stopper(proc);
   return {

@@ -5,8 +5,7 @@ import tls from 'node:tls';
 
 /** How a client reaches the upstream: straight to it, or through an HTTP proxy with CONNECT. */
 export type Route =
-  | { readonly kind: 'direct'; readonly port: number }
-  | { readonly kind: 'proxy'; readonly port: number; readonly proxyAuthorization?: string | undefined };
+  { readonly kind: 'direct'; readonly port: number } | { readonly kind: 'proxy'; readonly port: number; readonly proxyAuthorization?: string | undefined };
 
 export interface OneShot {
   readonly host: string;

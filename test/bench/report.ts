@@ -58,7 +58,12 @@ export interface Target {
 }
 
 /** The goals of issue #17, each judged on this run's own figures (ratios, never absolute numbers). */
-export function computeTargets(proxies: Record<ProxyName, ProxyReport>, journal: JournalResult | { skipped: string }, s: Settings, paired: Record<PairedLoad, PairedResult>): Target[] {
+export function computeTargets(
+  proxies: Record<ProxyName, ProxyReport>,
+  journal: JournalResult | { skipped: string },
+  s: Settings,
+  paired: Record<PairedLoad, PairedResult>,
+): Target[] {
   const a = proxies.airlock;
   const bare = proxies['http-mitm-proxy'];
   const mitm = proxies.mitmdump;
@@ -68,11 +73,19 @@ export function computeTargets(proxies: Record<ProxyName, ProxyReport>, journal:
   for (const l of PAIRED_LOADS) {
     const p = paired[l];
     const name = `${PAIRED_TITLE[l]}: throughput vs bare http-mitm-proxy`;
-    t.push('rounds' in p
-      ? { name, target: '>= 1.0x', measured: `${p.medianRatio.toFixed(2)}x (median of ${p.rounds.length} alternating rounds; CPU/req bare over airlock ${x(p.medianCpuRatio)})`, met: p.medianRatio >= 1 }
-      : { name, target: '>= 1.0x', measured: p.skipped, met: null });
+    t.push(
+      'rounds' in p
+        ? {
+            name,
+            target: '>= 1.0x',
+            measured: `${p.medianRatio.toFixed(2)}x (median of ${p.rounds.length} alternating rounds; CPU/req bare over airlock ${x(p.medianCpuRatio)})`,
+            met: p.medianRatio >= 1,
+          }
+        : { name, target: '>= 1.0x', measured: p.skipped, met: null },
+    );
   }
-  const added = (r: ProxyReport | undefined): number | null => (r?.loads['keepalive-c1'] && direct?.loads['keepalive-c1'] ? r.loads['keepalive-c1'].p50Ms - direct.loads['keepalive-c1'].p50Ms : null);
+  const added = (r: ProxyReport | undefined): number | null =>
+    r?.loads['keepalive-c1'] && direct?.loads['keepalive-c1'] ? r.loads['keepalive-c1'].p50Ms - direct.loads['keepalive-c1'].p50Ms : null;
   const addedA = added(a);
   const addedB = added(bare);
   t.push({
@@ -169,7 +182,9 @@ export function renderMarkdown(r: BenchReport): string {
   out.push('');
 
   out.push('### Memory', '');
-  out.push(`| Proxy | RSS at start MB | RSS before idle conns MB | with ${r.settings.idleConnections} idle conns MB | KB/conn | streaming ${(r.settings.streamBytes / 1048576).toFixed(0)} MB: RSS growth MB | stream MB/s |`);
+  out.push(
+    `| Proxy | RSS at start MB | RSS before idle conns MB | with ${r.settings.idleConnections} idle conns MB | KB/conn | streaming ${(r.settings.streamBytes / 1048576).toFixed(0)} MB: RSS growth MB | stream MB/s |`,
+  );
   out.push('|---|---:|---:|---:|---:|---:|---:|');
   for (const p of PROXY_ORDER) {
     const v = r.proxies[p];
@@ -195,7 +210,10 @@ export function renderMarkdown(r: BenchReport): string {
       out.push(`Paired rounds, ${PAIRED_TITLE[l]}: ${p.skipped}`, '');
       continue;
     }
-    out.push(`### ${PAIRED_TITLE[l]}: Airlock and the bare http-mitm-proxy in ${p.rounds.length} alternating rounds (${r.settings.pairedWarmupMs / 1000} s warm-up, ${r.settings.pairedDurationMs / 1000} s measured each)`, '');
+    out.push(
+      `### ${PAIRED_TITLE[l]}: Airlock and the bare http-mitm-proxy in ${p.rounds.length} alternating rounds (${r.settings.pairedWarmupMs / 1000} s warm-up, ${r.settings.pairedDurationMs / 1000} s measured each)`,
+      '',
+    );
     out.push('| round | first | bare req/s | airlock req/s | ratio | bare CPU µs/req | airlock CPU µs/req |');
     out.push('|---:|---|---:|---:|---:|---:|---:|');
     p.rounds.forEach((q, i) => {

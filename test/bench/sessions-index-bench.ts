@@ -10,13 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  compactIndex,
-  INDEX_FILE,
-  indexLine,
-  listNewest,
-  type SessionFilter,
-} from '../../appliance/recording/index/index.js';
+import { compactIndex, INDEX_FILE, indexLine, listNewest, type SessionFilter } from '../../appliance/recording/index/index.js';
 import type { SessionSummary } from '../../appliance/recording/journal/index.js';
 
 const count = Number(process.argv[2] ?? 100_000);
@@ -31,15 +25,40 @@ function session(i: number): SessionSummary {
   const id = `${opened.replace(/[-:.]/g, '').slice(0, 15)}Z-${i.toString(16).padStart(8, '0')}`;
   const repo = `acme/app${i % 50}`;
   return {
-    id, key: `github|dashboards-bot|repo:${repo}:ref:refs/heads/main|${i}|1`, issuer: 'github', iss: 'https://token.actions.githubusercontent.com',
-    sub: `repo:${repo}:ref:refs/heads/main`, grant: i % 3 === 0 ? 'dashboards-bot' : 'metrics-bot', credential: 'dd-prod',
+    id,
+    key: `github|dashboards-bot|repo:${repo}:ref:refs/heads/main|${i}|1`,
+    issuer: 'github',
+    iss: 'https://token.actions.githubusercontent.com',
+    sub: `repo:${repo}:ref:refs/heads/main`,
+    grant: i % 3 === 0 ? 'dashboards-bot' : 'metrics-bot',
+    credential: 'dd-prod',
     claims: {
-      aud: 'airlock', repository: repo, repository_id: String(100000 + (i % 50)), repository_owner: 'acme', repository_owner_id: '4242',
-      repository_visibility: 'private', ref: 'refs/heads/main', ref_type: 'branch', sha: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4', workflow: 'deploy',
-      workflow_ref: `${repo}/.github/workflows/deploy.yml@refs/heads/main`, job_workflow_ref: `${repo}/.github/workflows/deploy.yml@refs/heads/main`,
-      run_id: String(9_000_000 + i), run_number: String(i), run_attempt: '1', actor: 'octocat', actor_id: '1', event_name: 'push', runner_environment: 'self-hosted',
+      aud: 'airlock',
+      repository: repo,
+      repository_id: String(100000 + (i % 50)),
+      repository_owner: 'acme',
+      repository_owner_id: '4242',
+      repository_visibility: 'private',
+      ref: 'refs/heads/main',
+      ref_type: 'branch',
+      sha: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4',
+      workflow: 'deploy',
+      workflow_ref: `${repo}/.github/workflows/deploy.yml@refs/heads/main`,
+      job_workflow_ref: `${repo}/.github/workflows/deploy.yml@refs/heads/main`,
+      run_id: String(9_000_000 + i),
+      run_number: String(i),
+      run_attempt: '1',
+      actor: 'octocat',
+      actor_id: '1',
+      event_name: 'push',
+      runner_environment: 'self-hosted',
     },
-    openedAt: opened, status: 'closed', closedAt: opened, closeReason: 'idle', entryCount: 12, lastActivityAt: opened,
+    openedAt: opened,
+    status: 'closed',
+    closedAt: opened,
+    closeReason: 'idle',
+    entryCount: 12,
+    lastActivityAt: opened,
   };
 }
 
@@ -90,7 +109,13 @@ try {
   await time('  sessions ls --grant dashboards-bot --since (newest 100)', ls(recent, 100));
   await time('  sessions ls --limit 0 (all, sorted)', ls({}, 0));
   process.stdout.write('\nthe whole command, Node start-up included:\n');
-  for (const args of [['sessions', 'ls'], ['sessions', 'ls', '--claim', 'repository_id=100007'], ['sessions', 'ls', '--claim', 'repository_id=1'], ['sessions', 'ls', '--json', '--limit', '100'], ['sessions', 'ls', '--json']]) {
+  for (const args of [
+    ['sessions', 'ls'],
+    ['sessions', 'ls', '--claim', 'repository_id=100007'],
+    ['sessions', 'ls', '--claim', 'repository_id=1'],
+    ['sessions', 'ls', '--json', '--limit', '100'],
+    ['sessions', 'ls', '--json'],
+  ]) {
     await time(`  airlock ${args.join(' ')}`, run(args));
   }
 } finally {

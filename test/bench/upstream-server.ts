@@ -17,29 +17,26 @@ const NOT_FOUND = Buffer.from('{"errors":["Not found"]}');
 let tlsConnections = 0;
 let requests = 0;
 
-const server = https.createServer(
-  { SNICallback: sniCallbackFor(leaves) },
-  (req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const send = (status: number, body: Buffer): void => {
-        res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length });
-        res.end(body);
-      };
-      if (req.url === '/__stats') return send(200, Buffer.from(JSON.stringify({ tlsConnections, requests })));
-      requests++;
-      if (req.headers['dd-api-key'] !== apiKey) return send(403, FORBIDDEN);
-      const url = req.url ?? '/';
-      if (url === '/api/v1/validate') return send(200, VALID);
-      if (url.startsWith('/big?bytes=')) {
-        const n = Math.min(Number(url.slice('/big?bytes='.length)) || 0, 1024 * 1024 * 1024);
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
-        return streamBytes(res, n);
-      }
-      return send(404, NOT_FOUND);
-    });
-  },
-);
+const server = https.createServer({ SNICallback: sniCallbackFor(leaves) }, (req, res) => {
+  req.resume();
+  req.on('end', () => {
+    const send = (status: number, body: Buffer): void => {
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length });
+      res.end(body);
+    };
+    if (req.url === '/__stats') return send(200, Buffer.from(JSON.stringify({ tlsConnections, requests })));
+    requests++;
+    if (req.headers['dd-api-key'] !== apiKey) return send(403, FORBIDDEN);
+    const url = req.url ?? '/';
+    if (url === '/api/v1/validate') return send(200, VALID);
+    if (url.startsWith('/big?bytes=')) {
+      const n = Math.min(Number(url.slice('/big?bytes='.length)) || 0, 1024 * 1024 * 1024);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
+      return streamBytes(res, n);
+    }
+    return send(404, NOT_FOUND);
+  });
+});
 server.on('secureConnection', () => tlsConnections++);
 server.keepAliveTimeout = 120_000;
 server.headersTimeout = 130_000;

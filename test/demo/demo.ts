@@ -31,7 +31,15 @@ try {
   const closed = await a.cli(['sessions', 'close', session.id]);
   if (closed.code !== 0) throw new Error(closed.stderr);
   const harPath = join(a.stateDir, 'sessions', `${session.id}.har`);
-  const har = JSON.parse(readFileSync(harPath, 'utf8')) as { log: { entries: Array<{ request: { method: string; url: string; headers: Array<{ name: string; value: string }> }; response: { status: number }; _airlock: { stripped: string[] } }> } };
+  const har = JSON.parse(readFileSync(harPath, 'utf8')) as {
+    log: {
+      entries: Array<{
+        request: { method: string; url: string; headers: Array<{ name: string; value: string }> };
+        response: { status: number };
+        _airlock: { stripped: string[] };
+      }>;
+    };
+  };
   const entry = har.log.entries[0];
   const shown = (n: string): string => entry?.request.headers.find((h) => h.name.toLowerCase() === n)?.value ?? '-';
   const lines = [

@@ -1,18 +1,6 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  chmodSync,
-  copyFileSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanEnv, isRoot, lookupUser, missingTools, must, REPO_ROOT, run, withUsers } from '../fixtures/netns.js';
@@ -233,8 +221,7 @@ describe('egress ruleset', () => {
     const r = await run('unshare', ['-rn', 'sh', '-c', script, join(dir, 'after'), other, f, dir, ...stop]);
     assert.equal(r.code, 0, r.stderr);
     const rulesOf = (name: string) =>
-      (JSON.parse(readFileSync(join(dir, name), 'utf8')) as { nftables: Array<{ rule?: unknown }> }).nftables.filter((o) => o.rule)
-        .length;
+      (JSON.parse(readFileSync(join(dir, name), 'utf8')) as { nftables: Array<{ rule?: unknown }> }).nftables.filter((o) => o.rule).length;
     assert.ok(rulesOf('once.json') >= 10, 'the table has its rules');
     assert.equal(rulesOf('twice.json'), rulesOf('once.json'));
     assert.equal(readFileSync(join(dir, 'after.tables'), 'utf8').trim(), 'table inet other');
@@ -272,11 +259,10 @@ describe('packer template', () => {
   test('the null-source smoke build runs install.sh into a scratch sysroot', async (t) => {
     if (skipUnless(t, ['packer', 'systemd-sysusers', 'systemctl', 'update-ca-certificates', 'openssl'], true)) return;
     const sysroot = scratch('smoke-root');
-    const r = await run(
-      'packer',
-      ['build', '-var', `sysroot=${sysroot}`, '-var', `bundle_dir=${fakeBundle()}`, join(PACKER, 'smoke')],
-      { env: packerEnv(), timeoutMs: 120_000 },
-    );
+    const r = await run('packer', ['build', '-var', `sysroot=${sysroot}`, '-var', `bundle_dir=${fakeBundle()}`, join(PACKER, 'smoke')], {
+      env: packerEnv(),
+      timeoutMs: 120_000,
+    });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /smoke: installed into/);
     assert.equal(readlinkSync(join(sysroot, 'etc/systemd/system/multi-user.target.wants/airlock.service')), '/etc/systemd/system/airlock.service');
@@ -285,7 +271,9 @@ describe('packer template', () => {
 
 /** The host's own entries for the accounts install.sh creates, whether or not they exist. */
 function hostAccounts(): string {
-  const group = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('airlock-approvers:'));
+  const group = readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('airlock-approvers:'));
   return JSON.stringify({ airlock: lookupUser('airlock') ?? null, runner: lookupUser('runner') ?? null, approvers: group ?? null });
 }
 
@@ -320,13 +308,15 @@ describe('install.sh --sysroot', () => {
     assert.ok(airlock, 'airlock in sysroot /etc/passwd');
     assert.ok(lookupUser('runner', join(root, 'etc/passwd')));
     // Compared with the host as it was, so a host that already has these accounts passes too.
-    assert.equal(hostAccounts(), hostBefore, 'the host\'s airlock, runner and airlock-approvers entries are as they were');
+    assert.equal(hostAccounts(), hostBefore, "the host's airlock, runner and airlock-approvers entries are as they were");
     assert.match(runs[0]!.stderr, /sysroot mode: not installing packages/);
   });
 
   test('creates the airlock-approvers group with airlock as its member, and tells shells where the control socket is', (t) => {
     if (!ready(t)) return;
-    const line = readFileSync(join(root, 'etc/group'), 'utf8').split('\n').find((l) => l.startsWith('airlock-approvers:'));
+    const line = readFileSync(join(root, 'etc/group'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('airlock-approvers:'));
     assert.ok(line, 'airlock-approvers in the sysroot /etc/group');
     assert.deepEqual(line.split(':')[3]?.split(','), ['airlock']);
     assert.equal(countLines(join(root, 'etc/environment'), 'AIRLOCK_CONTROL_SOCKET='), 1);
@@ -359,10 +349,7 @@ describe('install.sh --sysroot', () => {
       assert.equal(readFileSync(join(root, 'etc/systemd/system', u), 'utf8'), readFileSync(join(SYSTEMD, u), 'utf8'));
     }
     assert.equal(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/airlock.service')), '/etc/systemd/system/airlock.service');
-    assert.equal(
-      readlinkSync(join(root, 'etc/systemd/system/sysinit.target.wants/airlock-egress.service')),
-      '/etc/systemd/system/airlock-egress.service',
-    );
+    assert.equal(readlinkSync(join(root, 'etc/systemd/system/sysinit.target.wants/airlock-egress.service')), '/etc/systemd/system/airlock-egress.service');
   });
 
   test('the ruleset names the runner and airlock users and the app is root-owned and not writable by others', (t) => {
@@ -403,7 +390,10 @@ describe('install.sh --sysroot', () => {
       assert.ok(lines.includes(w), `.env lacks ${w}`);
       assert.equal(countLines(env, `${w.split('=')[0]}=`), 1, `${w} duplicated`);
     }
-    assert.ok(lines.every((l) => !/["']/.test(l)), '.env lines are literal, unquoted');
+    assert.ok(
+      lines.every((l) => !/["']/.test(l)),
+      '.env lines are literal, unquoted',
+    );
     const runnerUid = lookupUser('runner', join(root, 'etc/passwd'))!.uid;
     assert.equal(statSync(env).uid, runnerUid, 'the runner can still append to its .env');
     for (const w of want.slice(6)) assert.equal(countLines(join(root, 'etc/environment'), `${w.split('=')[0]}=`), 1, w);
@@ -460,10 +450,7 @@ describe('install.sh with a bundled runtime', () => {
     assert.equal(statSync(node).uid, 0);
     const wrapper = join(root, 'usr/local/bin/airlock');
     assert.ok(!lstatSync(wrapper).isSymbolicLink(), 'a wrapper script, not the cli.js symlink');
-    assert.equal(
-      readFileSync(wrapper, 'utf8'),
-      '#!/bin/sh\nexec /opt/airlock/node/bin/node /opt/airlock/dist/appliance/cli.js "$@"\n',
-    );
+    assert.equal(readFileSync(wrapper, 'utf8'), '#!/bin/sh\nexec /opt/airlock/node/bin/node /opt/airlock/dist/appliance/cli.js "$@"\n');
     assert.equal(mode(wrapper), 0o755);
   });
 });
@@ -541,16 +528,50 @@ describe('install-trust.sh', () => {
     ca = join(d, 'ca.pem');
     keyFile = join(d, 'key.pem');
     await must('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-      '-keyout', keyFile, '-out', ca, '-subj', '/CN=Airlock test CA', '-days', '1',
-      '-addext', 'basicConstraints=critical,CA:TRUE',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      ca,
+      '-subj',
+      '/CN=Airlock test CA',
+      '-days',
+      '1',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
     ]);
     // A tarball-style JDK in the sysroot: its own cacerts file, not a link to the system store.
     if (!missingTools(['keytool'])) {
       const jdkSec = join(root, 'usr/lib/jvm/test-jdk/lib/security');
       mkdirSync(jdkSec, { recursive: true });
       javaStore = join(jdkSec, 'cacerts');
-      await must('keytool', ['-genkeypair', '-alias', 'placeholder', '-keyalg', 'EC', '-dname', 'CN=placeholder', '-keystore', javaStore, '-storetype', 'PKCS12', '-storepass:env', 'SP', '-keypass:env', 'SP'], { env: cleanEnv({ SP: 'changeit' }) });
+      await must(
+        'keytool',
+        [
+          '-genkeypair',
+          '-alias',
+          'placeholder',
+          '-keyalg',
+          'EC',
+          '-dname',
+          'CN=placeholder',
+          '-keystore',
+          javaStore,
+          '-storetype',
+          'PKCS12',
+          '-storepass:env',
+          'SP',
+          '-keypass:env',
+          'SP',
+        ],
+        { env: cleanEnv({ SP: 'changeit' }) },
+      );
       await must('keytool', ['-delete', '-alias', 'placeholder', '-keystore', javaStore, '-storepass:env', 'SP'], { env: cleanEnv({ SP: 'changeit' }) });
     }
     mkdirSync(join(root, 'opt/runner'), { recursive: true });
@@ -575,8 +596,35 @@ describe('install-trust.sh', () => {
     assert.ok(bundle.includes(readFileSync(installed, 'utf8').trim()));
     // A leaf signed by the CA verifies against the sysroot bundle.
     const d = scratch('trust-leaf');
-    await must('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(d, 'leaf.key'), '-out', join(d, 'leaf.csr'), '-subj', '/CN=api.datadoghq.com']);
-    await must('openssl', ['x509', '-req', '-in', join(d, 'leaf.csr'), '-CA', ca, '-CAkey', keyFile, '-CAcreateserial', '-out', join(d, 'leaf.pem'), '-days', '1']);
+    await must('openssl', [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(d, 'leaf.key'),
+      '-out',
+      join(d, 'leaf.csr'),
+      '-subj',
+      '/CN=api.datadoghq.com',
+    ]);
+    await must('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      join(d, 'leaf.csr'),
+      '-CA',
+      ca,
+      '-CAkey',
+      keyFile,
+      '-CAcreateserial',
+      '-out',
+      join(d, 'leaf.pem'),
+      '-days',
+      '1',
+    ]);
     const v = await run('openssl', ['verify', '-CAfile', join(root, 'etc/ssl/certs/ca-certificates.crt'), join(d, 'leaf.pem')]);
     assert.equal(v.code, 0, v.stdout + v.stderr);
   });

@@ -123,7 +123,9 @@ test('a runner that loses the bus keeps holding, then refuses at its timeout; a 
   clearTimeout(keep);
   assert.equal(o.kind, 'timeout', 'no bus at the deadline: fail closed');
   await redis.start();
-  const late = await until('an answer from the restarted bus', () => bus.decide(h.id, { kind: 'approved', by: 'alice@example.com', at: at(), channel: 'console' }));
+  const late = await until('an answer from the restarted bus', () =>
+    bus.decide(h.id, { kind: 'approved', by: 'alice@example.com', at: at(), channel: 'console' }),
+  );
   assert.equal(late.ok, false);
   assert.equal(late.ok ? '' : late.why, 'expired');
   assert.deepEqual(await bus.pending(Date.now()), [], 'an expired hold is not listed');
@@ -142,7 +144,7 @@ test('a hold that times out with the bus up is written as timed out; an approval
   assert.equal(r.ok ? '' : r.why, 'expired');
 });
 
-test('a Redis that lost its data (FLUSHALL, then every client dropped) gets the runner\'s waiting holds again on reconnect', async (t) => {
+test("a Redis that lost its data (FLUSHALL, then every client dropped) gets the runner's waiting holds again on reconnect", async (t) => {
   if (skipOutsideCi(t, REDIS_MISSING)) return;
   const p = `t${prefix++}:`;
   const a = runner(120_000, p);

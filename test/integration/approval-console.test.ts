@@ -92,8 +92,29 @@ before(async () => {
   const consolePort = await freePort();
   consoleUrl = `https://127.0.0.1:${consolePort}`;
   provider = await startProvider(await freePort(), `${consoleUrl}/auth/callback`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'console.key'), '-out', join(dir, 'console.crt')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'console.key'),
+      '-out',
+      join(dir, 'console.crt'),
+    ],
+    { stdio: 'ignore' },
+  );
   writeFileSync(join(dir, 'client-secret'), provider.clientSecret, { mode: 0o600 });
   writeFileSync(join(dir, 'slack-secret'), SLACK_SECRET, { mode: 0o600 });
   const config = {
@@ -110,7 +131,10 @@ before(async () => {
   };
   writeFileSync(join(dir, 'console.yaml'), stringify(config));
   await startConsole(join(dir, 'console.yaml'));
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
 });
 
 after(async () => {
@@ -136,7 +160,13 @@ after(async () => {
 function call(x: Airlock, run_id: string, method: string, path: string, body?: unknown) {
   return (async () => {
     const token = await x.issuer.mint({ run_id });
-    const dispatcher = new ProxyAgent({ uri: x.proxyUrl, token: `Bearer ${token}`, requestTls: { ca: readFileSync(x.caPath, 'utf8') }, headersTimeout: 120_000, bodyTimeout: 120_000 });
+    const dispatcher = new ProxyAgent({
+      uri: x.proxyUrl,
+      token: `Bearer ${token}`,
+      requestTls: { ca: readFileSync(x.caPath, 'utf8') },
+      headersTimeout: 120_000,
+      bodyTimeout: 120_000,
+    });
     try {
       const r = await request(`https://api.datadoghq.com${path}`, {
         method: method as 'GET',
@@ -150,7 +180,10 @@ function call(x: Airlock, run_id: string, method: string, path: string, body?: u
   })();
 }
 
-interface Entry { request: { method: string; url: string }; _airlock: Record<string, unknown> }
+interface Entry {
+  request: { method: string; url: string };
+  _airlock: Record<string, unknown>;
+}
 async function lastEntry(x: Airlock, run_id: string): Promise<Entry | undefined> {
   const ls = JSON.parse((await x.cli(['sessions', 'ls', '--json'])).stdout) as { id: string; claims: Record<string, unknown> }[];
   const s = ls.find((e) => e.claims['run_id'] === run_id);
@@ -185,7 +218,7 @@ test('a request held on the second instance is approved in the console by a sign
   const page = await newPage();
   await signIn(page, 'alice');
   await page.waitForSelector('#live:has-text("live")');
-  assert.match(await page.textContent('#me') ?? '', /alice@example\.com/);
+  assert.match((await page.textContent('#me')) ?? '', /alice@example\.com/);
 
   const cookies = await page.context().cookies(consoleUrl);
   const session = cookies.find((c) => c.name === '__Host-airlock-console');
@@ -199,20 +232,23 @@ test('a request held on the second instance is approved in the console by a sign
   const pending = call(b, 'console-1', 'DELETE', '/api/v1/dashboard/abc-123');
   const card = page.locator('.hold', { hasText: 'DELETE https://api.datadoghq.com/api/v1/dashboard/abc-123' });
   await card.waitFor();
-  assert.match(await card.textContent() ?? '', /deleting a dashboard needs a person/);
-  assert.match(await card.textContent() ?? '', /run_id=console-1/);
+  assert.match((await card.textContent()) ?? '', /deleting a dashboard needs a person/);
+  assert.match((await card.textContent()) ?? '', /run_id=console-1/);
   // A second runner's hold shows up on the same page, newest first, with its body preview.
   const monitor = call(a, 'console-2', 'POST', '/api/v1/monitor', MONITOR);
   const monitorCard = page.locator('.hold', { hasText: 'POST https://api.datadoghq.com/api/v1/monitor' });
   await monitorCard.waitFor();
-  assert.match(await monitorCard.locator('pre').textContent() ?? '', /system\.cpu\.user/);
+  assert.match((await monitorCard.locator('pre').textContent()) ?? '', /system\.cpu\.user/);
   assert.equal(await page.locator('.hold').first().getAttribute('data-hold'), await monitorCard.getAttribute('data-hold'), 'newest first');
-  assert.notEqual(await page.locator('.hold .meta', { hasText: 'Runner' }).first().textContent(), await page.locator('.hold .meta', { hasText: 'Runner' }).last().textContent());
+  assert.notEqual(
+    await page.locator('.hold .meta', { hasText: 'Runner' }).first().textContent(),
+    await page.locator('.hold .meta', { hasText: 'Runner' }).last().textContent(),
+  );
   await shot(page, 'console-holds.png');
 
   // Deny needs a reason: without one nothing is decided.
   await monitorCard.locator('button.deny').click();
-  assert.match(await page.textContent('#error') ?? '', /reason is required/);
+  assert.match((await page.textContent('#error')) ?? '', /reason is required/);
   assert.equal(await monitorCard.count(), 1);
   await monitorCard.locator('input').fill('route it to the SRE channel, not a page');
   await monitorCard.locator('button.deny').click();
@@ -240,7 +276,10 @@ test('a request held on the second instance is approved in the console by a sign
   await shot(page, 'console-decided.png');
   const e = await lastEntry(b, 'console-1');
   assert.equal(e?._airlock['decision'], 'approved');
-  assert.deepEqual({ ...(e?._airlock['approval'] as object), at: undefined }, { by: 'alice@example.com', channel: 'console', note: 'checked with the owner', at: undefined });
+  assert.deepEqual(
+    { ...(e?._airlock['approval'] as object), at: undefined },
+    { by: 'alice@example.com', channel: 'console', note: 'checked with the owner', at: undefined },
+  );
 
   // Signing out ends the session on the server, not only in the browser.
   await page.click('#logout button');
@@ -256,8 +295,11 @@ test('a signed-in user who is not an approver is refused at sign-in', async (t) 
   const page = await newPage();
   await signIn(page, 'carol');
   await page.waitForLoadState();
-  assert.match(await page.textContent('body') ?? '', /APPROVER_NOT_ALLOWED|not an approver/);
-  assert.equal((await page.context().cookies(consoleUrl)).find((c) => c.name === '__Host-airlock-console'), undefined);
+  assert.match((await page.textContent('body')) ?? '', /APPROVER_NOT_ALLOWED|not an approver/);
+  assert.equal(
+    (await page.context().cookies(consoleUrl)).find((c) => c.name === '__Host-airlock-console'),
+    undefined,
+  );
   await page.context().close();
 });
 
@@ -280,12 +322,17 @@ test('a Slack-signed callback denies a hold on the first instance; tampered, rep
   const pending = call(a, 'slack-1', 'DELETE', '/api/v1/dashboard/xyz-789');
   const msg = await waitFor('the Slack message', () => hooks.find((h) => h['event'] === 'held' && JSON.stringify(h).includes('xyz-789')));
   const buttons = (msg['blocks'] as { type: string; elements?: { action_id: string; value: string }[] }[]).find((x) => x.type === 'actions')?.elements ?? [];
-  assert.deepEqual(buttons.map((x) => x.action_id), ['airlock_approve', 'airlock_deny']);
+  assert.deepEqual(
+    buttons.map((x) => x.action_id),
+    ['airlock_approve', 'airlock_deny'],
+  );
   assert.match(JSON.stringify(msg['blocks']), /Decide within\*\\n90s/);
   const hold = buttons[1]!.value;
 
   const good = slackBody('U0BOB', 'airlock_deny', hold);
-  const tampered = await slackPost(slackBody('U0BOB', 'airlock_approve', hold), { sig: slackSignature(SLACK_SECRET, String(Math.floor(Date.now() / 1000)), good) });
+  const tampered = await slackPost(slackBody('U0BOB', 'airlock_approve', hold), {
+    sig: slackSignature(SLACK_SECRET, String(Math.floor(Date.now() / 1000)), good),
+  });
   assert.deepEqual([tampered.status, tampered.code], [401, 'SLACK_SIGNATURE']);
   const stale = await slackPost(good, { ts: Math.floor(Date.now() / 1000) - 3600 });
   assert.deepEqual([stale.status, stale.code], [401, 'SLACK_SIGNATURE']);

@@ -51,7 +51,13 @@ after(async () => {
 function del(run_id: string, path: string) {
   return (async () => {
     const token = await a.issuer.mint({ run_id });
-    const dispatcher = new ProxyAgent({ uri: a.proxyUrl, token: `Bearer ${token}`, requestTls: { ca: readFileSync(a.caPath, 'utf8') }, headersTimeout: 120_000, bodyTimeout: 120_000 });
+    const dispatcher = new ProxyAgent({
+      uri: a.proxyUrl,
+      token: `Bearer ${token}`,
+      requestTls: { ca: readFileSync(a.caPath, 'utf8') },
+      headersTimeout: 120_000,
+      bodyTimeout: 120_000,
+    });
     try {
       const r = await request(`https://api.datadoghq.com${path}`, { method: 'DELETE', dispatcher });
       return { status: r.statusCode, code: r.headers['x-airlock-error'], text: await r.body.text() };
@@ -76,9 +82,13 @@ test('approvals on the bus name the approver from a verified token; no token, a 
   const none = await a.cli(['approvals', 'approve', id], { AIRLOCK_APPROVER_TOKEN: '' });
   assert.notEqual(none.code, 0);
   assert.match(none.stderr, /CONSOLE_AUTH/);
-  const foreign = await a.cli(['approvals', 'approve', id], { AIRLOCK_APPROVER_TOKEN: await a.issuer.mint({ email: 'ops@example.com' }, { audience: 'airlock' }) });
+  const foreign = await a.cli(['approvals', 'approve', id], {
+    AIRLOCK_APPROVER_TOKEN: await a.issuer.mint({ email: 'ops@example.com' }, { audience: 'airlock' }),
+  });
   assert.match(foreign.stderr, /CONSOLE_AUTH/);
-  const outsider = await a.cli(['approvals', 'approve', id], { AIRLOCK_APPROVER_TOKEN: await a.issuer.mint({ email: 'eve@example.com' }, { audience: 'airlock-console' }) });
+  const outsider = await a.cli(['approvals', 'approve', id], {
+    AIRLOCK_APPROVER_TOKEN: await a.issuer.mint({ email: 'eve@example.com' }, { audience: 'airlock-console' }),
+  });
   assert.match(outsider.stderr, /APPROVER_NOT_ALLOWED/);
 
   await redis.kill();

@@ -33,7 +33,17 @@ async function stopS3(): Promise<void> {
 
 async function session(runId: string, close: boolean): Promise<string> {
   const token = await a.issuer.mint({ run_id: runId, run_attempt: '1' });
-  const r = await run('curl', ['-sS', '--fail', '--proxy', a.proxyUrl, '--proxy-header', `Proxy-Authorization: Bearer ${token}`, '--cacert', a.caPath, 'https://api.datadoghq.com/api/v1/validate']);
+  const r = await run('curl', [
+    '-sS',
+    '--fail',
+    '--proxy',
+    a.proxyUrl,
+    '--proxy-header',
+    `Proxy-Authorization: Bearer ${token}`,
+    '--cacert',
+    a.caPath,
+    'https://api.datadoghq.com/api/v1/validate',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const ls = await a.cli(['sessions', 'ls', '--json', '--claim', `run_id=${runId}`]);
   const id = (JSON.parse(ls.stdout) as { id: string }[])[0]!.id;
@@ -142,6 +152,6 @@ test('prune removes old shipped sessions only: never an open one, never one stil
   assert.ok(existsSync(join(a.stateDir, 'sessions', `${open}.jsonl`)));
   const ls = JSON.parse((await a.cli(['sessions', 'ls', '--json'])).stdout) as { id: string }[];
   assert.ok(!ls.some((s) => shipped.includes(s.id)), 'pruned sessions are gone from the index');
-  const no = await a.cli(['sessions', 'prune'], { });
+  const no = await a.cli(['sessions', 'prune'], {});
   assert.equal(no.code, 0, 'recording.retain (30d) applies without --older-than');
 });

@@ -13,7 +13,21 @@ const ids = new Map<string, string>();
 
 async function send(runId: string, method: string, path: string, body?: string, claims: Record<string, unknown> = {}): Promise<number> {
   const token = await a.issuer.mint({ run_id: runId, run_attempt: '1', ...claims });
-  const args = ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--proxy', a.proxyUrl, '--proxy-header', `Proxy-Authorization: Bearer ${token}`, '--cacert', a.caPath, '-X', method];
+  const args = [
+    '-sS',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '--proxy',
+    a.proxyUrl,
+    '--proxy-header',
+    `Proxy-Authorization: Bearer ${token}`,
+    '--cacert',
+    a.caPath,
+    '-X',
+    method,
+  ];
   if (body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', body);
   const r = await run('curl', [...args, `https://api.datadoghq.com${path}`]);
   assert.equal(r.code, 0, r.stderr);
@@ -81,17 +95,36 @@ test('sessions ls filters by claim, sub, grant, issuer, open/closed and time win
 test('sessions grep streams matching exchanges across closed and open sessions as JSON lines', async () => {
   const grep = async (...args: string[]): Promise<{ session: string; entry: number; method: string; status: number; url: string }[]> => {
     const r = await a.cli(['sessions', 'grep', '--json', ...args]);
-    return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { session: string; entry: number; method: string; status: number; url: string });
+    return r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { session: string; entry: number; method: string; status: number; url: string });
   };
   const notFound = await grep('--status', '4xx');
-  assert.deepEqual(notFound.map((h) => [h.session, h.status]).sort(), [[ids.get('100'), 404], [ids.get('200'), 404]].sort());
+  assert.deepEqual(
+    notFound.map((h) => [h.session, h.status]).sort(),
+    [
+      [ids.get('100'), 404],
+      [ids.get('200'), 404],
+    ].sort(),
+  );
   const posts = await grep('--method', 'POST', '--path', '/api/v1/*');
-  assert.deepEqual(posts.map((h) => h.entry), [1, 3]);
+  assert.deepEqual(
+    posts.map((h) => h.entry),
+    [1, 3],
+  );
   assert.ok(posts.every((h) => h.session === ids.get('100') && h.method === 'POST'));
   const body = await grep('--body', 'audit t[w]o');
-  assert.deepEqual(body.map((h) => [h.session, h.entry]), [[ids.get('100'), 3]]);
+  assert.deepEqual(
+    body.map((h) => [h.session, h.entry]),
+    [[ids.get('100'), 3]],
+  );
   const open = await grep('--session', ids.get('300')!, '--path', '/api/**');
-  assert.deepEqual(open.map((h) => [h.entry, h.status]), [[1, 200]], 'an open session is searched from its journal');
+  assert.deepEqual(
+    open.map((h) => [h.entry, h.status]),
+    [[1, 200]],
+    'an open session is searched from its journal',
+  );
   const none = await a.cli(['sessions', 'grep', '--status', '503']);
   assert.equal(none.code, 1, 'no match exits 1');
 });
@@ -114,7 +147,13 @@ function tampered(name: string, bytes: Buffer | string): string {
   return file;
 }
 
-async function verify(file: string, ...extra: string[]): Promise<{ code: number; out: { ok: boolean; signature: { ok: boolean; detail: string }; chain: { ok: boolean; problem?: { code: string; entry?: number; message: string } } } }> {
+async function verify(
+  file: string,
+  ...extra: string[]
+): Promise<{
+  code: number;
+  out: { ok: boolean; signature: { ok: boolean; detail: string }; chain: { ok: boolean; problem?: { code: string; entry?: number; message: string } } };
+}> {
   const r = await a.cli(['sessions', 'verify', file, '--json', ...extra]);
   return { code: r.code, out: JSON.parse(r.stdout) as Awaited<ReturnType<typeof verify>>['out'] };
 }
@@ -163,21 +202,36 @@ function edited(fn: (entries: unknown[]) => unknown[]): string {
 }
 
 test('a HAR with entry 2 deleted fails verification naming entry 2 as missing', async () => {
-  const r = await verify(tampered('deleted', edited((e) => e.filter((_, i) => i !== 1))));
+  const r = await verify(
+    tampered(
+      'deleted',
+      edited((e) => e.filter((_, i) => i !== 1)),
+    ),
+  );
   assert.equal(r.code, 1);
   assert.equal(r.out.chain.problem?.code, 'ENTRY_MISSING');
   assert.equal(r.out.chain.problem?.entry, 2);
 });
 
 test('a HAR with entries 2 and 3 swapped fails verification naming entry 2 as out of order', async () => {
-  const r = await verify(tampered('swapped', edited((e) => [e[0], e[2], e[1], e[3]])));
+  const r = await verify(
+    tampered(
+      'swapped',
+      edited((e) => [e[0], e[2], e[1], e[3]]),
+    ),
+  );
   assert.equal(r.code, 1);
   assert.equal(r.out.chain.problem?.code, 'ENTRY_REORDERED');
   assert.equal(r.out.chain.problem?.entry, 2);
 });
 
 test('a HAR with its last entry dropped (still valid JSON) fails naming entry 4 as missing', async () => {
-  const r = await verify(tampered('short', edited((e) => e.slice(0, 3))));
+  const r = await verify(
+    tampered(
+      'short',
+      edited((e) => e.slice(0, 3)),
+    ),
+  );
   assert.equal(r.out.chain.problem?.code, 'ENTRY_MISSING');
   assert.equal(r.out.chain.problem?.entry, 4);
 });
@@ -199,7 +253,10 @@ test('replay re-issues the session against the sandbox with the vaulted key, nev
   const r = await a.cli(['replay', harPath(ids.get('100')!), '--target', 'https://api.datadoghq.com', '--credential', 'dd-prod', '--strict']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const got = a.datadog.received.slice(before);
-  assert.deepEqual(got.map((g) => `${g.method} ${g.path}`), ['POST /api/v1/dashboard', 'GET /api/v1/validate', 'POST /api/v1/dashboard', 'GET /api/v2/nothing-here']);
+  assert.deepEqual(
+    got.map((g) => `${g.method} ${g.path}`),
+    ['POST /api/v1/dashboard', 'GET /api/v1/validate', 'POST /api/v1/dashboard', 'GET /api/v2/nothing-here'],
+  );
   for (const g of got) {
     assert.equal(g.headers['dd-api-key'], a.apiKey, 'the vaulted key was injected');
     assert.ok(!g.rawHeaders.join('\n').includes('[redacted:'), 'no placeholder was sent');
@@ -211,7 +268,9 @@ test('replay re-issues the session against the sandbox with the vaulted key, nev
   assert.match(rows[3]!, /^GET\s+\/api\/v2\/nothing-here\s+404\s+404\s+yes/);
   const id = /recorded as session (\S+)/.exec(r.stdout)?.[1];
   assert.ok(id, r.stdout);
-  const har = JSON.parse(readFileSync(harPath(id), 'utf8')) as { log: { _airlock: Record<string, unknown>; entries: { request: { headers: { name: string; value: string }[] } }[] } };
+  const har = JSON.parse(readFileSync(harPath(id), 'utf8')) as {
+    log: { _airlock: Record<string, unknown>; entries: { request: { headers: { name: string; value: string }[] } }[] };
+  };
   assert.equal(har.log._airlock['replayOf'], ids.get('100'));
   assert.equal(har.log._airlock['issuer'], 'replay');
   assert.equal(har.log._airlock['grant'], 'replay');
@@ -224,14 +283,26 @@ test('replay --strict exits 1 when responses diverge (a key the sandbox does not
   const keyFile = join(a.dir, 'sandbox.key');
   writeFileSync(keyFile, `ddapi${'0'.repeat(32)}\n`, { mode: 0o600 });
   assert.equal((await a.cli(['vault', 'put', 'dd-sandbox', '--api-key-file', keyFile])).code, 0);
-  const r = await a.cli(['replay', harPath(ids.get('100')!), '--target', 'https://api.datadoghq.com', '--credential', 'dd-sandbox', '--only', 'GET', '--strict']);
+  const r = await a.cli([
+    'replay',
+    harPath(ids.get('100')!),
+    '--target',
+    'https://api.datadoghq.com',
+    '--credential',
+    'dd-sandbox',
+    '--only',
+    'GET',
+    '--strict',
+  ]);
   assert.equal(r.code, 1, r.stdout);
   assert.match(r.stdout, /^GET\s+\/api\/v1\/validate\s+200\s+403\s+no\s+diverged/m);
   assert.ok(!/^POST/m.test(r.stdout), '--only GET leaves the POSTs out');
 });
 
 test('replay --dry-run sends nothing; a truncated or placeholder-holding request body is skipped with its reason', async () => {
-  const har = JSON.parse(readFileSync(harPath(ids.get('100')!), 'utf8')) as { log: { entries: { request: { postData?: { text: string } }; _airlock: Record<string, unknown> }[] } };
+  const har = JSON.parse(readFileSync(harPath(ids.get('100')!), 'utf8')) as {
+    log: { entries: { request: { postData?: { text: string } }; _airlock: Record<string, unknown> }[] };
+  };
   har.log.entries[0]!._airlock['truncated'] = { request: true, requestBodySize: 5000, requestBytesRecorded: 1024 };
   har.log.entries[2]!.request.postData!.text = '{"title":"[redacted:agent credential]"}';
   const file = join(a.dir, 'skips.har');
@@ -244,7 +315,10 @@ test('replay --dry-run sends nothing; a truncated or placeholder-holding request
   assert.match(dry.stdout, /skipped: the request body holds a redaction placeholder/);
   const live = await a.cli(['replay', file, '--target', 'https://api.datadoghq.com', '--credential', 'dd-prod']);
   assert.equal(live.code, 0, live.stderr);
-  assert.deepEqual(a.datadog.received.slice(before).map((g) => g.path), ['/api/v1/validate', '/api/v2/nothing-here']);
+  assert.deepEqual(
+    a.datadog.received.slice(before).map((g) => g.path),
+    ['/api/v1/validate', '/api/v2/nothing-here'],
+  );
 });
 
 test('replay refuses a target that resolves to an internal address unless upstream.resolve pins it', async () => {

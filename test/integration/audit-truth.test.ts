@@ -140,8 +140,14 @@ test('refused exchanges are recorded with the status, headers and body the clien
 test('sessions grep --status finds refusals by the status the client saw, never as status 0', async () => {
   const g403 = await a.cli(['sessions', 'grep', '--status', '403', '--json']);
   assert.equal(g403.code, 0, g403.stderr);
-  const hits = g403.stdout.trim().split('\n').map((l) => JSON.parse(l) as { url: string; status: number });
-  assert.deepEqual(hits.map((h) => new URL(h.url).pathname), ['/api/v1/monitor', '/api/v1/api_key', '/api/v1/monitor/7', '/api/v1/dashboard/abc-def-004']);
+  const hits = g403.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { url: string; status: number });
+  assert.deepEqual(
+    hits.map((h) => new URL(h.url).pathname),
+    ['/api/v1/monitor', '/api/v1/api_key', '/api/v1/monitor/7', '/api/v1/dashboard/abc-def-004'],
+  );
   const g4xx = await a.cli(['sessions', 'grep', '--status', '4xx', '--json']);
   assert.equal(g4xx.stdout.trim().split('\n').length, 6);
   const g0 = await a.cli(['sessions', 'grep', '--status', '0']);
@@ -162,9 +168,19 @@ test('Chrome DevTools imports the HAR and shows each refusal with its status and
   const r = await a.cli(['sessions', 'export', session]);
   const har = JSON.parse(r.stdout) as object;
   const imported = await importInDevTools(har);
-  assert.deepEqual(imported.statuses, seen.map((s) => s.status));
-  assert.deepEqual(imported.failed, seen.map(() => false), 'no refusal shows as a failed (pending) request');
-  assert.ok(imported.contentSizes.every((n) => n > 0), 'every row has a body size, not 0.0 kB');
+  assert.deepEqual(
+    imported.statuses,
+    seen.map((s) => s.status),
+  );
+  assert.deepEqual(
+    imported.failed,
+    seen.map(() => false),
+    'no refusal shows as a failed (pending) request',
+  );
+  assert.ok(
+    imported.contentSizes.every((n) => n > 0),
+    'every row has a body size, not 0.0 kB',
+  );
 });
 
 test('replay --dry-run lists every refused exchange as skipped with its reason', async () => {
@@ -173,7 +189,10 @@ test('replay --dry-run lists every refused exchange as skipped with its reason',
   const r = await a.cli(['replay', file, '--target', 'https://api.datadoghq.com', '--credential', 'dd-prod', '--dry-run', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const rows = (JSON.parse(r.stdout) as { rows: { method: string; path: string; note: string; send: boolean }[] }).rows;
-  assert.deepEqual(rows.map((x) => x.send), seen.map((s) => s.code === undefined));
+  assert.deepEqual(
+    rows.map((x) => x.send),
+    seen.map((s) => s.code === undefined),
+  );
   for (const [i, row] of rows.entries()) {
     if (seen[i]!.code) assert.match(row.note, new RegExp(`skipped: .*${seen[i]!.code}.*never reached Datadog`), row.path);
   }
@@ -189,7 +208,10 @@ test('replay sends only what reached Datadog, and only with the credential named
   const r = await a.cli(['replay', file, '--target', 'https://api.datadoghq.com', '--credential', 'dd-prod']);
   assert.equal(r.code, 0, r.stderr);
   const sent = a.datadog.received.slice(before).map((x) => `${x.method} ${x.path}`);
-  assert.deepEqual(sent, seen.filter((s) => s.code === undefined).map((s) => `${s.method} ${s.path}`));
+  assert.deepEqual(
+    sent,
+    seen.filter((s) => s.code === undefined).map((s) => `${s.method} ${s.path}`),
+  );
   assert.match(r.stdout, /credential dd-prod/, 'the table names the vault entry used');
 });
 
@@ -229,7 +251,9 @@ test('policy suggest allows only what was forwarded, turns an approved hold into
   // No rule is shadowed: each rule decides at least the request it was made from.
   for (const [i, rule] of rules.entries()) {
     const req = rule.match.replace('*', 'abc-def-003');
-    const t = JSON.parse((await runCli(['policy', 'test', '--grant', 'dashboards-bot', req, '--json', '--config', path])).stdout) as { rule: { rule: unknown } };
+    const t = JSON.parse((await runCli(['policy', 'test', '--grant', 'dashboards-bot', req, '--json', '--config', path])).stdout) as {
+      rule: { rule: unknown };
+    };
     assert.equal(t.rule.rule, i + 1, `${rule.match} is decided by its own rule (numbered from 1)`);
   }
 });
@@ -246,14 +270,22 @@ test('piping export and grep --json into head ends quietly with status 0 (no EPI
   const token = await a.issuer.mint({ run_id: 'truth-pipe' });
   const dispatcher = new ProxyAgent({ uri: a.proxyUrl, token: `Bearer ${token}`, requestTls: { ca } });
   for (let i = 0; i < 2; i++) {
-    const r = await request('https://api.datadoghq.com/api/v1/dashboard', { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: JSON.stringify(big) });
+    const r = await request('https://api.datadoghq.com/api/v1/dashboard', {
+      method: 'POST',
+      dispatcher,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(big),
+    });
     await r.body.text();
   }
   await dispatcher.close();
   const ls = JSON.parse((await a.cli(['sessions', 'ls', '--json'])).stdout) as { id: string; claims: Record<string, unknown> }[];
   const id = ls.find((s) => s.claims['run_id'] === 'truth-pipe')!.id;
   const cli = `'${process.execPath}' '${CLI}'`;
-  for (const cmd of [`${cli} sessions export ${id} --config '${a.configPath}' | head -c 100`, `${cli} sessions grep --json --body xxxx --config '${a.configPath}' | head -1`]) {
+  for (const cmd of [
+    `${cli} sessions export ${id} --config '${a.configPath}' | head -c 100`,
+    `${cli} sessions grep --json --body xxxx --config '${a.configPath}' | head -1`,
+  ]) {
     const r = await run('bash', ['-c', `set -o pipefail; ${cmd} >/dev/null`]);
     assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
     assert.equal(r.stderr, '', `no stack trace: ${cmd}`);

@@ -34,7 +34,17 @@ test('npm run bench -- --quick completes and writes JSON and markdown with every
     assert.ok(json && md, `bench wrote ${files.join(', ')}`);
     const report = JSON.parse(readFileSync(join(out, json), 'utf8')) as {
       meta: { mode: string };
-      proxies: Record<string, { skipped?: string; error?: string; loads: Record<string, { requests: number; errors: number }>; firstHost?: unknown; idle?: { opened: number }; stream?: { error?: string } }>;
+      proxies: Record<
+        string,
+        {
+          skipped?: string;
+          error?: string;
+          loads: Record<string, { requests: number; errors: number }>;
+          firstHost?: unknown;
+          idle?: { opened: number };
+          stream?: { error?: string };
+        }
+      >;
       journal: { ratio?: number };
       paired: Record<string, { skipped?: string; rounds?: { bare: { requests: number; errors: number }; airlock: { requests: number; errors: number } }[] }>;
       ratios: Record<string, unknown>;
@@ -68,7 +78,11 @@ test('npm run bench -- --quick completes and writes JSON and markdown with every
       const p = report.paired[load];
       if (load === 'new-connection-session' && p?.skipped !== undefined && report.proxies['airlock-session']?.skipped) continue;
       assert.ok(p?.rounds && p.rounds.length === 2, `paired rounds, ${load}: ${JSON.stringify(p).slice(0, 300)}`);
-      for (const r of p.rounds) assert.ok(r.bare.requests > 0 && r.airlock.requests > 0 && r.bare.errors === 0 && r.airlock.errors === 0, `${load}: each round measured both without errors`);
+      for (const r of p.rounds)
+        assert.ok(
+          r.bare.requests > 0 && r.airlock.requests > 0 && r.bare.errors === 0 && r.airlock.errors === 0,
+          `${load}: each round measured both without errors`,
+        );
     }
     assert.match(readFileSync(join(out, md), 'utf8'), /median of 2 alternating rounds/);
     assert.ok(report.targets.length >= 11, 'every goal of issue #17 is reported');

@@ -139,9 +139,16 @@ test('openssl verify -x509_strict accepts the CA itself', async () => {
 
 test('curl with --cacert fetches through the SNI-selected leaf', async () => {
   const r = await run('curl', [
-    '-sS', '--fail', '--noproxy', '*', '--max-time', '15',
-    '--cacert', caFile,
-    '--resolve', `${HOST}:${goodPort}:127.0.0.1`,
+    '-sS',
+    '--fail',
+    '--noproxy',
+    '*',
+    '--max-time',
+    '15',
+    '--cacert',
+    caFile,
+    '--resolve',
+    `${HOST}:${goodPort}:127.0.0.1`,
     `https://${HOST}:${goodPort}/`,
   ]);
   assert.equal(r.code, 0, r.stderr);
@@ -157,15 +164,12 @@ test("Debian's python3 ssl with VERIFY_X509_STRICT and server_hostname accepts t
 
 function nodeGet(port: number, servername: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = get(
-      { host: '127.0.0.1', port, servername, ca: ca.certPem, headers: { host: servername }, agent: false, timeout: 10_000 },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
+    const req = get({ host: '127.0.0.1', port, servername, ca: ca.certPem, headers: { host: servername }, agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });

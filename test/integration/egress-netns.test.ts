@@ -78,9 +78,26 @@ function curlAs(ns: string, user: PasswdEntry | undefined, args: string[], insec
 
 function udpAs(ns: string, user: PasswdEntry, host: string): Promise<Run> {
   // bash's /dev/udp sends one datagram; the host arrives as $1, not inside the script text.
-  return run('ip', ['netns', 'exec', ns, 'setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', 'bash', '-c', 'printf quic >"/dev/udp/$1/443"', 'udp', host], {
-    env: cleanEnv(),
-  });
+  return run(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      'setpriv',
+      `--reuid=${user.uid}`,
+      `--regid=${user.gid}`,
+      '--clear-groups',
+      'bash',
+      '-c',
+      'printf quic >"/dev/udp/$1/443"',
+      'udp',
+      host,
+    ],
+    {
+      env: cleanEnv(),
+    },
+  );
 }
 
 const ok = (r: Run) => r.code === 0 && r.stdout.includes('upstream-ok') && r.stdout.trim().endsWith('200');
@@ -113,13 +130,40 @@ before(async () => {
   const key = join(work, 'upstream.key');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'];
   await must('openssl', [
-    'req', '-x509', ...ec, '-keyout', caKey, '-out', upstreamCa, '-subj', '/CN=Airlock netns test upstream CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    caKey,
+    '-out',
+    upstreamCa,
+    '-subj',
+    '/CN=Airlock netns test upstream CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE,pathlen:0',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   await must('openssl', [
-    'req', '-x509', '-CA', upstreamCa, '-CAkey', caKey, ...ec, '-keyout', key, '-out', cert, '-subj', `/CN=${DD_HOST}`,
-    '-addext', `subjectAltName=DNS:${DD_HOST},DNS:upstream.test,IP:${ADDR.upstream4},IP:${ADDR.upstream6}`,
-    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
+    'req',
+    '-x509',
+    '-CA',
+    upstreamCa,
+    '-CAkey',
+    caKey,
+    ...ec,
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-subj',
+    `/CN=${DD_HOST}`,
+    '-addext',
+    `subjectAltName=DNS:${DD_HOST},DNS:upstream.test,IP:${ADDR.upstream4},IP:${ADDR.upstream6}`,
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'extendedKeyUsage=serverAuth',
   ]);
   chmodSync(upstreamCa, 0o644);
   topo = await createTopology();
@@ -249,7 +293,7 @@ describe('with the ruleset loaded in the runner namespace', () => {
     await rec.stop();
   });
 
-  test("the runner user cannot reach the admin listener (metrics) on 9464; the airlock user and root can", async (t) => {
+  test('the runner user cannot reach the admin listener (metrics) on 9464; the airlock user and root can', async (t) => {
     if (skip(t)) return;
     const rec = await startFixture(topo!.runnerNs, 'record', ['127.0.0.1', '9464']);
     extra.push(rec);
@@ -257,14 +301,17 @@ describe('with the ruleset loaded in the runner namespace', () => {
     const refused = await curlAs(topo!.runnerNs, runnerUser, ['http://127.0.0.1:9464/metrics']);
     assert.equal(refused.code, 7, `runner: exit ${refused.code} ${refused.stderr}`);
     assert.ok((await counterPackets(topo!.runnerNs, 'runner_rejected')) > n0, 'the refusal is counted');
-    assert.equal(rec.count((e) => e.kind === 'tcp' && e.port === 9464), 0, 'no connection reached the listener');
+    assert.equal(
+      rec.count((e) => e.kind === 'tcp' && e.port === 9464),
+      0,
+      'no connection reached the listener',
+    );
     for (const user of [airlockUser, undefined]) {
       await curlAs(topo!.runnerNs, user, ['--max-time', '2', 'http://127.0.0.1:9464/metrics']);
     }
     await rec.nextEvent((e) => e.kind === 'tcp' && e.port === 9464);
     await rec.stop();
   });
-
 
   // The real thing: `airlock serve` in the runner namespace as the airlock user, its proxy listener
   // on 3128 and its transparent listener on 3129 (where the ruleset's nat rule sends the runner
@@ -299,13 +346,23 @@ describe('with the ruleset loaded in the runner namespace', () => {
       const token = al!.tokens['proxy']!;
       let r: Run | undefined;
       const hits = await upstreamHits('https', async () => {
-        r = await curlAs(topo!.runnerNs, runnerUser, [
-          '--proxy', `http://${PROXY_LISTEN}`, '--noproxy', '',
-          '--proxy-header', `Proxy-Authorization: Bearer ${token}`,
-          // Only Airlock's CA: the answer must come from Airlock's interception, not a tunnel.
-          '--cacert', al!.caFile,
-          `https://${DD_HOST}/api/v1/validate?probe=proxy`,
-        ], false);
+        r = await curlAs(
+          topo!.runnerNs,
+          runnerUser,
+          [
+            '--proxy',
+            `http://${PROXY_LISTEN}`,
+            '--noproxy',
+            '',
+            '--proxy-header',
+            `Proxy-Authorization: Bearer ${token}`,
+            // Only Airlock's CA: the answer must come from Airlock's interception, not a tunnel.
+            '--cacert',
+            al!.caFile,
+            `https://${DD_HOST}/api/v1/validate?probe=proxy`,
+          ],
+          false,
+        );
       });
       assert.ok(ok(r!), `through Airlock: ${r!.code} ${r!.stdout} ${r!.stderr}\n${al!.logTail()}`);
       assert.equal(hits, 1, 'the upstream saw exactly this request');
@@ -321,12 +378,20 @@ describe('with the ruleset loaded in the runner namespace', () => {
       let r: Run | undefined;
       const hits = await upstreamHits('https', async () => {
         // --noproxy '*' (curlAs) and the upstream's real address: only the nat rule can bring it to Airlock.
-        r = await curlAs(topo!.runnerNs, runnerUser, [
-          '--resolve', `${DD_HOST}:443:${ADDR.upstream4}`,
-          '--cacert', al!.caFile,
-          '-H', `DD-API-KEY: ${token}`,
-          `https://${DD_HOST}/api/v1/validate?probe=transparent`,
-        ], false);
+        r = await curlAs(
+          topo!.runnerNs,
+          runnerUser,
+          [
+            '--resolve',
+            `${DD_HOST}:443:${ADDR.upstream4}`,
+            '--cacert',
+            al!.caFile,
+            '-H',
+            `DD-API-KEY: ${token}`,
+            `https://${DD_HOST}/api/v1/validate?probe=transparent`,
+          ],
+          false,
+        );
       });
       assert.ok(ok(r!), `transparent: ${r!.code} ${r!.stdout} ${r!.stderr}\n${al!.logTail()}`);
       assert.equal(hits, 1, 'the upstream saw exactly this request');
@@ -341,12 +406,21 @@ describe('with the ruleset loaded in the runner namespace', () => {
       const sessionsBefore = (await listSessions(al!)).length;
       let r: Run | undefined;
       const hits = await upstreamHits('https', async () => {
-        r = await curlAs(topo!.runnerNs, runnerUser, [
-          '--proxy', `http://${PROXY_LISTEN}`, '--noproxy', '',
-          // Only the upstream's CA: Airlock's CA could not have vouched for this answer.
-          '--cacert', upstreamCa,
-          'https://upstream.test/?probe=passthrough',
-        ], false);
+        r = await curlAs(
+          topo!.runnerNs,
+          runnerUser,
+          [
+            '--proxy',
+            `http://${PROXY_LISTEN}`,
+            '--noproxy',
+            '',
+            // Only the upstream's CA: Airlock's CA could not have vouched for this answer.
+            '--cacert',
+            upstreamCa,
+            'https://upstream.test/?probe=passthrough',
+          ],
+          false,
+        );
       });
       assert.ok(ok(r!), `tunnelled: ${r!.code} ${r!.stdout} ${r!.stderr}\n${al!.logTail()}`);
       assert.equal(hits, 1, 'the upstream saw exactly this request');
@@ -462,8 +536,14 @@ async function startAirlockInRunnerNs(): Promise<RunningAirlock> {
   });
   extra.push(serve);
   const logTail = () => [...serve.events.slice(-15).map((e) => JSON.stringify(e)), ...serve.stderr].join('\n');
-  assert.ok(serve.events.some((e) => e.msg === `airlock listening on ${PROXY_LISTEN}`), logTail());
-  assert.ok(serve.events.some((e) => e.msg === `transparent TLS listener on ${TRANSPARENT_LISTEN}`), logTail());
+  assert.ok(
+    serve.events.some((e) => e.msg === `airlock listening on ${PROXY_LISTEN}`),
+    logTail(),
+  );
+  assert.ok(
+    serve.events.some((e) => e.msg === `transparent TLS listener on ${TRANSPARENT_LISTEN}`),
+    logTail(),
+  );
 
   const caFile = join(work, 'airlock-ca.crt');
   copyFileSync(join(state, 'ca', 'ca.crt'), caFile);

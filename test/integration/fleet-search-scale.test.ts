@@ -34,7 +34,13 @@ before(async () => {
   const t = Date.now();
   seeded = await seedFleetIndex(client, BUCKET, PREFIX, { count: 10_000, days: 30, endDay });
   console.log(`# seeded 10,000 index records over 30 days in ${Date.now() - t} ms`);
-  writeFileSync(cfg, stringify({ stateDir: join(work, 'state'), recording: { sink: { type: 's3', bucket: BUCKET, prefix: PREFIX, endpoint, region: 'us-east-1', forcePathStyle: true } } }));
+  writeFileSync(
+    cfg,
+    stringify({
+      stateDir: join(work, 'state'),
+      recording: { sink: { type: 's3', bucket: BUCKET, prefix: PREFIX, endpoint, region: 'us-east-1', forcePathStyle: true } },
+    }),
+  );
 });
 
 after(async () => {
@@ -43,27 +49,52 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test('a one-day filtered fleet ls over 10,000 sessions returns exactly that day\'s matches, newest first', async () => {
+test("a one-day filtered fleet ls over 10,000 sessions returns exactly that day's matches, newest first", async () => {
   const day = endDay - 10 * DAY_MS;
   const dayKey = new Date(day).toISOString().slice(0, 10);
   const expected = seeded.perDay.get(dayKey)!;
   assert.ok(expected.deployBot > 0);
   const t = performance.now();
-  const r = await runCli(['fleet', 'ls', '--json', '--grant', 'deploy-bot', '--since', new Date(day).toISOString(), '--until', new Date(day + DAY_MS - 1).toISOString(), '--config', cfg]);
+  const r = await runCli([
+    'fleet',
+    'ls',
+    '--json',
+    '--grant',
+    'deploy-bot',
+    '--since',
+    new Date(day).toISOString(),
+    '--until',
+    new Date(day + DAY_MS - 1).toISOString(),
+    '--config',
+    cfg,
+  ]);
   const ms = Math.round(performance.now() - t);
   console.log(`# fleet ls, one day (${expected.total} records read), --grant filter: ${expected.deployBot} matches in ${ms} ms`);
   assert.equal(r.code, 0, r.stderr);
-  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; grant: string; openedAt: string });
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { id: string; grant: string; openedAt: string });
   assert.equal(rows.length, expected.deployBot);
   assert.ok(rows.every((x) => x.grant === 'deploy-bot' && x.openedAt.startsWith(dayKey)));
-  assert.deepEqual(rows.map((x) => x.id), [...rows.map((x) => x.id)].sort().reverse(), 'newest first');
+  assert.deepEqual(
+    rows.map((x) => x.id),
+    [...rows.map((x) => x.id)].sort().reverse(),
+    'newest first',
+  );
 });
 
 test('a claim filter over all 30 days finds the one session, and --limit stops the stream early', async () => {
   const r = await runCli(['fleet', 'ls', '--json', '--claim', 'run_id=104321', '--since', '40d', '--config', cfg]);
   assert.equal(r.code, 0, r.stderr);
-  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { claims: { run_id: string } });
-  assert.deepEqual(rows.map((x) => x.claims.run_id), ['104321']);
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { claims: { run_id: string } });
+  assert.deepEqual(
+    rows.map((x) => x.claims.run_id),
+    ['104321'],
+  );
   const lim = await runCli(['fleet', 'ls', '--json', '--limit', '5', '--config', cfg]);
   assert.equal(lim.code, 0, lim.stderr);
   assert.equal(lim.stdout.trim().split('\n').length, 5);

@@ -46,7 +46,17 @@ before(async () => {
   writeFileSync(elsewhere, stringify({ stateDir: join(work, 'other', 'state'), recording: { sink } }));
   for (const runId of ['fleet-1', 'fleet-2']) {
     const token = await a.issuer.mint({ run_id: runId, run_attempt: '1' });
-    const r = await run('curl', ['-sS', '--fail', '--proxy', a.proxyUrl, '--proxy-header', `Proxy-Authorization: Bearer ${token}`, '--cacert', a.caPath, 'https://api.datadoghq.com/api/v1/validate']);
+    const r = await run('curl', [
+      '-sS',
+      '--fail',
+      '--proxy',
+      a.proxyUrl,
+      '--proxy-header',
+      `Proxy-Authorization: Bearer ${token}`,
+      '--cacert',
+      a.caPath,
+      'https://api.datadoghq.com/api/v1/validate',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const id = (JSON.parse((await a.cli(['sessions', 'ls', '--json', '--claim', `run_id=${runId}`])).stdout) as { id: string }[])[0]!.id;
     assert.equal((await a.cli(['sessions', 'close', id])).code, 0);
@@ -86,10 +96,19 @@ test('the appliance publishes keys/<kid>.jwk with its identity in the metadata, 
 test('on another machine, using only the sink: fleet ls and grep find the sessions, fleet verify says OK, and sessions verify --sink accepts an export', async () => {
   const ls = await remote(['fleet', 'ls', '--json', '--since', '1d']);
   assert.equal(ls.code, 0, ls.stderr);
-  const listed = ls.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+  const listed = ls.stdout
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { id: string }).id);
   assert.deepEqual(listed, [...ids].reverse(), 'newest first');
   const one = await remote(['fleet', 'ls', '--json', '--claim', 'run_id=fleet-2']);
-  assert.deepEqual(one.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id), [ids[1]]);
+  assert.deepEqual(
+    one.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { id: string }).id),
+    [ids[1]],
+  );
   const table = await remote(['fleet', 'ls']);
   assert.match(table.stdout, /^ID\s+OPENED/);
   const grep = await remote(['fleet', 'grep', '--path', '/api/v1/validate', '--json']);

@@ -43,13 +43,26 @@ after(async () => {
 function send(method: string, body: Readable, framing: BodyFraming, agent: http.Agent, headers: string[] = []): ReturnType<typeof forward> {
   return forward({
     destination: { host: 'api.datadoghq.com', address: '127.0.0.1', port: (server.address() as AddressInfo).port, family: 4, pinned: true },
-    tls: false, method, path: '/x', headers: ['Host', 'api.datadoghq.com', ...headers], body, framing, agent,
-    maxBodyBytes: 1 << 20, timeoutMs: 5_000, now: () => performance.now(),
+    tls: false,
+    method,
+    path: '/x',
+    headers: ['Host', 'api.datadoghq.com', ...headers],
+    body,
+    framing,
+    agent,
+    maxBodyBytes: 1 << 20,
+    timeoutMs: 5_000,
+    now: () => performance.now(),
   });
 }
 
 test('frameHeaders replaces any framing header with exactly one for the framing', () => {
-  assert.deepEqual(frameHeaders(['Content-Length', '9', 'transfer-encoding', 'gzip', 'X', '1'], { kind: 'chunked' }), ['X', '1', 'Transfer-Encoding', 'chunked']);
+  assert.deepEqual(frameHeaders(['Content-Length', '9', 'transfer-encoding', 'gzip', 'X', '1'], { kind: 'chunked' }), [
+    'X',
+    '1',
+    'Transfer-Encoding',
+    'chunked',
+  ]);
   assert.deepEqual(frameHeaders(['X', '1'], { kind: 'length', length: 4 }), ['X', '1', 'Content-Length', '4']);
   assert.deepEqual(frameHeaders(['Content-Length', '4'], { kind: 'none' }), []);
 });
@@ -60,10 +73,13 @@ for (const method of ['GET', 'DELETE', 'OPTIONS']) {
     got.length = 0;
     await send(method, Readable.from([Buffer.from('GET /smuggled HTTP/1.1\r\n')]), { kind: 'chunked' }, agent);
     await send(method, Readable.from([Buffer.from('abc')]), { kind: 'length', length: 3 }, agent, ['Content-Length', '99']);
-    assert.deepEqual(got.map((g) => [g.method, g.te, g.cl, g.body]), [
-      [method, 'chunked', undefined, 'GET /smuggled HTTP/1.1\r\n'],
-      [method, undefined, '3', 'abc'],
-    ]);
+    assert.deepEqual(
+      got.map((g) => [g.method, g.te, g.cl, g.body]),
+      [
+        [method, 'chunked', undefined, 'GET /smuggled HTTP/1.1\r\n'],
+        [method, undefined, '3', 'abc'],
+      ],
+    );
     agent.destroy();
   });
 }
@@ -107,15 +123,23 @@ test('per-session pools: a clean exchange reuses its socket within a session, an
   const viaTls = (session: string) =>
     forward({
       destination: { host: 'api.datadoghq.com', address: '127.0.0.1', port: dd.port, family: 4, pinned: true },
-      tls: true, method: 'GET', path: '/api/v1/validate', headers: ['Host', 'api.datadoghq.com'], body: Readable.from([]), framing: { kind: 'none' },
-      agent: pools.agentFor(session), maxBodyBytes: 1 << 20, timeoutMs: 5_000, now: () => performance.now(),
+      tls: true,
+      method: 'GET',
+      path: '/api/v1/validate',
+      headers: ['Host', 'api.datadoghq.com'],
+      body: Readable.from([]),
+      framing: { kind: 'none' },
+      agent: pools.agentFor(session),
+      maxBodyBytes: 1 << 20,
+      timeoutMs: 5_000,
+      now: () => performance.now(),
     });
   const free = (session: string): Socket[] => Object.values(pools.agentFor(session).freeSockets).flat() as Socket[];
   try {
     await viaTls('a');
     await new Promise((r) => setImmediate(r));
     const first = free('a')[0];
-    assert.ok(first, 'the socket went back to session a\'s pool');
+    assert.ok(first, "the socket went back to session a's pool");
     await viaTls('a');
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(free('a'), [first], 'session a reused it');
@@ -124,7 +148,7 @@ test('per-session pools: a clean exchange reuses its socket within a session, an
     await new Promise((r) => setImmediate(r));
     assert.notEqual(free('b')[0], first);
     pools.release('a');
-    assert.ok(first.destroyed, 'a released session\'s sockets are destroyed');
+    assert.ok(first.destroyed, "a released session's sockets are destroyed");
     assert.equal(pools.size, 1);
   } finally {
     pools.releaseAll();

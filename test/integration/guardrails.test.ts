@@ -55,15 +55,18 @@ function startHook(port = 0): Promise<void> {
       res.end('ok');
     });
   });
-  return new Promise((r) => hookServer.listen(port, '127.0.0.1', () => {
-    hookPort = (hookServer.address() as AddressInfo).port;
-    r();
-  }));
+  return new Promise((r) =>
+    hookServer.listen(port, '127.0.0.1', () => {
+      hookPort = (hookServer.address() as AddressInfo).port;
+      r();
+    }),
+  );
 }
-const stopHook = (): Promise<void> => new Promise((r) => {
-  hookServer.close(() => r());
-  hookServer.closeAllConnections();
-});
+const stopHook = (): Promise<void> =>
+  new Promise((r) => {
+    hookServer.close(() => r());
+    hookServer.closeAllConnections();
+  });
 
 before(async () => {
   if (isRoot) {
@@ -133,7 +136,12 @@ async function sessionId(run_id: string): Promise<string> {
   return s.id;
 }
 
-interface Entry { request: { method: string; url: string }; response: { status: number; headers: { name: string; value: string }[]; content: { text?: string } }; _error?: string; _airlock: Record<string, unknown> }
+interface Entry {
+  request: { method: string; url: string };
+  response: { status: number; headers: { name: string; value: string }[]; content: { text?: string } };
+  _error?: string;
+  _airlock: Record<string, unknown>;
+}
 async function entries(run_id: string): Promise<Entry[]> {
   const r = await a.cli(['sessions', 'export', await sessionId(run_id)]);
   assert.equal(r.code, 0, r.stderr);
@@ -162,7 +170,13 @@ test('allowed requests are forwarded; a denied one is answered 403 POLICY_DENIED
   assert.equal(a.datadog.received.length, before, 'nothing denied reached Datadog');
   const e = (await entries('p1')).find((x) => x.request.url.endsWith('/api/v1/monitor'));
   assert.equal(e?._airlock['decision'], 'denied');
-  assert.deepEqual(e?._airlock['rule'], { policy: 'dashboards-writer', rule: 8, match: '* /api/v1/monitor/**', action: 'deny', reason: 'monitors are owned by the SRE team' });
+  assert.deepEqual(e?._airlock['rule'], {
+    policy: 'dashboards-writer',
+    rule: 8,
+    match: '* /api/v1/monitor/**',
+    action: 'deny',
+    reason: 'monitors are owned by the SRE team',
+  });
 });
 
 test('key-management endpoints are denied even under GET *, including percent-encoded spellings', async () => {
@@ -194,7 +208,10 @@ test('a report-mode rule forwards what it would deny and records it as report-de
   const e = (await entries('p4')).at(-1);
   assert.equal(e?._airlock['decision'], 'report-deny');
   assert.equal((e?._airlock['rule'] as { rule: number }).rule, 4, 'rules are numbered from 1');
-  assert.ok(a.logs.some((l) => l.includes('report mode')), 'logged');
+  assert.ok(
+    a.logs.some((l) => l.includes('report mode')),
+    'logged',
+  );
 });
 
 test('the rate limit answers 429 RATE_LIMITED with Retry-After once a session spends its burst', async () => {
@@ -205,7 +222,10 @@ test('the rate limit answers 429 RATE_LIMITED with Retry-After once a session sp
     statuses.push(r.status);
     if (r.status === 429) retryAfter = r.headers['retry-after'];
   }
-  assert.ok(statuses.slice(0, 40).every((s) => s === 200), 'the burst passes');
+  assert.ok(
+    statuses.slice(0, 40).every((s) => s === 200),
+    'the burst passes',
+  );
   assert.ok(statuses.includes(429), 'then 429');
   assert.match(String(retryAfter), /^\d+$/);
   const other = await call('p5-other', 'GET', '/api/v1/validate');
@@ -268,7 +288,12 @@ test('a held request nobody decides answers 403 APPROVAL_TIMEOUT after approvals
   });
   try {
     const token = await b.issuer.mint({ run_id: 'a3' });
-    const dispatcher = new ProxyAgent({ uri: b.proxyUrl, token: `Bearer ${token}`, requestTls: { ca: readFileSync(b.caPath, 'utf8') }, headersTimeout: 30_000 });
+    const dispatcher = new ProxyAgent({
+      uri: b.proxyUrl,
+      token: `Bearer ${token}`,
+      requestTls: { ca: readFileSync(b.caPath, 'utf8') },
+      headersTimeout: 30_000,
+    });
     const started = Date.now();
     const before = b.datadog.received.length;
     try {
@@ -326,7 +351,10 @@ test('a vaulted key echoed back in JSON, in a header, gzip- and brotli-compresse
 test('a JSON-path rule and a regex rule mask with their names; a JSON-path rule on a body beyond maxBodyBytes fails closed with 502', async () => {
   const r = await call('m2', 'GET', '/api/v2/things');
   const body = JSON.parse(r.text) as { data: { attributes: { key: string; name: string } }[] };
-  assert.deepEqual(body.data.map((d) => d.attributes.key), ['[masked:api-key]', '[masked:api-key]']);
+  assert.deepEqual(
+    body.data.map((d) => d.attributes.key),
+    ['[masked:api-key]', '[masked:api-key]'],
+  );
   assert.equal(body.data[0]?.attributes.name, 'one');
   const dash = await call('m2', 'POST', '/api/v1/dashboard', { title: 'x', widgets: [] });
   assert.equal((JSON.parse(dash.text) as { author_handle: string }).author_handle, '[masked:email]');
@@ -349,7 +377,11 @@ test('policy suggest turns a recorded session into rules that allow it and nothi
     const u = new URL(e.request.url);
     assert.equal(decide({ method: e.request.method, host: u.hostname, path: u.pathname }, p).action, 'allow', e.request.url);
   }
-  for (const [m, path] of [['DELETE', '/api/v1/dashboard/abc-def-001'], ['POST', '/api/v1/monitor'], ['GET', '/api/v1/dashboard']] as const) {
+  for (const [m, path] of [
+    ['DELETE', '/api/v1/dashboard/abc-def-001'],
+    ['POST', '/api/v1/monitor'],
+    ['GET', '/api/v1/dashboard'],
+  ] as const) {
     assert.equal(decide({ method: m, host: 'api.datadoghq.com', path }, p).action, 'deny', `${m} ${path}`);
   }
   const t = await a.cli(['policy', 'test', '--grant', 'dashboards-bot', 'DELETE /api/v1/dashboard/abc']);
@@ -358,7 +390,10 @@ test('policy suggest turns a recorded session into rules that allow it and nothi
 });
 
 test('after a crash a pending hold is lost: the client gets a connection error and the HAR records it as held-then-aborted', async () => {
-  const pending = call('z1', 'DELETE', '/api/v1/dashboard/abc-def-009').then(() => 'answered', (err: unknown) => `error: ${(err as Error).message}`);
+  const pending = call('z1', 'DELETE', '/api/v1/dashboard/abc-def-009').then(
+    () => 'answered',
+    (err: unknown) => `error: ${(err as Error).message}`,
+  );
   await pendingHold('/api/v1/dashboard/abc-def-009');
   const id = await sessionId('z1');
   await a.stop('SIGKILL');

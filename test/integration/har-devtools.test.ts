@@ -23,14 +23,23 @@ async function realisticHar(): Promise<{ har: { log: { entries: Array<Record<str
       await store.record(meta.id, { ...ex, id }, SECRETS);
     };
     await record('json', exchange({ url: `https://api.datadoghq.com/api/v2/series?api_key=${AGENT_KEY}` }));
-    await record('gzip', exchange({ method: 'GET', url: 'https://api.datadoghq.com/api/v1/monitor', reqBody: null, response: gzipResponse('{"monitors":[{"id":1}]}') }));
+    await record(
+      'gzip',
+      exchange({ method: 'GET', url: 'https://api.datadoghq.com/api/v1/monitor', reqBody: null, response: gzipResponse('{"monitors":[{"id":1}]}') }),
+    );
     await record(
       'binary',
       exchange({
         url: 'https://api.datadoghq.com/api/v2/logs',
         reqHeaders: [['Content-Type', 'application/octet-stream']],
         reqBody: body(Buffer.from([0, 159, 146, 150, 0, 1])),
-        response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [['Content-Type', 'image/png']], body: body(Buffer.from([137, 80, 78, 71, 0, 0])) },
+        response: {
+          status: 200,
+          statusText: 'OK',
+          httpVersion: 'HTTP/1.1',
+          headers: [['Content-Type', 'image/png']],
+          body: body(Buffer.from([137, 80, 78, 71, 0, 0])),
+        },
       }),
     );
     await record(
@@ -38,15 +47,27 @@ async function realisticHar(): Promise<{ har: { log: { entries: Array<Record<str
       exchange({
         url: 'https://api.datadoghq.com/api/v1/events',
         reqBody: body('{"title":"' + 'x'.repeat(50), { size: 5000, truncated: true }),
-        response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [['Content-Type', 'application/json']], body: body('['.repeat(64), { size: 100_000, truncated: true }) },
+        response: {
+          status: 200,
+          statusText: 'OK',
+          httpVersion: 'HTTP/1.1',
+          headers: [['Content-Type', 'application/json']],
+          body: body('['.repeat(64), { size: 100_000, truncated: true }),
+        },
       }),
     );
     // A refusal, recorded as Airlock answered it (recording/refusal-response.ts).
     await record('refused', {
-      ...exchange({ url: 'https://api.datadoghq.com/api/v1/monitor', response: refusalResponse(new AirlockError('POLICY_DENIED', 'monitors are owned by the SRE team')) }),
+      ...exchange({
+        url: 'https://api.datadoghq.com/api/v1/monitor',
+        response: refusalResponse(new AirlockError('POLICY_DENIED', 'monitors are owned by the SRE team')),
+      }),
       airlock: { decision: 'denied', code: 'POLICY_DENIED', errorCode: 'POLICY_DENIED', forwarded: false, stripped: [], injected: [] },
     });
-    await record('failed', exchange({ url: 'https://api.datadoghq.com/api/v1/validate', method: 'GET', reqBody: null, response: null, error: 'upstream unreachable: ECONNREFUSED' }));
+    await record(
+      'failed',
+      exchange({ url: 'https://api.datadoghq.com/api/v1/validate', method: 'GET', reqBody: null, response: null, error: 'upstream unreachable: ECONNREFUSED' }),
+    );
     // Begun, never recorded: finalized as a no-response entry.
     await store.begin(meta.id, { id: 'cut', startedDateTime: at(9), method: 'GET', url: 'https://api.datadoghq.com/api/v1/slow' });
     const path = await store.close(meta.id, 'test');

@@ -54,7 +54,10 @@ async function serveFirstLines(extra: string[]): Promise<string[]> {
 
 test('airlock serve logs pino JSON by default and readable lines with --log-format pretty', async () => {
   const json = await serveFirstLines([]);
-  assert.ok(json.every((l) => l.startsWith('{')), json.join('\n'));
+  assert.ok(
+    json.every((l) => l.startsWith('{')),
+    json.join('\n'),
+  );
   const pretty = await serveFirstLines(['--log-format', 'pretty']);
   const listening = pretty.find((l) => l.includes('airlock listening on'))!;
   assert.match(listening, /INFO.*airlock listening on 127\.0\.0\.1:\d+/);

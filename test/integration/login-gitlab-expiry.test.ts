@@ -58,10 +58,18 @@ test('a GitLab token in AIRLOCK_ID_TOKEN logs in with no source flag; the sessio
   const body = JSON.parse(r.stdout) as { token: string; expiresAt: string; grant: string; identity: Record<string, string>; env: Record<string, string> };
   assert.equal(body.grant, 'proj-main');
   assert.deepEqual(
-    { p: body.identity['project_path'], id: body.identity['project_id'], pl: body.identity['pipeline_id'], j: body.identity['job_id'], u: body.identity['user_login'] },
+    {
+      p: body.identity['project_path'],
+      id: body.identity['project_id'],
+      pl: body.identity['pipeline_id'],
+      j: body.identity['job_id'],
+      u: body.identity['user_login'],
+    },
     { p: 'group/proj', id: '42', pl: '9001', j: '9002', u: 'alice' },
   );
-  const c = await run('curl', ['-sS', '--fail-with-body', VALIDATE], { env: { HTTPS_PROXY: body.env['HTTPS_PROXY'], CURL_CA_BUNDLE: body.env['CURL_CA_BUNDLE'], NO_PROXY: '' } });
+  const c = await run('curl', ['-sS', '--fail-with-body', VALIDATE], {
+    env: { HTTPS_PROXY: body.env['HTTPS_PROXY'], CURL_CA_BUNDLE: body.env['CURL_CA_BUNDLE'], NO_PROXY: '' },
+  });
   assert.equal(c.code, 0, c.stderr + c.stdout);
 
   // No guessed sleep: ask until Airlock stops taking the token, then check that was not before the
@@ -125,7 +133,12 @@ test('check-config warns about name-only and unpinned grants, exits 0, and exits
           { name: 'by-name', issuer: 'gh', claims: { repository: 'acme/app', repository_owner: 'acme' }, credential: 'x' },
           { name: 'anyone', issuer: 'gh', claims: { ref: 'refs/heads/main' }, credential: 'x', allowAnyTenant: true },
           { name: 'gl-path', issuer: 'gl', claims: { project_path: 'group/proj' }, credential: 'x' },
-          { name: 'pinned', issuer: 'gh', claims: { repository_id: '1', repository_owner_id: '2', ref: 'refs/heads/main', event_name: 'push' }, credential: 'x' },
+          {
+            name: 'pinned',
+            issuer: 'gh',
+            claims: { repository_id: '1', repository_owner_id: '2', ref: 'refs/heads/main', event_name: 'push' },
+            credential: 'x',
+          },
         ],
       },
     }),

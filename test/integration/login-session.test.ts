@@ -95,7 +95,9 @@ test('airlock login --github fetches the job token for audience airlock and prin
 
   // curl: proxy URL credentials (Basic, password = session token), CA from CURL_CA_BUNDLE.
   const before = requestLines().length;
-  const c = await run('curl', ['-sS', '--fail-with-body', VALIDATE], { env: { HTTPS_PROXY: env['HTTPS_PROXY'], CURL_CA_BUNDLE: env['CURL_CA_BUNDLE'], NO_PROXY: '' } });
+  const c = await run('curl', ['-sS', '--fail-with-body', VALIDATE], {
+    env: { HTTPS_PROXY: env['HTTPS_PROXY'], CURL_CA_BUNDLE: env['CURL_CA_BUNDLE'], NO_PROXY: '' },
+  });
   assert.equal(c.code, 0, c.stderr + c.stdout);
   assert.deepEqual(JSON.parse(c.stdout), { valid: true });
   const got = a.datadog.received.at(-1)!;
@@ -124,12 +126,30 @@ test('the same session token through urllib3 (DD-API-KEY, proxy without credenti
   const n = await nodeHttpsViaConnect(a.port, ca, '/api/v1/validate', { 'DD-API-KEY': token });
   assert.equal(n.status, 200, n.body);
 
-  const b = await run('curl', ['-sS', '--fail-with-body', '--proxy', a.proxyUrl, '--cacert', a.caPath, '-H', `Authorization: Bearer ${token}`, '-H', `DD-APPLICATION-KEY: ${token}`, VALIDATE]);
+  const b = await run('curl', [
+    '-sS',
+    '--fail-with-body',
+    '--proxy',
+    a.proxyUrl,
+    '--cacert',
+    a.caPath,
+    '-H',
+    `Authorization: Bearer ${token}`,
+    '-H',
+    `DD-APPLICATION-KEY: ${token}`,
+    VALIDATE,
+  ]);
   assert.equal(b.code, 0, b.stderr + b.stdout);
 
   const last = await nextLines(before, 3);
-  assert.deepEqual(last.map((l) => l['session']), [session, session, session]);
-  assert.deepEqual(last.map((l) => (l['identity'] as Record<string, string>)['auth']), ['session-token', 'session-token', 'session-token']);
+  assert.deepEqual(
+    last.map((l) => l['session']),
+    [session, session, session],
+  );
+  assert.deepEqual(
+    last.map((l) => (l['identity'] as Record<string, string>)['auth']),
+    ['session-token', 'session-token', 'session-token'],
+  );
   for (const r of a.datadog.received.slice(-3)) assert.ok(!JSON.stringify(r.rawHeaders).includes(token), 'no session token upstream');
 });
 
@@ -183,7 +203,20 @@ test('spoofing: a matching repository name with another repository_id, another o
   }
   // The raw JWT on a proxied request is judged by the same rules.
   const jwt = await a.issuer.mint({ repository_id: '999999' });
-  const c = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--proxy', a.proxyUrl, '--cacert', a.caPath, '-H', `DD-API-KEY: ${jwt}`, VALIDATE]);
+  const c = await run('curl', [
+    '-sS',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '--proxy',
+    a.proxyUrl,
+    '--cacert',
+    a.caPath,
+    '-H',
+    `DD-API-KEY: ${jwt}`,
+    VALIDATE,
+  ]);
   assert.equal(c.stdout, '403');
 });
 
@@ -238,7 +271,10 @@ test('format json shows the grant; github-env masks the token first and appends 
   const first = g.stdout.split('\n')[0]!;
   assert.match(first, /^::add-mask::alk_[A-Za-z0-9_-]{43}$/);
   const t = first.slice('::add-mask::'.length);
-  const masks = g.stdout.split('\n').filter((l) => l.startsWith('::add-mask::')).map((l) => l.slice('::add-mask::'.length));
+  const masks = g.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('::add-mask::'))
+    .map((l) => l.slice('::add-mask::'.length));
   const lines = readFileSync(ghEnv, 'utf8').split('\n');
   assert.equal(lines[0], 'EXISTING=1');
   assert.ok(lines.includes(`HTTPS_PROXY=http://airlock:${t}@127.0.0.1:${a.port}`));
@@ -278,7 +314,9 @@ test('logout ends the token (TOKEN_INVALID after) and closes the session, whose 
   assert.equal(out.status, 200, out.body);
   const closed = JSON.parse(out.body) as { session: string; har: string };
   assert.equal(closed.session, body.session);
-  const har = JSON.parse(readFileSync(closed.har, 'utf8')) as { log: { _airlock: { closeReason: string }; entries: { _airlock: { session: string; grant: string; identity: Record<string, string> } }[] } };
+  const har = JSON.parse(readFileSync(closed.har, 'utf8')) as {
+    log: { _airlock: { closeReason: string }; entries: { _airlock: { session: string; grant: string; identity: Record<string, string> } }[] };
+  };
   assert.equal(har.log._airlock.closeReason, 'logout');
   const e = har.log.entries.at(-1)!;
   assert.equal(e._airlock.session, body.session);

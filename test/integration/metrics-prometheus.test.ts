@@ -22,7 +22,6 @@ let prom: ChildProcess | undefined;
 let promPort = 0;
 const dir = mkdtempSync(join(tmpdir(), 'airlock-prom-'));
 
-
 async function admin(path: string): Promise<{ status: number; text: string }> {
   const r = await fetch(`http://127.0.0.1:${adminPort}${path}`, { signal: AbortSignal.timeout(10_000) });
   return { status: r.status, text: await r.text() };
@@ -58,8 +57,15 @@ before(async () => {
   adminPort = (JSON.parse(line) as { port: number }).port;
   promPort = await freePort();
   const cfg = join(dir, 'prometheus.yml');
-  writeFileSync(cfg, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: airlock\n    static_configs:\n      - targets: ['127.0.0.1:${adminPort}']\n`);
-  prom = spawn('prometheus', [`--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'], { stdio: 'ignore' });
+  writeFileSync(
+    cfg,
+    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: airlock\n    static_configs:\n      - targets: ['127.0.0.1:${adminPort}']\n`,
+  );
+  prom = spawn(
+    'prometheus',
+    [`--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'],
+    { stdio: 'ignore' },
+  );
 });
 
 after(async () => {
@@ -88,15 +94,38 @@ test('a real Prometheus scrapes Airlock and PromQL returns the request counts af
   if (skipOutsideCi(t, WHY)) return;
   const token = await a.issuer.mint({ run_id: 'prom-1' });
   for (let i = 0; i < 3; i++) {
-    const r = await run('curl', ['-sS', '--fail', '--proxy', a.proxyUrl, '--proxy-header', `Proxy-Authorization: Bearer ${token}`, '--cacert', a.caPath, 'https://api.datadoghq.com/api/v1/validate']);
+    const r = await run('curl', [
+      '-sS',
+      '--fail',
+      '--proxy',
+      a.proxyUrl,
+      '--proxy-header',
+      `Proxy-Authorization: Bearer ${token}`,
+      '--cacert',
+      a.caPath,
+      'https://api.datadoghq.com/api/v1/validate',
+    ]);
     assert.equal(r.code, 0, r.stderr);
   }
-  const refused = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--proxy', a.proxyUrl, '--cacert', a.caPath, 'https://api.datadoghq.com/api/v1/validate']);
+  const refused = await run('curl', [
+    '-sS',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '--proxy',
+    a.proxyUrl,
+    '--cacert',
+    a.caPath,
+    'https://api.datadoghq.com/api/v1/validate',
+  ]);
   assert.equal(refused.stdout, '407');
   const up = await until('the target up', () => promql('up{job="airlock"}').then((v) => (v === 1 ? v : undefined)));
   assert.equal(up, 1);
   const forwarded = await until('3 forwarded requests', () =>
-    promql('sum(airlock_requests_total{job="airlock",decision="forwarded",grant="dashboards-bot",host_class="datadog"})').then((v) => (v === 3 ? v : undefined)),
+    promql('sum(airlock_requests_total{job="airlock",decision="forwarded",grant="dashboards-bot",host_class="datadog"})').then((v) =>
+      v === 3 ? v : undefined,
+    ),
   );
   assert.equal(forwarded, 3);
   assert.equal(await until('the refusal', () => promql('sum(airlock_requests_total{code="TOKEN_MISSING"})')), 1);
@@ -111,7 +140,23 @@ test('the metric names pass promtool check metrics, and no label holds a path, s
   const { text } = await admin('/metrics');
   const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.equal(r.status, 0, `promtool check metrics:\n${r.stdout}${r.stderr}`);
-  for (const name of ['airlock_requests_total', 'airlock_upstream_latency_seconds_bucket', 'airlock_added_latency_seconds_bucket', 'airlock_request_bytes_total', 'airlock_open_connections', 'airlock_open_sessions', 'airlock_approvals_waiting', 'airlock_approvals_oldest_age_seconds', 'airlock_journal_write_seconds_bucket', 'airlock_journal_write_failures_total', 'airlock_outbox_depth', 'airlock_outbox_oldest_age_seconds', 'airlock_vault_entry_age_seconds', 'airlock_jwks_fetch_failures_total', 'airlock_process_cpu_seconds_total']) {
+  for (const name of [
+    'airlock_requests_total',
+    'airlock_upstream_latency_seconds_bucket',
+    'airlock_added_latency_seconds_bucket',
+    'airlock_request_bytes_total',
+    'airlock_open_connections',
+    'airlock_open_sessions',
+    'airlock_approvals_waiting',
+    'airlock_approvals_oldest_age_seconds',
+    'airlock_journal_write_seconds_bucket',
+    'airlock_journal_write_failures_total',
+    'airlock_outbox_depth',
+    'airlock_outbox_oldest_age_seconds',
+    'airlock_vault_entry_age_seconds',
+    'airlock_jwks_fetch_failures_total',
+    'airlock_process_cpu_seconds_total',
+  ]) {
     assert.match(text, new RegExp(`^${name}[{ ]`, 'm'), name);
   }
   const sessions = JSON.parse((await a.cli(['sessions', 'ls', '--json'])).stdout) as { id: string; sub: string }[];

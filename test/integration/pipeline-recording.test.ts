@@ -12,7 +12,15 @@ import { importInDevTools } from '../fixtures/devtools-import.js';
 interface Har {
   log: {
     _airlock: Record<string, unknown>;
-    entries: Array<Record<string, unknown> & { request: { url: string; method: string }; response: { status: number; content: { text?: string } }; _airlock: Record<string, unknown>; comment?: string; _error?: string }>;
+    entries: Array<
+      Record<string, unknown> & {
+        request: { url: string; method: string };
+        response: { status: number; content: { text?: string } };
+        _airlock: Record<string, unknown>;
+        comment?: string;
+        _error?: string;
+      }
+    >;
   };
 }
 
@@ -46,7 +54,14 @@ after(async () => {
 test('an open session exports as a valid HAR snapshot and closes into its final HAR on request', async () => {
   const token = await mint({ sub: 'repo:acme/app:ref:refs/heads/main', run_id: '5001' });
   const body = JSON.stringify({ title: 'snap', layout_type: 'ordered', widgets: [] });
-  const r = await curl(token, 'https://api.datadoghq.com/api/v1/dashboard', ['-H', `DD-API-KEY: ${AGENT_KEY}`, '-H', 'content-type: application/json', '-d', body]);
+  const r = await curl(token, 'https://api.datadoghq.com/api/v1/dashboard', [
+    '-H',
+    `DD-API-KEY: ${AGENT_KEY}`,
+    '-H',
+    'content-type: application/json',
+    '-d',
+    body,
+  ]);
   assert.match(r.stdout, /abc-def-/);
   const s = (await sessionIds()).find((x) => x.status === 'open' && x.sub === 'repo:acme/app:ref:refs/heads/main');
   assert.ok(s, 'the session is listed as open');
@@ -64,7 +79,20 @@ test('an open session exports as a valid HAR snapshot and closes into its final 
 
 test('a body over maxBodyBytes reaches the client whole and is recorded truncated with a comment', async () => {
   const token = await mint({ run_id: '5002' });
-  const r = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{size_download}', '--proxy', a.proxyUrl, '--proxy-header', `Proxy-Authorization: Bearer ${token}`, '--cacert', a.caPath, 'https://api.datadoghq.com/big?bytes=3000000']);
+  const r = await run('curl', [
+    '-sS',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{size_download}',
+    '--proxy',
+    a.proxyUrl,
+    '--proxy-header',
+    `Proxy-Authorization: Bearer ${token}`,
+    '--cacert',
+    a.caPath,
+    'https://api.datadoghq.com/big?bytes=3000000',
+  ]);
   assert.equal(r.stdout, '3000000');
   const s = (await sessionIds()).find((x) => x.status === 'open');
   assert.ok(s);
@@ -135,7 +163,7 @@ test('after kill -9 the next serve turns the orphaned journal into a HAR holding
   assert.equal(har.log.entries.filter((e) => e.response.status === 200).length, 3);
 });
 
-test('every recorded session imports in Chromium\'s real DevTools HAR importer', async () => {
+test("every recorded session imports in Chromium's real DevTools HAR importer", async () => {
   const dir = join(a.stateDir, 'sessions');
   const hars = readdirSync(dir).filter((f) => f.endsWith('.har'));
   assert.ok(hars.length >= 4);

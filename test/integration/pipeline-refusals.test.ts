@@ -8,8 +8,16 @@ import { ProxyAgent, request } from 'undici';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
 import { startFakeDatadog, type FakeDatadog } from '../fixtures/fake-datadog.js';
 import {
-  assertNoSecrets, assertRefusal, curl, rawConnect, sendRaw, startTlsOrigin, tlsThroughConnect,
-  parseResponses, type HttpResult, type TlsOrigin,
+  assertNoSecrets,
+  assertRefusal,
+  curl,
+  rawConnect,
+  sendRaw,
+  startTlsOrigin,
+  tlsThroughConnect,
+  parseResponses,
+  type HttpResult,
+  type TlsOrigin,
 } from '../fixtures/refusal-helpers.js';
 import { waitFor } from '../fixtures/wait-for.js';
 
@@ -144,8 +152,14 @@ describe('one shared airlock (default config)', () => {
   test('an SNI differing from the CONNECT target and Host (Node tls over a hand-made CONNECT) is refused with 421 HOST_MISMATCH', async () => {
     const n = a.datadog.received.length;
     const token = keep(await a.issuer.mint());
-    const text = await tlsThroughConnect(a.port, 'api.datadoghq.com:443', 'us3.datadoghq.com', readFileSync(a.caPath, 'utf8'),
-      'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n', `Bearer ${token}`);
+    const text = await tlsThroughConnect(
+      a.port,
+      'api.datadoghq.com:443',
+      'us3.datadoghq.com',
+      readFileSync(a.caPath, 'utf8'),
+      'GET /api/v1/validate HTTP/1.1\r\nHost: api.datadoghq.com\r\nConnection: close\r\n\r\n',
+      `Bearer ${token}`,
+    );
     expectRefused(a, parseResponses(text), 421, 'HOST_MISMATCH', n);
   });
 
@@ -184,7 +198,16 @@ describe('one shared airlock (default config)', () => {
   });
 
   test('a WebSocket upgrade inside an intercepted connection is never upgraded: 407 without a token, and with one upstream gets a plain GET', async () => {
-    const ws = ['-H', 'Connection: Upgrade', '-H', 'Upgrade: websocket', '-H', 'Sec-WebSocket-Version: 13', '-H', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='];
+    const ws = [
+      '-H',
+      'Connection: Upgrade',
+      '-H',
+      'Upgrade: websocket',
+      '-H',
+      'Sec-WebSocket-Version: 13',
+      '-H',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ];
     const n = a.datadog.received.length;
     expectRefused(a, await curl(a, API, { args: ws }), 407, 'TOKEN_MISSING', n);
     const r = await curl(a, API, { token: keep(await a.issuer.mint()), args: ws });
@@ -279,7 +302,7 @@ describe('an airlock with its own upstream pins: an untrusted Datadog, a closed 
     assert.equal(untrusted.received.length, 0);
   });
 
-  test('an allowed passthrough is a blind tunnel: the client sees the origin\'s own certificate, not Airlock\'s', async () => {
+  test("an allowed passthrough is a blind tunnel: the client sees the origin's own certificate, not Airlock's", async () => {
     const r = await curl(a, 'https://passthrough.test/', { args: ['-v', '--cacert', origin.certPath] });
     assert.equal(r.exit, 0, r.stderr);
     assert.equal(r.status, 200);

@@ -37,7 +37,12 @@ async function hup(): Promise<string> {
 }
 
 async function post(): Promise<number> {
-  const r = await request('https://api.datadoghq.com/api/v1/dashboard', { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: '{"title":"r","widgets":[]}' });
+  const r = await request('https://api.datadoghq.com/api/v1/dashboard', {
+    method: 'POST',
+    dispatcher,
+    headers: { 'content-type': 'application/json' },
+    body: '{"title":"r","widgets":[]}',
+  });
   await r.body.text();
   return r.statusCode;
 }
@@ -47,7 +52,14 @@ before(async () => {
   original = readFileSync(a.configPath, 'utf8');
   const token = await a.issuer.mint({ run_id: 'reload-1' });
   // One client, one keep-alive connection through the whole test.
-  dispatcher = new ProxyAgent({ uri: a.proxyUrl, token: `Bearer ${token}`, requestTls: { ca: readFileSync(a.caPath, 'utf8') }, connections: 1, headersTimeout: 60_000, bodyTimeout: 60_000 });
+  dispatcher = new ProxyAgent({
+    uri: a.proxyUrl,
+    token: `Bearer ${token}`,
+    requestTls: { ca: readFileSync(a.caPath, 'utf8') },
+    connections: 1,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  });
 });
 
 after(async () => {
@@ -57,7 +69,14 @@ after(async () => {
 
 test('SIGHUP applies a new policy to new requests; a held approval, the session and the open connection survive it', async () => {
   assert.equal(await post(), 403, 'the first policy denies it');
-  const held = request('https://api.datadoghq.com/api/v1/dashboard/abc-def-001', { method: 'DELETE', dispatcher: new ProxyAgent({ uri: a.proxyUrl, token: `Bearer ${await a.issuer.mint({ run_id: 'reload-1' })}`, requestTls: { ca: readFileSync(a.caPath, 'utf8') } }) });
+  const held = request('https://api.datadoghq.com/api/v1/dashboard/abc-def-001', {
+    method: 'DELETE',
+    dispatcher: new ProxyAgent({
+      uri: a.proxyUrl,
+      token: `Bearer ${await a.issuer.mint({ run_id: 'reload-1' })}`,
+      requestTls: { ca: readFileSync(a.caPath, 'utf8') },
+    }),
+  });
   const holdId = await waitFor('the hold', async () => {
     const r = await a.cli(['approvals', 'ls', '--json']);
     return r.code === 0 ? (JSON.parse(r.stdout) as { id: string }[])[0]?.id : undefined;

@@ -26,7 +26,10 @@ test('serve refuses (exit 2, nothing created) a grant on github.com that pins no
   const cfg = config('open', { identity: { ...GITHUB, grants: [{ name: 'everyone', issuer: 'gh', claims: {}, credential: 'dd-prod' }] } });
   const r = await runCli(['serve', '--config', cfg]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^airlock: CONFIG_REFUSED: .*open\.yaml is refused:\n {2}identity\.grants\[0\]\.claims: grant everyone pins no tenant, and every tenant of https:\/\/token\.actions\.githubusercontent\.com shares that issuer/);
+  assert.match(
+    r.stderr,
+    /^airlock: CONFIG_REFUSED: .*open\.yaml is refused:\n {2}identity\.grants\[0\]\.claims: grant everyone pins no tenant, and every tenant of https:\/\/token\.actions\.githubusercontent\.com shares that issuer/,
+  );
   assert.match(r.stderr, /allowAnyTenant: true/);
   assert.equal(existsSync(join(tmp, 'open-state')), false, 'nothing was created');
 });
@@ -35,7 +38,10 @@ test('allowAnyTenant: true lets such a grant run; a grant whose credential is no
   const a = await startAirlock({
     noVault: true,
     identity: (url) => ({
-      issuers: [{ name: 'github', issuer: url, audience: 'airlock', algorithms: ['RS256'] }, { name: 'gh', preset: 'github', audience: 'airlock' }],
+      issuers: [
+        { name: 'github', issuer: url, audience: 'airlock', algorithms: ['RS256'] },
+        { name: 'gh', preset: 'github', audience: 'airlock' },
+      ],
       grants: [
         { name: 'dashboards-bot', issuer: 'github', claims: { repository_id: '123456' }, credential: 'dd-prod' },
         { name: 'everyone', issuer: 'gh', claims: {}, credential: 'dd-prod', allowAnyTenant: true },
@@ -43,7 +49,12 @@ test('allowAnyTenant: true lets such a grant run; a grant whose credential is no
     }),
   });
   try {
-    assert.ok(a.logs.some((l) => /identity\.grants\[0\]\.credential: grant dashboards-bot names dd-prod, which is not in the vault/.test(l) && l.includes('"level":40')), a.logs.join('\n'));
+    assert.ok(
+      a.logs.some(
+        (l) => /identity\.grants\[0\]\.credential: grant dashboards-bot names dd-prod, which is not in the vault/.test(l) && l.includes('"level":40'),
+      ),
+      a.logs.join('\n'),
+    );
     const c = await a.cli(['check-config', '--state-dir', a.stateDir]);
     assert.equal(c.code, 0, c.stdout);
     assert.match(c.stdout, /warning: identity\.grants\[0\]\.credential: grant dashboards-bot names dd-prod, which is not in the vault/);

@@ -14,7 +14,24 @@ after(async () => {
 });
 
 async function curl(token: string): Promise<{ status: number; body: string }> {
-  const r = await run('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', '--proxy', a.proxyUrl, '--cacert', a.caPath, '-H', `DD-API-KEY: ${token}`, 'https://api.datadoghq.com/api/v1/validate'], { env: { NO_PROXY: '' } });
+  const r = await run(
+    'curl',
+    [
+      '-sS',
+      '-o',
+      '-',
+      '-w',
+      '\n%{http_code}',
+      '--proxy',
+      a.proxyUrl,
+      '--cacert',
+      a.caPath,
+      '-H',
+      `DD-API-KEY: ${token}`,
+      'https://api.datadoghq.com/api/v1/validate',
+    ],
+    { env: { NO_PROXY: '' } },
+  );
   const i = r.stdout.lastIndexOf('\n');
   return { status: Number(r.stdout.slice(i + 1)), body: r.stdout.slice(0, i) };
 }

@@ -24,12 +24,17 @@ after(async () => {
 
 function get(servername: string, headers: Record<string, string>): Promise<{ status: number; body: string; errorCode?: string }> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port: tport, servername, path: '/api/v1/validate', headers: { host: servername, ...headers }, ca, agent: false, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ...(res.headers['x-airlock-error'] ? { errorCode: String(res.headers['x-airlock-error']) } : {}) }));
-    });
+    const req = https.request(
+      { host: '127.0.0.1', port: tport, servername, path: '/api/v1/validate', headers: { host: servername, ...headers }, ca, agent: false, timeout: 10_000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body, ...(res.headers['x-airlock-error'] ? { errorCode: String(res.headers['x-airlock-error']) } : {}) }),
+        );
+      },
+    );
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end();

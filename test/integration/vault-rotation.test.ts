@@ -78,7 +78,11 @@ test('a file source replaced by rename mid-load: no request fails, the new key i
   const put = await a.cli(['vault', 'put', 'dd-prod', '--source-file', keyFile]);
   assert.equal(put.code, 0, put.stderr);
   // The running server picks the new entry up within 2 s.
-  await waitFor('the file source loaded', () => (a.logs.some((l) => l.includes('"source":"file"') && l.includes('key source: new value')) ? true : undefined), 15_000);
+  await waitFor(
+    'the file source loaded',
+    () => (a.logs.some((l) => l.includes('"source":"file"') && l.includes('key source: new value')) ? true : undefined),
+    15_000,
+  );
   ca = readFileSync(a.caPath, 'utf8');
   const token = await a.issuer.mint({ run_id: 'rot-1' });
 
@@ -117,7 +121,11 @@ test('an exec source (credential-process script, ttl 1s) rotated mid-load: no re
   assert.equal(put.code, 0, put.stderr);
   const token = await a.issuer.mint({ run_id: 'rot-2' });
   // The server picks the changed entry up within 2 s.
-  await waitFor('the exec source started', () => (a.logs.some((l) => l.includes('"source":"exec"') && l.includes('key source: new value')) ? true : undefined), 15_000);
+  await waitFor(
+    'the exec source started',
+    () => (a.logs.some((l) => l.includes('"source":"exec"') && l.includes('key source: new value')) ? true : undefined),
+    15_000,
+  );
 
   const l = load(token, 8);
   await waitFor('load under way', () => (l.count() > 50 ? true : undefined), 15_000);

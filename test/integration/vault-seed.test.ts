@@ -15,7 +15,17 @@ test('a vault seed credential fills an empty vault at start (0600) and never ove
   try {
     a.datadog.apiKeys.add(seedKey);
     const token = await a.issuer.mint();
-    const r = await run('curl', ['-sS', '--fail-with-body', '--proxy', a.proxyUrl, '--proxy-header', `Proxy-Authorization: Bearer ${token}`, '--cacert', a.caPath, 'https://api.datadoghq.com/api/v1/validate']);
+    const r = await run('curl', [
+      '-sS',
+      '--fail-with-body',
+      '--proxy',
+      a.proxyUrl,
+      '--proxy-header',
+      `Proxy-Authorization: Bearer ${token}`,
+      '--cacert',
+      a.caPath,
+      'https://api.datadoghq.com/api/v1/validate',
+    ]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(a.datadog.received.at(-1)?.headers['dd-api-key'], seedKey);
     assert.equal(statSync(join(a.stateDir, 'vault.json')).mode & 0o777, 0o600);
@@ -25,7 +35,17 @@ test('a vault seed credential fills an empty vault at start (0600) and never ove
     writeFileSync(join(credDir, 'airlock_vault-seed'), JSON.stringify({ 'dd-prod': { apiKey: `other${seedKey}` } }));
     await a.stop();
     await a.start();
-    const r2 = await run('curl', ['-sS', '--fail-with-body', '--proxy', a.proxyUrl, '--proxy-header', `Proxy-Authorization: Bearer ${await a.issuer.mint()}`, '--cacert', a.caPath, 'https://api.datadoghq.com/api/v1/validate']);
+    const r2 = await run('curl', [
+      '-sS',
+      '--fail-with-body',
+      '--proxy',
+      a.proxyUrl,
+      '--proxy-header',
+      `Proxy-Authorization: Bearer ${await a.issuer.mint()}`,
+      '--cacert',
+      a.caPath,
+      'https://api.datadoghq.com/api/v1/validate',
+    ]);
     assert.equal(r2.code, 0, r2.stdout + r2.stderr);
     assert.equal(a.datadog.received.at(-1)?.headers['dd-api-key'], seedKey);
   } finally {

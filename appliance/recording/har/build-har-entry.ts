@@ -145,9 +145,7 @@ export function buildHarEntry(line: JournalExchangeLine): HarEntry {
       httpVersion: str(rs.httpVersion, 'HTTP/1.1'),
       cookies: [],
       headers: headerList(rs.headers),
-      content: body
-        ? contentOf(body, str(headerValue(rs.headers, 'content-type'), 'x-unknown'))
-        : { size: 0, mimeType: 'x-unknown' },
+      content: body ? contentOf(body, str(headerValue(rs.headers, 'content-type'), 'x-unknown')) : { size: 0, mimeType: 'x-unknown' },
       redirectURL: str(headerValue(rs.headers, 'location')),
       headersSize: int(rs.headersSize, -1),
       bodySize: body ? int(body.wireSize, -1) : -1,
@@ -206,7 +204,12 @@ function guardFields(a: JournalExchangeLine['airlock'] | undefined): Pick<HarEnt
   if (a?.rule && typeof a.rule === 'object') out.rule = a.rule;
   const ap = a?.approval;
   if (ap && typeof ap.by === 'string' && typeof ap.at === 'string') {
-    out.approval = { by: ap.by, at: ap.at, ...(typeof ap.note === 'string' ? { note: ap.note } : {}), ...(typeof ap.channel === 'string' ? { channel: ap.channel } : {}) };
+    out.approval = {
+      by: ap.by,
+      at: ap.at,
+      ...(typeof ap.note === 'string' ? { note: ap.note } : {}),
+      ...(typeof ap.channel === 'string' ? { channel: ap.channel } : {}),
+    };
   }
   if (Array.isArray(a?.masked)) out.masked = a.masked.map((s) => str(s));
   return out;

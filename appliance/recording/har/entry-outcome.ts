@@ -27,7 +27,11 @@ export function entryOutcome(e: HarEntry): EntryOutcome {
   if (a?.forwarded !== true) {
     // A recording from before `_airlock.forwarded`: a refusal then looked like status 0; nothing proves it was sent.
     return code !== undefined || a?.decision === 'refused' || a?.decision === 'denied'
-      ? { kind: 'refused', code: code ?? String(a?.decision), reason: `refused by Airlock when recorded (${code ?? String(a?.decision)}): it never reached Datadog` }
+      ? {
+          kind: 'refused',
+          code: code ?? String(a?.decision),
+          reason: `refused by Airlock when recorded (${code ?? String(a?.decision)}): it never reached Datadog`,
+        }
       : { kind: 'incomplete', reason: 'the recording does not say whether it reached Datadog (no _airlock.forwarded: made by an older Airlock)' };
   }
   if (code !== undefined) return { kind: 'incomplete', reason: `Datadog's answer is not recorded (${code})` };

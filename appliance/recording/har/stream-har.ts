@@ -77,7 +77,11 @@ class JournalChainCheck {
     this.last = sha256Hex(text);
   }
   result(): NonNullable<LogChain['journal']> {
-    return { lines: this.lines, intact: this.firstBreakAtLine === undefined, ...(this.firstBreakAtLine !== undefined ? { firstBreakAtLine: this.firstBreakAtLine } : {}) };
+    return {
+      lines: this.lines,
+      intact: this.firstBreakAtLine === undefined,
+      ...(this.firstBreakAtLine !== undefined ? { firstBreakAtLine: this.firstBreakAtLine } : {}),
+    };
   }
 }
 

@@ -131,7 +131,7 @@ async function carryOver(path: string, from: number, into: FileHandle): Promise<
   try {
     const { size } = await src.stat();
     const buf = Buffer.alloc(64 * 1024);
-    for (let at = from; at < size; ) {
+    for (let at = from; at < size;) {
       const { bytesRead } = await src.read(buf, 0, Math.min(buf.length, size - at), at);
       if (bytesRead === 0) break;
       await writeFully(into, buf.subarray(0, bytesRead));

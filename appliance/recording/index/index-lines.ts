@@ -40,7 +40,7 @@ async function readRange(fh: FileHandle, at: number, length: number): Promise<Bu
 export async function* chunksForward(fh: FileHandle, from: number, to: number, chunk = CHUNK): AsyncGenerator<Buffer> {
   let carry: Buffer = EMPTY;
   let skipping = false; // inside an over-long line: drop bytes up to its newline
-  for (let at = from; at < to; ) {
+  for (let at = from; at < to;) {
     let buf = await readRange(fh, at, Math.min(chunk, to - at));
     if (buf.length === 0) break;
     at += buf.length;
@@ -76,7 +76,7 @@ export async function* chunksBackward(fh: FileHandle, from: number, to: number, 
   // `head`: the end part of a line whose start lies in an earlier chunk.
   let head: Buffer = EMPTY;
   let skipping = false; // the line ending at the next newline back is over-long: drop it
-  for (let end = to; end > from; ) {
+  for (let end = to; end > from;) {
     const start = Math.max(from, end - chunk);
     let buf = await readRange(fh, start, end - start);
     if (buf.length < end - start) return; // the file shrank under us: nothing safe to say
@@ -107,7 +107,7 @@ export function selectLines(buf: Buffer, pre: Prefilter | null): string[] {
   const out: string[] = [];
   if (!pre) {
     const text = buf.toString('utf8');
-    for (let from = 0; from < text.length; ) {
+    for (let from = 0; from < text.length;) {
       let nl = text.indexOf('\n', from);
       if (nl < 0) nl = text.length;
       if (nl > from && nl - from <= MAX_LINE) out.push(text.slice(from, nl));
@@ -119,7 +119,7 @@ export function selectLines(buf: Buffer, pre: Prefilter | null): string[] {
   // raw bytes, then check the other groups on those lines only.
   const starts = new Map<number, number>();
   for (const needle of [...pre[0]!, DROP]) {
-    for (let at = buf.indexOf(needle); at >= 0; ) {
+    for (let at = buf.indexOf(needle); at >= 0;) {
       const start = buf.lastIndexOf(NL, at) + 1;
       let end = buf.indexOf(NL, at);
       if (end < 0) end = buf.length;

@@ -179,5 +179,8 @@ export async function sidecarIds(sessionsDir: string): Promise<string[]> {
     if (errCode(err) === 'ENOENT') return [];
     throw err;
   }
-  return names.filter((n) => n.endsWith(META_SUFFIX)).map((n) => n.slice(0, -META_SUFFIX.length)).filter(isSessionId);
+  return names
+    .filter((n) => n.endsWith(META_SUFFIX))
+    .map((n) => n.slice(0, -META_SUFFIX.length))
+    .filter(isSessionId);
 }

@@ -9,13 +9,13 @@ import type { SigningKey } from './signing-key.js';
 export const MAX_SIGNED_HAR_BYTES = 1024 * 1024 * 1024;
 
 export async function signHar(har: Uint8Array, key: SigningKey): Promise<string> {
-  const jws = await new FlattenedSign(har).setProtectedHeader({ alg: 'EdDSA', b64: false, crit: ['b64'], kid: key.kid, typ: 'airlock-har+jws' }).sign(key.privateKey);
+  const jws = await new FlattenedSign(har)
+    .setProtectedHeader({ alg: 'EdDSA', b64: false, crit: ['b64'], kid: key.kid, typ: 'airlock-har+jws' })
+    .sign(key.privateKey);
   return `${jws.protected ?? ''}..${jws.signature}`;
 }
 
-export type SignatureCheck =
-  | { readonly ok: true; readonly kid: string | undefined }
-  | { readonly ok: false; readonly reason: string };
+export type SignatureCheck = { readonly ok: true; readonly kid: string | undefined } | { readonly ok: false; readonly reason: string };
 
 function publicKeyOf(jwk: JWK): KeyObject {
   if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') throw new Error('not an Ed25519 public JWK');
@@ -24,7 +24,8 @@ function publicKeyOf(jwk: JWK): KeyObject {
 
 export async function verifyHarSignature(har: Uint8Array, detached: string, publicJwk: JWK): Promise<SignatureCheck> {
   const parts = detached.trim().split('.');
-  if (parts.length !== 3 || parts[1] !== '' || !parts[0] || !parts[2]) return { ok: false, reason: 'the .sig file is not a detached compact JWS (<protected>..<signature>)' };
+  if (parts.length !== 3 || parts[1] !== '' || !parts[0] || !parts[2])
+    return { ok: false, reason: 'the .sig file is not a detached compact JWS (<protected>..<signature>)' };
   let key: KeyObject;
   try {
     key = publicKeyOf(publicJwk);
@@ -37,7 +38,13 @@ export async function verifyHarSignature(har: Uint8Array, detached: string, publ
     return { ok: true, kid: r.protectedHeader?.kid };
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    return { ok: false, reason: code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'the signature does not match the HAR bytes (altered file, or another key)' : `the signature is malformed: ${(err as Error).message}` };
+    return {
+      ok: false,
+      reason:
+        code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'
+          ? 'the signature does not match the HAR bytes (altered file, or another key)'
+          : `the signature is malformed: ${(err as Error).message}`,
+    };
   }
 }
 

@@ -122,17 +122,32 @@ export function verifyChain(har: Buffer | string): ChainVerdict {
     }
     if (c.seq !== expectedSeq) {
       const elsewhere = seqAt.indexOf(expectedSeq, i + 1);
-      if (elsewhere >= 0) return fail({ code: 'ENTRY_REORDERED', entry: n, message: `entry ${n} is out of order: it is at position ${elsewhere + 1}, and entry ${c.seq + 1} is in its place` });
+      if (elsewhere >= 0)
+        return fail({
+          code: 'ENTRY_REORDERED',
+          entry: n,
+          message: `entry ${n} is out of order: it is at position ${elsewhere + 1}, and entry ${c.seq + 1} is in its place`,
+        });
       if (c.seq > expectedSeq) return fail({ code: 'ENTRY_MISSING', entry: n, message: `entry ${n} is missing: entry ${c.seq + 1} follows entry ${n - 1}` });
       return fail({ code: 'ENTRY_REORDERED', entry: n, message: `entry ${c.seq + 1} appears again at position ${i + 1}` });
     }
     return fail({ code: 'ENTRY_ALTERED', entry: n, message: `entry ${n} does not follow entry ${n - 1}: the chain link is broken` });
   }
   if (truncated) {
-    return fail({ code: 'FILE_TRUNCATED', entry: slots.length + 1, message: `the file is truncated after entry ${slots.length}: entry ${slots.length + 1} (if there was one) and the chain's head are missing` });
+    return fail({
+      code: 'FILE_TRUNCATED',
+      entry: slots.length + 1,
+      message: `the file is truncated after entry ${slots.length}: entry ${slots.length + 1} (if there was one) and the chain's head are missing`,
+    });
   }
   if (!chain) return fail({ code: 'CHAIN_MISSING', message: 'log._airlock.chain is missing: this HAR carries no hash chain' });
-  if (slots.length < chain.count) return fail({ code: 'ENTRY_MISSING', entry: slots.length + 1, message: `entry ${slots.length + 1} is missing: the chain counts ${chain.count} entries, the file has ${slots.length}` });
-  if (slots.length > chain.count || expectedPrev !== chain.head) return fail({ code: 'HEAD_MISMATCH', message: "the last entry does not end at the chain's recorded head" });
+  if (slots.length < chain.count)
+    return fail({
+      code: 'ENTRY_MISSING',
+      entry: slots.length + 1,
+      message: `entry ${slots.length + 1} is missing: the chain counts ${chain.count} entries, the file has ${slots.length}`,
+    });
+  if (slots.length > chain.count || expectedPrev !== chain.head)
+    return fail({ code: 'HEAD_MISMATCH', message: "the last entry does not end at the chain's recorded head" });
   return { ok: true, entries: slots.length, count };
 }

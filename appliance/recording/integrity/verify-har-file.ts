@@ -19,7 +19,13 @@ export class VerifyError extends CodedError<'HAR_UNREADABLE' | 'HAR_TOO_LARGE'> 
  * `noKey`, when given, is what the verdict says when publicJwk is null (e.g. a key outside the
  * trusted set); `sigFile` is the detached signature, default `<file>.sig` (where `sessions export -o` writes it).
  */
-export async function verifyHarFile(file: string, publicJwk: JWK | null, publicKeySource: string, noKey?: string, sigFile = `${file}.sig`): Promise<HarVerification> {
+export async function verifyHarFile(
+  file: string,
+  publicJwk: JWK | null,
+  publicKeySource: string,
+  noKey?: string,
+  sigFile = `${file}.sig`,
+): Promise<HarVerification> {
   let bytes: Buffer;
   try {
     const st = await stat(file);
@@ -40,7 +46,9 @@ export async function verifyHarFile(file: string, publicJwk: JWK | null, publicK
   else if (!publicJwk) signature = { ok: false, detail: noKey ?? `no public key to check it with (${publicKeySource})` };
   else {
     const r = await verifyHarSignature(bytes, sig, publicJwk);
-    signature = r.ok ? { ok: true, detail: `valid (EdDSA, key ${r.kid ?? '?'} from ${publicKeySource})`, ...(r.kid ? { kid: r.kid } : {}) } : { ok: false, detail: r.reason };
+    signature = r.ok
+      ? { ok: true, detail: `valid (EdDSA, key ${r.kid ?? '?'} from ${publicKeySource})`, ...(r.kid ? { kid: r.kid } : {}) }
+      : { ok: false, detail: r.reason };
   }
   const chain = verifyChain(bytes);
   return { ok: signature.ok && chain.ok, file, signature, chain };

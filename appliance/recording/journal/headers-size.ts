@@ -27,11 +27,6 @@ export function requestHeadersSize(method: string, url: string, httpVersion: str
   return Buffer.byteLength(`${method} ${requestTarget(url)} ${httpVersion}\r\n`) + headerLinesBytes(headers);
 }
 
-export function responseHeadersSize(
-  httpVersion: string,
-  status: number,
-  statusText: string,
-  headers: readonly HeaderPair[],
-): number {
+export function responseHeadersSize(httpVersion: string, status: number, statusText: string, headers: readonly HeaderPair[]): number {
   return Buffer.byteLength(`${httpVersion} ${status} ${statusText}\r\n`) + headerLinesBytes(headers);
 }

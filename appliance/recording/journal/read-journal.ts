@@ -14,11 +14,7 @@ export interface ReadJournalOptions {
  * Complete lines of a journal. A last line without its newline is torn (every line is written
  * with one) and is not yielded, nor is an over-long line; `skipped` counts those.
  */
-export async function* readJournalLines(
-  fh: FileHandle,
-  opts: ReadJournalOptions = {},
-  stats: { skipped: number } = { skipped: 0 },
-): AsyncGenerator<string> {
+export async function* readJournalLines(fh: FileHandle, opts: ReadJournalOptions = {}, stats: { skipped: number } = { skipped: 0 }): AsyncGenerator<string> {
   const max = opts.maxLineBytes ?? MAX_JOURNAL_LINE_BYTES;
   const stream = fh.createReadStream({
     start: 0,

@@ -5,7 +5,10 @@ import { SessionFileError } from './session-error.js';
 export const SESSION_ID_PATTERN = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;
 
 export function newSessionId(nowMs: number, random: () => Buffer = () => randomBytes(4)): string {
-  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = new Date(nowMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
   return `${stamp}-${random().toString('hex').slice(0, 8)}`;
 }
 

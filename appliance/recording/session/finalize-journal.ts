@@ -4,15 +4,7 @@ import { open, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AirlockError } from '../../errors.js';
 import { errCode, FILE_MODE, fsyncDir, writeFully } from '../../lib/file-io.js';
-import {
-  identityFields,
-  readJournalLines,
-  readSummary,
-  SessionFileError,
-  sessionPaths,
-  type SessionSummary,
-  writeSummary,
-} from '../journal/index.js';
+import { identityFields, readJournalLines, readSummary, SessionFileError, sessionPaths, type SessionSummary, writeSummary } from '../journal/index.js';
 import { appendIndex } from '../index/index.js';
 import { streamHar } from '../har/index.js';
 
@@ -36,12 +28,7 @@ export interface FinalizeResult {
 
 export const DEFAULT_CREATOR_VERSION = 'unknown';
 
-export async function finalizeJournal(
-  sessionsDir: string,
-  id: string,
-  reason: string,
-  opts: FinalizeOptions = {},
-): Promise<FinalizeResult> {
+export async function finalizeJournal(sessionsDir: string, id: string, reason: string, opts: FinalizeOptions = {}): Promise<FinalizeResult> {
   const paths = sessionPaths(sessionsDir, id);
   const closedAt = new Date((opts.now ?? Date.now)()).toISOString();
   let journal;
@@ -49,7 +36,10 @@ export async function finalizeJournal(
     journal = await open(paths.journal, 'r');
   } catch (err) {
     if (errCode(err) === 'ENOENT') {
-      const closed = await stat(paths.har).then(() => true, () => false);
+      const closed = await stat(paths.har).then(
+        () => true,
+        () => false,
+      );
       throw new SessionFileError('SESSION_NOT_FOUND', closed ? `session ${id} is already closed` : `no session ${id}`);
     }
     throw new AirlockError('RECORDING_FAILED', `cannot read the journal of session ${id}: ${errCode(err)}`, { cause: err });
@@ -82,14 +72,14 @@ export async function finalizeJournal(
     step = 'write the summary';
     const meta = result.meta;
     const summary: SessionSummary = {
-        id,
-        ...identityFields(meta),
-        openedAt: meta?.openedAt ?? sidecar?.openedAt ?? closedAt,
-        status: 'closed',
-        closedAt,
-        closeReason: reason,
-        entryCount: result.entryCount,
-        lastActivityAt: opts.lastActivityAt ?? sidecar?.lastActivityAt ?? closedAt,
+      id,
+      ...identityFields(meta),
+      openedAt: meta?.openedAt ?? sidecar?.openedAt ?? closedAt,
+      status: 'closed',
+      closedAt,
+      closeReason: reason,
+      entryCount: result.entryCount,
+      lastActivityAt: opts.lastActivityAt ?? sidecar?.lastActivityAt ?? closedAt,
     };
     await writeSummary(sessionsDir, summary, { sync: true });
     step = 'index the session';

@@ -7,12 +7,7 @@ import { isSessionId } from '../journal/index.js';
 const RECOVER_REASON = 'recovered after an unclean stop';
 
 /** Finalizes every journal in the directory except those `skip` names; returns the ids done. */
-export async function recoverJournals(
-  sessionsDir: string,
-  skip: (id: string) => boolean,
-  opts: FinalizeOptions,
-  log: Logger,
-): Promise<string[]> {
+export async function recoverJournals(sessionsDir: string, skip: (id: string) => boolean, opts: FinalizeOptions, log: Logger): Promise<string[]> {
   const names = await readdir(sessionsDir);
   const done: string[] = [];
   for (const name of names.sort()) {

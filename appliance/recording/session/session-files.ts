@@ -2,13 +2,7 @@
 // writes to a journal: an open session is read up to its last complete line and left alone.
 import { open, type FileHandle } from 'node:fs/promises';
 import { errCode } from '../../lib/file-io.js';
-import {
-  readJournalLines,
-  readSummary,
-  SessionFileError,
-  sessionPaths,
-  type SessionSummary,
-} from '../journal/index.js';
+import { readJournalLines, readSummary, SessionFileError, sessionPaths, type SessionSummary } from '../journal/index.js';
 import { DEFAULT_CREATOR_VERSION } from './finalize-journal.js';
 import { streamHar } from '../har/index.js';
 

@@ -43,7 +43,12 @@ export class FileReserve implements SpaceReserve {
     return this.serial(async () => {
       if (this.isHeld) return;
       // Left by an earlier run: it is already the space.
-      if ((await stat(this.path).then((s) => s.size, () => -1)) === this.bytes) {
+      if (
+        (await stat(this.path).then(
+          (s) => s.size,
+          () => -1,
+        )) === this.bytes
+      ) {
         this.isHeld = true;
         return;
       }

@@ -5,15 +5,7 @@ import assert from 'node:assert/strict';
 import { globToRegExp, type HarEntry, parseStatus, streamHar } from '../../../appliance/recording/har/index.js';
 import { canonicalJson, newChainOrigin, verifyChain } from '../../../appliance/recording/integrity/index.js';
 import { chainLine, type SessionSummary } from '../../../appliance/recording/journal/index.js';
-import {
-  compilePrefilter,
-  foldIndex,
-  indexLine,
-  linePrefilter,
-  matchesFilter,
-  parseWhen,
-  selectLines,
-} from '../../../appliance/recording/index/index.js';
+import { compilePrefilter, foldIndex, indexLine, linePrefilter, matchesFilter, parseWhen, selectLines } from '../../../appliance/recording/index/index.js';
 import { compareKeys, planReplay } from '../../../appliance/replay/plan-replay.js';
 import { pruneVerdict } from '../../../appliance/shipping/prune-sessions.js';
 import { backoffMs } from '../../../appliance/shipping/outbox.js';
@@ -22,16 +14,65 @@ import type { Decision } from '../../../appliance/lib/decision.js';
 const ID = '20261122T030000Z-0a1b2c3d';
 
 async function har(n: number, tamperJournal?: (lines: string[]) => void): Promise<string> {
-  const lines: string[] = [JSON.stringify({ type: 'session', id: ID, key: 'k', issuer: 'github', iss: 'x', sub: 's', grant: 'g', credential: 'c', claims: {}, openedAt: '2026-11-22T03:00:00.000Z', chain: { alg: 'sha256', origin: newChainOrigin() } })];
+  const lines: string[] = [
+    JSON.stringify({
+      type: 'session',
+      id: ID,
+      key: 'k',
+      issuer: 'github',
+      iss: 'x',
+      sub: 's',
+      grant: 'g',
+      credential: 'c',
+      claims: {},
+      openedAt: '2026-11-22T03:00:00.000Z',
+      chain: { alg: 'sha256', origin: newChainOrigin() },
+    }),
+  ];
   for (let i = 0; i < n; i++) {
-    lines.push(JSON.stringify({ type: 'exchange', id: `x${i}`, startedDateTime: '2026-11-22T03:00:01.000Z', request: { method: 'GET', url: `https://api.datadoghq.com/api/v1/n${i}`, httpVersion: 'HTTP/1.1', headers: [], headersSize: 10, body: null }, response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [['content-type', 'application/json']], headersSize: 10, body: { wireSize: 9, capturedBytes: 9, contentSize: 9, truncated: false, text: `{"n":${i}}` } }, timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 1, receive: 0 }, airlock: { decision: 'forwarded', stripped: [], injected: [] } }));
+    lines.push(
+      JSON.stringify({
+        type: 'exchange',
+        id: `x${i}`,
+        startedDateTime: '2026-11-22T03:00:01.000Z',
+        request: { method: 'GET', url: `https://api.datadoghq.com/api/v1/n${i}`, httpVersion: 'HTTP/1.1', headers: [], headersSize: 10, body: null },
+        response: {
+          status: 200,
+          statusText: 'OK',
+          httpVersion: 'HTTP/1.1',
+          headers: [['content-type', 'application/json']],
+          headersSize: 10,
+          body: { wireSize: 9, capturedBytes: 9, contentSize: 9, truncated: false, text: `{"n":${i}}` },
+        },
+        timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 1, receive: 0 },
+        airlock: { decision: 'forwarded', stripped: [], injected: [] },
+      }),
+    );
   }
   // Chain the journal lines as JournalWriter does.
   const { createHash } = await import('node:crypto');
-  for (let i = 1; i < lines.length; i++) lines[i] = chainLine(lines[i]!, createHash('sha256').update(lines[i - 1]!).digest('hex'));
+  for (let i = 1; i < lines.length; i++)
+    lines[i] = chainLine(
+      lines[i]!,
+      createHash('sha256')
+        .update(lines[i - 1]!)
+        .digest('hex'),
+    );
   tamperJournal?.(lines);
   let out = '';
-  await streamHar({ sessionId: ID, fallbackMeta: null, closedAt: null, closeReason: null, creatorVersion: 't', lines: (async function* () { yield* lines; })(), write: async (c) => { out += c; } });
+  await streamHar({
+    sessionId: ID,
+    fallbackMeta: null,
+    closedAt: null,
+    closeReason: null,
+    creatorVersion: 't',
+    lines: (async function* () {
+      yield* lines;
+    })(),
+    write: async (c) => {
+      out += c;
+    },
+  });
   return out;
 }
 
@@ -42,7 +83,9 @@ test('a HAR built from an intact journal verifies, and records the journal chain
 });
 
 test('a journal line altered before finalize is reported in log._airlock.chain.journal at the next line', async () => {
-  const text = await har(3, (lines) => { lines[2] = lines[2]!.replace('"n\\":1', '"n\\":7'); });
+  const text = await har(3, (lines) => {
+    lines[2] = lines[2]!.replace('"n\\":1', '"n\\":7');
+  });
   const j = (JSON.parse(text) as { log: { _airlock: { chain: { journal: { intact: boolean; firstBreakAtLine?: number } } } } }).log._airlock.chain.journal;
   assert.equal(j.intact, false);
   assert.equal(j.firstBreakAtLine, 4);
@@ -69,11 +112,33 @@ test('the first entry deleted is named entry 1 missing; the trailer head altered
   assert.equal(verifyChain(JSON.stringify(head)).problem?.code, 'HEAD_MISMATCH');
 });
 
-const summary = (over: Partial<SessionSummary>): SessionSummary => ({ id: ID, key: 'k', issuer: 'github', iss: 'x', sub: 's', grant: 'g', credential: 'c', claims: { repository_id: '123', run_attempt: 1 }, openedAt: '2026-11-22T03:00:00.000Z', status: 'closed', closedAt: '2026-11-22T04:00:00.000Z', closeReason: 'idle', entryCount: 2, lastActivityAt: '2026-11-22T04:00:00.000Z', ...over });
+const summary = (over: Partial<SessionSummary>): SessionSummary => ({
+  id: ID,
+  key: 'k',
+  issuer: 'github',
+  iss: 'x',
+  sub: 's',
+  grant: 'g',
+  credential: 'c',
+  claims: { repository_id: '123', run_attempt: 1 },
+  openedAt: '2026-11-22T03:00:00.000Z',
+  status: 'closed',
+  closedAt: '2026-11-22T04:00:00.000Z',
+  closeReason: 'idle',
+  entryCount: 2,
+  lastActivityAt: '2026-11-22T04:00:00.000Z',
+  ...over,
+});
 
 test('the index keeps the last record per session, honours drops, and skips a torn last line', () => {
   const other = '20261122T030000Z-ffffffff';
-  const text = [indexLine(summary({ status: 'open' })), indexLine(summary({})), indexLine(summary({ id: other })), JSON.stringify({ id: other, dropped: true }), indexLine(summary({ id: '20261122T030000Z-eeeeeeee' })).slice(0, 40)].join('\n');
+  const text = [
+    indexLine(summary({ status: 'open' })),
+    indexLine(summary({})),
+    indexLine(summary({ id: other })),
+    JSON.stringify({ id: other, dropped: true }),
+    indexLine(summary({ id: '20261122T030000Z-eeeeeeee' })).slice(0, 40),
+  ].join('\n');
   const m = foldIndex(text.split('\n'));
   assert.deepEqual([...m.keys()], [ID]);
   assert.equal(m.get(ID)?.status, 'closed');
@@ -84,7 +149,15 @@ test('the index keeps the last record per session, honours drops, and skips a to
 test('ls filters: claims compare as strings, times are inclusive windows, durations count back from now', () => {
   const now = Date.parse('2026-11-22T05:00:00.000Z');
   const s = summary({});
-  assert.equal(matchesFilter(s, { claims: [['run_attempt', '1'], ['repository_id', '123']] }), true);
+  assert.equal(
+    matchesFilter(s, {
+      claims: [
+        ['run_attempt', '1'],
+        ['repository_id', '123'],
+      ],
+    }),
+    true,
+  );
   assert.equal(matchesFilter(s, { claims: [['repository_id', '12']] }), false);
   assert.equal(matchesFilter(s, { since: parseWhen('2h', now) }), true);
   assert.equal(matchesFilter(s, { since: parseWhen('1h', now) }), false);
@@ -109,10 +182,38 @@ test('grep globs keep * inside one segment and ** across; status takes codes, cl
 
 function entry(over: Partial<HarEntry> & { body?: string }): HarEntry {
   return {
-    startedDateTime: '2026-11-22T03:00:00.000Z', time: 1,
-    request: { method: 'POST', url: 'https://api.datadoghq.com/api/v1/series?api_key=%5Bredacted%3Aquery%20api_key%5D&from=1', httpVersion: 'HTTP/1.1', cookies: [], headers: [{ name: 'DD-API-KEY', value: '[redacted:credential dd-prod api key]' }, { name: 'X-Custom', value: 'keep' }, { name: 'X-Leak', value: 'Bearer [redacted:agent credential]' }, { name: 'Content-Length', value: '99' }], queryString: [], headersSize: 1, bodySize: 2, ...(over.body !== undefined ? { postData: { mimeType: 'application/json', text: over.body } } : {}) },
-    response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', cookies: [], headers: [], content: { size: 0, mimeType: 'application/json' }, redirectURL: '', headersSize: 1, bodySize: 0 },
-    cache: {}, timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 }, _resourceType: 'fetch',
+    startedDateTime: '2026-11-22T03:00:00.000Z',
+    time: 1,
+    request: {
+      method: 'POST',
+      url: 'https://api.datadoghq.com/api/v1/series?api_key=%5Bredacted%3Aquery%20api_key%5D&from=1',
+      httpVersion: 'HTTP/1.1',
+      cookies: [],
+      headers: [
+        { name: 'DD-API-KEY', value: '[redacted:credential dd-prod api key]' },
+        { name: 'X-Custom', value: 'keep' },
+        { name: 'X-Leak', value: 'Bearer [redacted:agent credential]' },
+        { name: 'Content-Length', value: '99' },
+      ],
+      queryString: [],
+      headersSize: 1,
+      bodySize: 2,
+      ...(over.body !== undefined ? { postData: { mimeType: 'application/json', text: over.body } } : {}),
+    },
+    response: {
+      status: 200,
+      statusText: 'OK',
+      httpVersion: 'HTTP/1.1',
+      cookies: [],
+      headers: [],
+      content: { size: 0, mimeType: 'application/json' },
+      redirectURL: '',
+      headersSize: 1,
+      bodySize: 0,
+    },
+    cache: {},
+    timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 0 },
+    _resourceType: 'fetch',
     _airlock: { decision: 'forwarded', forwarded: true, stripped: [], injected: [] },
     ...over,
   };
@@ -128,25 +229,48 @@ test('replay plans never carry a placeholder: such headers and query parameters 
 });
 
 test('replay sends only what reached Datadog: policy-denied, approver-denied, key-management and unknown exchanges are skipped with their reason', () => {
-  const refusal = (decision: Decision, code: string) => entry({ response: { ...entry({}).response, status: 403 }, _airlock: { decision, code, errorCode: code, forwarded: false, stripped: [], injected: [] } });
-  for (const [decision, code] of [['denied', 'POLICY_DENIED'], ['approval-denied', 'APPROVAL_DENIED'], ['refused', 'RATE_LIMITED']] as const) {
+  const refusal = (decision: Decision, code: string) =>
+    entry({ response: { ...entry({}).response, status: 403 }, _airlock: { decision, code, errorCode: code, forwarded: false, stripped: [], injected: [] } });
+  for (const [decision, code] of [
+    ['denied', 'POLICY_DENIED'],
+    ['approval-denied', 'APPROVAL_DENIED'],
+    ['refused', 'RATE_LIMITED'],
+  ] as const) {
     const p = planReplay(refusal(decision, code));
     assert.equal(p.kind, 'skip', code);
     assert.match(p.kind === 'skip' ? p.reason : '', new RegExp(`\\(${code}\\): it never reached Datadog`));
   }
   // As recorded before this change: a policy denial with status 0 and no forwarded flag.
-  const old = planReplay(entry({ response: { ...entry({}).response, status: 0 }, _airlock: { decision: 'denied', errorCode: 'POLICY_DENIED', stripped: [], injected: [] } }));
+  const old = planReplay(
+    entry({ response: { ...entry({}).response, status: 0 }, _airlock: { decision: 'denied', errorCode: 'POLICY_DENIED', stripped: [], injected: [] } }),
+  );
   assert.equal(old.kind, 'skip');
   const unknown = planReplay(entry({ _airlock: { decision: 'forwarded', stripped: [], injected: [] } }));
   assert.match(unknown.kind === 'skip' ? unknown.reason : '', /does not say whether it reached Datadog/);
-  const lost = planReplay(entry({ response: { ...entry({}).response, status: 502 }, _airlock: { decision: 'error', code: 'RECORDING_INCOMPLETE', forwarded: true, stripped: [], injected: [] } }));
+  const lost = planReplay(
+    entry({
+      response: { ...entry({}).response, status: 502 },
+      _airlock: { decision: 'error', code: 'RECORDING_INCOMPLETE', forwarded: true, stripped: [], injected: [] },
+    }),
+  );
   assert.match(lost.kind === 'skip' ? lost.reason : '', /answer is not recorded \(RECORDING_INCOMPLETE\)/);
 });
 
 test('replay skips refused exchanges, truncated request bodies and bodies holding a placeholder, saying why', () => {
   const refused = planReplay(entry({ _airlock: { decision: 'refused', errorCode: 'NO_GRANT', stripped: [], injected: [] } }));
   assert.match(refused.kind === 'skip' ? refused.reason : '', /refused by Airlock when recorded \(NO_GRANT\)/);
-  const cut = planReplay(entry({ body: '{"a":', _airlock: { decision: 'forwarded', forwarded: true, stripped: [], injected: [], truncated: { request: true, requestBodySize: 10, requestBytesRecorded: 5 } } }));
+  const cut = planReplay(
+    entry({
+      body: '{"a":',
+      _airlock: {
+        decision: 'forwarded',
+        forwarded: true,
+        stripped: [],
+        injected: [],
+        truncated: { request: true, requestBodySize: 10, requestBytesRecorded: 5 },
+      },
+    }),
+  );
   assert.match(cut.kind === 'skip' ? cut.reason : '', /truncated in the recording \(5 of 10 bytes\)/);
   const ph = planReplay(entry({ body: '{"k":"[redacted:agent credential]"}' }));
   assert.match(ph.kind === 'skip' ? ph.reason : '', /redaction placeholder/);
@@ -155,7 +279,17 @@ test('replay skips refused exchanges, truncated request bodies and bodies holdin
 test('replay skips a request whose path holds a placeholder and drops a header whose name holds one', () => {
   const inPath = planReplay(entry({ request: { ...entry({}).request, url: 'https://api.datadoghq.com/api/v1/foo/%5Bredacted%3Akey-shaped%20value%5D' } }));
   assert.match(inPath.kind === 'skip' ? inPath.reason : '', /path holds a redaction placeholder/);
-  const inName = planReplay(entry({ request: { ...entry({}).request, headers: [{ name: 'X-[redacted:key-shaped value]', value: '1' }, { name: 'X-Custom', value: 'keep' }] } }));
+  const inName = planReplay(
+    entry({
+      request: {
+        ...entry({}).request,
+        headers: [
+          { name: 'X-[redacted:key-shaped value]', value: '1' },
+          { name: 'X-Custom', value: 'keep' },
+        ],
+      },
+    }),
+  );
   assert.equal(inName.kind, 'send');
   assert.deepEqual(inName.kind === 'send' ? inName.headers.slice(0, 2) : [], ['X-Custom', 'keep']);
 });
@@ -180,9 +314,18 @@ test('prune never removes an open, recent, queued or (with a sink) unshipped ses
 });
 
 test('upload backoff doubles from about a second and is capped at five minutes', () => {
-  assert.equal(backoffMs(1, () => 1), 2000);
-  assert.equal(backoffMs(3, () => 0), 4000);
-  assert.equal(backoffMs(30, () => 1), 300_000);
+  assert.equal(
+    backoffMs(1, () => 1),
+    2000,
+  );
+  assert.equal(
+    backoffMs(3, () => 0),
+    4000,
+  );
+  assert.equal(
+    backoffMs(30, () => 1),
+    300_000,
+  );
 });
 
 test('the ls line prefilter picks only lines holding every filter text, and always drop records, from raw bytes', () => {

@@ -14,7 +14,7 @@ const ca = createCa({
   commonName: 'Airlock CA (test)',
 });
 
-test('permittedDomainsOf lists the CA certificate\'s permitted DNS suffixes', () => {
+test("permittedDomainsOf lists the CA certificate's permitted DNS suffixes", () => {
   assert.deepEqual(permittedDomainsOf(ca.certPem), ['datadoghq.com', 'datadoghq.eu', 'intake.example.net']);
 });
 

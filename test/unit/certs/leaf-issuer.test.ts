@@ -38,7 +38,10 @@ test('a leaf carries the required extensions with the required criticality', () 
   assert.equal(eku?.['serverAuth'], true);
   assert.equal(eku?.['clientAuth'], undefined);
   const san = ext.get('2.5.29.17');
-  assert.deepEqual((san?.['altNames'] as { type: number; value: string }[]).map((n) => [n.type, n.value]), [[2, 'api.datadoghq.com']]);
+  assert.deepEqual(
+    (san?.['altNames'] as { type: number; value: string }[]).map((n) => [n.type, n.value]),
+    [[2, 'api.datadoghq.com']],
+  );
   assert.equal(ext.get('2.5.29.14')?.['subjectKeyIdentifier'], leaf.generateSubjectKeyIdentifier().toHex());
   assert.ok(ext.has('2.5.29.35'));
   assert.equal((leaf.subject.getField('CN') as { value: unknown } | null)?.value, 'api.datadoghq.com');
@@ -46,8 +49,7 @@ test('a leaf carries the required extensions with the required criticality', () 
 
 test("a leaf's authority key identifier is the CA's subject key identifier", () => {
   const leafPem = issuer.certFor('api.datadoghq.com').certPem;
-  const caSki = (forge.pki.certificateFromPem(ca.certPem).getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier: string })
-    .subjectKeyIdentifier;
+  const caSki = (forge.pki.certificateFromPem(ca.certPem).getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier: string }).subjectKeyIdentifier;
   const aki = (forge.pki.certificateFromPem(leafPem).extensions as Ext[]).find((e) => e.id === '2.5.29.35');
   const seq = forge.asn1.fromDer(aki?.['value'] as string);
   const keyId = (seq.value as forge.asn1.Asn1[]).find((v) => v.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && v.type === 0);
@@ -90,8 +92,10 @@ test('every leaf of one issuer shares the one key made when the issuer was built
   const a = issuer.certFor('a.datadoghq.com');
   const b = issuer.certFor('b.datadoghq.com');
   assert.equal(a.keyPem, b.keyPem);
-  assert.equal(new X509Certificate(a.certPem).publicKey.export({ type: 'spki', format: 'pem' }),
-    new X509Certificate(b.certPem).publicKey.export({ type: 'spki', format: 'pem' }));
+  assert.equal(
+    new X509Certificate(a.certPem).publicKey.export({ type: 'spki', format: 'pem' }),
+    new X509Certificate(b.certPem).publicKey.export({ type: 'spki', format: 'pem' }),
+  );
   assert.equal(new X509Certificate(b.certPem).checkPrivateKey(createPrivateKey(a.keyPem)), true);
   assert.notEqual(a.keyPem, ca.keyPem);
 });

@@ -32,7 +32,11 @@ const NOT_COMMANDS = /^(listening|is|stopped)\b/;
 /** Command mentions in prose: `airlock x y`, (airlock x y, "run/see/use airlock x y". */
 function mentions(text: string): string[] {
   const out: string[] = [];
-  for (const re of [/`airlock ([a-z][a-z-]*(?: [a-z][a-z-]*)?)/g, /\(airlock ([a-z][a-z-]*(?: [a-z][a-z-]*)?)/g, /\b(?:run|see|use|try) airlock ([a-z][a-z-]*(?: [a-z][a-z-]*)?)/g]) {
+  for (const re of [
+    /`airlock ([a-z][a-z-]*(?: [a-z][a-z-]*)?)/g,
+    /\(airlock ([a-z][a-z-]*(?: [a-z][a-z-]*)?)/g,
+    /\b(?:run|see|use|try) airlock ([a-z][a-z-]*(?: [a-z][a-z-]*)?)/g,
+  ]) {
     for (const m of text.matchAll(re)) if (!NOT_COMMANDS.test(m[1]!)) out.push(m[1]!);
   }
   return out;

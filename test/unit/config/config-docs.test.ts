@@ -18,13 +18,20 @@ import { configValidator } from '../../fixtures/config-json-schema.js';
 
 const MARKERS = new Set(['partial', 'github-actions', 'gitlab-ci']);
 
-const yamlBlocks = (): FencedBlock[] => docPages().flatMap(fencedBlocks).filter((b) => b.info[0] === 'yaml' || b.info[0] === 'yml');
+const yamlBlocks = (): FencedBlock[] =>
+  docPages()
+    .flatMap(fencedBlocks)
+    .filter((b) => b.info[0] === 'yaml' || b.info[0] === 'yml');
 const where = (b: FencedBlock): string => `${b.file.slice(REPO_ROOT.length + 1)}:${b.line}`;
 const isWholeConfig = (b: FencedBlock): boolean => b.info.length === 1;
 
 function parseYaml(b: FencedBlock): unknown {
   const doc = parseDocument(b.text, { uniqueKeys: true });
-  assert.deepEqual(doc.errors.map((e) => e.message), [], `${where(b)}: not valid YAML`);
+  assert.deepEqual(
+    doc.errors.map((e) => e.message),
+    [],
+    `${where(b)}: not valid YAML`,
+  );
   return doc.toJS();
 }
 
@@ -46,7 +53,10 @@ test('every yaml fence is a whole config or carries a known marker, and parses',
   const blocks = yamlBlocks();
   assert.ok(blocks.length >= 10, `the scan finds the docs' YAML blocks (${blocks.length})`);
   for (const b of blocks) {
-    assert.ok(b.info.length <= 2 && (b.info.length === 1 || MARKERS.has(b.info[1]!)), `${where(b)}: unknown fence marker "${b.info.join(' ')}" (use one of ${[...MARKERS].join(', ')})`);
+    assert.ok(
+      b.info.length <= 2 && (b.info.length === 1 || MARKERS.has(b.info[1]!)),
+      `${where(b)}: unknown fence marker "${b.info.join(' ')}" (use one of ${[...MARKERS].join(', ')})`,
+    );
     parseYaml(b);
   }
 });
@@ -61,7 +71,7 @@ test('every whole config in the docs validates against docs/config.schema.json',
   }
 });
 
-test('every whole config in the docs loads with the real config loader and passes serve\'s checks', () => {
+test("every whole config in the docs loads with the real config loader and passes serve's checks", () => {
   for (const b of yamlBlocks().filter(isWholeConfig)) {
     assert.deepEqual(loadProblems(b.text), [], where(b));
   }

@@ -4,7 +4,9 @@ import { parseConfig } from '../../../appliance/config/load-config.js';
 import { grantWarnings } from '../../../appliance/config/grant-warnings.js';
 
 const warn = (issuer: Record<string, unknown>, claims: Record<string, unknown>): string[] =>
-  grantWarnings(parseConfig({ identity: { issuers: [{ name: 'i', audience: 'a', ...issuer }], grants: [{ name: 'g', issuer: 'i', credential: 'c', claims }] } })).map((w) => w.path);
+  grantWarnings(
+    parseConfig({ identity: { issuers: [{ name: 'i', audience: 'a', ...issuer }], grants: [{ name: 'g', issuer: 'i', credential: 'c', claims }] } }),
+  ).map((w) => w.path);
 
 test('GitHub: names without ids, no repository pin, and ref without event_name each warn', () => {
   assert.deepEqual(warn({ preset: 'github' }, { repository: 'a/b' }), ['identity.grants[0].claims.repository']);

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, ConfigError } from '../../../appliance/config/load-config.js';
 
-const cfg = (issuer: Record<string, unknown>, grants: unknown[] = []) => parseConfig({ identity: { issuers: [{ name: 'i', audience: 'airlock', ...issuer }], grants } });
+const cfg = (issuer: Record<string, unknown>, grants: unknown[] = []) =>
+  parseConfig({ identity: { issuers: [{ name: 'i', audience: 'airlock', ...issuer }], grants } });
 
 test('presets fill the issuer URL and its kind; the audience stays required', () => {
   const cases: [Record<string, unknown>, string, string][] = [
@@ -45,7 +46,9 @@ test('a preset with a missing or stray parameter, or with issuer too, is a confi
 });
 
 test('claim rules: lists, numbers and booleans load as strings; a bad regex names its path', () => {
-  const c = cfg({ issuer: 'https://idp.example.com' }, [{ name: 'g', issuer: 'i', credential: 'c', claims: { repository_id: 123, ref_protected: true, event_name: ['push', 'workflow_dispatch'] } }]);
+  const c = cfg({ issuer: 'https://idp.example.com' }, [
+    { name: 'g', issuer: 'i', credential: 'c', claims: { repository_id: 123, ref_protected: true, event_name: ['push', 'workflow_dispatch'] } },
+  ]);
   assert.deepEqual(c.identity.grants[0]!.claims, { repository_id: '123', ref_protected: 'true', event_name: ['push', 'workflow_dispatch'] });
   assert.throws(
     () => cfg({ issuer: 'https://idp.example.com' }, [{ name: 'g', issuer: 'i', credential: 'c', claims: { ref: 'regex:(' } }]),

@@ -14,9 +14,16 @@ const log = createLogger({ level: 'silent' });
 test('control paths decode per segment; bad escapes, queries and non-origin forms are BAD_REQUEST, never a URIError', () => {
   assert.deepEqual(parseControlPath('/v1/sessions/a%2Fb/close'), ['v1', 'sessions', 'a/b', 'close']);
   for (const bad of ['/v1/sessions/%E0%A4%A/close', '/%', '/%ZZ', '/%C0%AF', '/v1/approvals?x=1', 'http://x/v1', '', '*', `/${'a'.repeat(3_000)}`]) {
-    assert.throws(() => parseControlPath(bad), (err: unknown) => isAirlockError(err) && err.code === 'BAD_REQUEST', bad);
+    assert.throws(
+      () => parseControlPath(bad),
+      (err: unknown) => isAirlockError(err) && err.code === 'BAD_REQUEST',
+      bad,
+    );
   }
-  assert.throws(() => parseControlPath(undefined), (err: unknown) => isAirlockError(err) && err.code === 'BAD_REQUEST');
+  assert.throws(
+    () => parseControlPath(undefined),
+    (err: unknown) => isAirlockError(err) && err.code === 'BAD_REQUEST',
+  );
 });
 
 test('preparing the socket path makes a missing directory 0700, removes a stale socket, and never deletes another file', async () => {

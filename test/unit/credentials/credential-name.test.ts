@@ -7,7 +7,21 @@ test('a compacted name is lower case letters and digits only', () => {
 });
 
 test('header names holding apikey, appkey or applicationkey in any spelling are credentials', () => {
-  for (const n of ['DD-API-KEY', 'dd_api_key', 'DD.API.KEY', 'X-Datadog-Api-Key', 'ApiKey', 'x-api-key', 'DD-APPLICATION-KEY', 'Dd_Application_Key', 'X-App-Key', 'ddappkey', 'Authorization', 'proxy-authorization', 'PROXY_AUTHORIZATION']) {
+  for (const n of [
+    'DD-API-KEY',
+    'dd_api_key',
+    'DD.API.KEY',
+    'X-Datadog-Api-Key',
+    'ApiKey',
+    'x-api-key',
+    'DD-APPLICATION-KEY',
+    'Dd_Application_Key',
+    'X-App-Key',
+    'ddappkey',
+    'Authorization',
+    'proxy-authorization',
+    'PROXY_AUTHORIZATION',
+  ]) {
     assert.equal(isCredentialHeader(n), true, n);
   }
 });
@@ -19,7 +33,22 @@ test('header names that only resemble a credential are not', () => {
 });
 
 test('query names are percent-decoded, + is a space, and brackets, NUL and separators do not count', () => {
-  for (const n of ['api_key', 'api_key[]', 'api_key%00', 'api_key+', 'apikey', '?api_key', 'API-KEY', 'dd-api-key', 'api%5Fkey', 'api%5Bkey%5D', '%61pi_key', 'application_key', 'app.key', 'a%20pi%20key']) {
+  for (const n of [
+    'api_key',
+    'api_key[]',
+    'api_key%00',
+    'api_key+',
+    'apikey',
+    '?api_key',
+    'API-KEY',
+    'dd-api-key',
+    'api%5Fkey',
+    'api%5Bkey%5D',
+    '%61pi_key',
+    'application_key',
+    'app.key',
+    'a%20pi%20key',
+  ]) {
     assert.equal(isCredentialParam(n), true, n);
   }
 });

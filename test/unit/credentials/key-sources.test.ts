@@ -41,11 +41,18 @@ function script(dir: string): { path: string; out: string; fail: string } {
 }
 
 test('parseKeyOutput reads JSON with expiresAt (ISO or epoch seconds) or a bare key, and its errors quote no value', () => {
-  assert.deepEqual(parseKeyOutput(`{"apiKey":"${K1}","appKey":"${APP1}","expiresAt":"2030-01-01T00:00:00Z"}`, 'x'), { apiKey: K1, appKey: APP1, expiresAt: Date.parse('2030-01-01T00:00:00Z') });
+  assert.deepEqual(parseKeyOutput(`{"apiKey":"${K1}","appKey":"${APP1}","expiresAt":"2030-01-01T00:00:00Z"}`, 'x'), {
+    apiKey: K1,
+    appKey: APP1,
+    expiresAt: Date.parse('2030-01-01T00:00:00Z'),
+  });
   assert.deepEqual(parseKeyOutput(`{"apiKey":"${K1}","expiresAt":1900000000}`, 'x'), { apiKey: K1, expiresAt: 1_900_000_000_000 });
   assert.deepEqual(parseKeyOutput(`${K1}\n`, 'x'), { apiKey: K1 });
   for (const bad of [`{"apiKey":"${K1}","expiresAt":"soon ${K2}"}`, `{"appKey":"${K2}"}`, `{"apiKey":"${K1}`]) {
-    assert.throws(() => parseKeyOutput(bad, 'the source'), (err: Error) => !err.message.includes(K1) && !err.message.includes(K2));
+    assert.throws(
+      () => parseKeyOutput(bad, 'the source'),
+      (err: Error) => !err.message.includes(K1) && !err.message.includes(K2),
+    );
   }
 });
 
@@ -53,7 +60,10 @@ test('a credential process runs without a shell; a failure names the exit and re
   await withDir(async (dir) => {
     const s = script(dir);
     writeFileSync(s.fail, K2);
-    await assert.rejects(runCredentialProcess([s.path]), (err: Error) => /exited with 3/.test(err.message) && !err.message.includes(K2) && /\[key-shaped\]/.test(err.message));
+    await assert.rejects(
+      runCredentialProcess([s.path]),
+      (err: Error) => /exited with 3/.test(err.message) && !err.message.includes(K2) && /\[key-shaped\]/.test(err.message),
+    );
     await assert.rejects(runCredentialProcess([join(dir, 'nope')]), /could not run \(ENOENT\)/);
     // No shell: a metacharacter is an argument, not a command.
     assert.equal((await runCredentialProcess(['/bin/echo', '$(id);', K1])).trim(), `$(id); ${K1}`);

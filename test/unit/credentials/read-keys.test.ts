@@ -46,11 +46,14 @@ test('keys from the env come from DD_API_KEY and DD_APP_KEY', () => {
 });
 
 test('a missing DD_API_KEY is VAULT_ENV_MISSING naming the variable; an empty one VAULT_KEY_EMPTY', () => {
-  assert.throws(() => readKeysFromEnv({ DD_APP_KEY: 'secretapp' }), (err: unknown) => {
-    assert.ok(isVaultError(err) && err.code === 'VAULT_ENV_MISSING');
-    assert.match(err.message, /DD_API_KEY/);
-    assert.ok(!err.message.includes('secretapp'));
-    return true;
-  });
+  assert.throws(
+    () => readKeysFromEnv({ DD_APP_KEY: 'secretapp' }),
+    (err: unknown) => {
+      assert.ok(isVaultError(err) && err.code === 'VAULT_ENV_MISSING');
+      assert.match(err.message, /DD_API_KEY/);
+      assert.ok(!err.message.includes('secretapp'));
+      return true;
+    },
+  );
   assert.throws(() => readKeysFromEnv({ DD_API_KEY: '  ' }), codeOf('VAULT_KEY_EMPTY'));
 });

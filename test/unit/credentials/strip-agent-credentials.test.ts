@@ -19,13 +19,20 @@ test('DD-APPLICATION-KEY, Authorization and Proxy-Authorization in any case are 
   const r = stripAgentCredentials({
     path: '/',
     rawHeaders: [
-      'DD-APPLICATION-KEY', 'app1',
-      'authorization', 'Bearer tok1',
-      'Host', 'h',
-      'AUTHORIZATION', 'Bearer tok2',
-      'dd-application-key', 'app2',
-      'Proxy-Authorization', 'Bearer jwt1',
-      'proxy-authorization', 'Bearer jwt2',
+      'DD-APPLICATION-KEY',
+      'app1',
+      'authorization',
+      'Bearer tok1',
+      'Host',
+      'h',
+      'AUTHORIZATION',
+      'Bearer tok2',
+      'dd-application-key',
+      'app2',
+      'Proxy-Authorization',
+      'Bearer jwt1',
+      'proxy-authorization',
+      'Bearer jwt2',
     ],
   });
   assert.deepEqual(r.rawHeaders, ['Host', 'h']);
@@ -60,10 +67,31 @@ test('headers whose name only resembles a credential survive, in order and case'
 test('any header whose compacted name holds apikey, appkey or applicationkey is stripped and labelled by its name', () => {
   const r = stripAgentCredentials({
     path: '/',
-    rawHeaders: ['X-Datadog-Api-Key', 'k1', 'ApiKey', 'k2', 'DD.API.KEY', 'k3', 'Dd_Application_Key', 'k4', 'X-DD-API-KEY-ID', 'k5', 'x-app-key', 'k6', ...base],
+    rawHeaders: [
+      'X-Datadog-Api-Key',
+      'k1',
+      'ApiKey',
+      'k2',
+      'DD.API.KEY',
+      'k3',
+      'Dd_Application_Key',
+      'k4',
+      'X-DD-API-KEY-ID',
+      'k5',
+      'x-app-key',
+      'k6',
+      ...base,
+    ],
   });
   assert.deepEqual(r.rawHeaders, base);
-  assert.deepEqual(r.stripped, ['header:x-datadog-api-key', 'header:apikey', 'header:dd.api.key', 'header:dd-application-key', 'header:x-dd-api-key-id', 'header:x-app-key']);
+  assert.deepEqual(r.stripped, [
+    'header:x-datadog-api-key',
+    'header:apikey',
+    'header:dd.api.key',
+    'header:dd-application-key',
+    'header:x-dd-api-key-id',
+    'header:x-app-key',
+  ]);
   assert.deepEqual(r.removedValues, ['k1', 'k2', 'k3', 'k4', 'k5', 'k6']);
 });
 
@@ -111,7 +139,17 @@ test('query names are judged decoded, without brackets, NUL, separators or case;
     rawHeaders: [],
   });
   assert.equal(r.path, '/p?a=1&b=2');
-  assert.deepEqual(r.stripped, ['query:?api_key', 'query:api_key[]', 'query:api_key%00', 'query:api_key+', 'query:apikey', 'query:api_key', 'query:dd.app.key', 'query:api_key_id', 'query:my_api_key']);
+  assert.deepEqual(r.stripped, [
+    'query:?api_key',
+    'query:api_key[]',
+    'query:api_key%00',
+    'query:api_key+',
+    'query:apikey',
+    'query:api_key',
+    'query:dd.app.key',
+    'query:api_key_id',
+    'query:my_api_key',
+  ]);
   assert.deepEqual(r.removedValues, ['K0', 'K1', 'K2', 'K3', 'K4', 'K5', 'K6', 'K7', 'K8']);
 });
 

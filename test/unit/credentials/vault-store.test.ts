@@ -63,8 +63,26 @@ test('list shows sha256[0:8] fingerprints and times, never a key', async () => {
     const listing = await store.list();
     const fp = (k: string) => createHash('sha256').update(k).digest('hex').slice(0, 8);
     assert.deepEqual(listing, [
-      { name: 'alpha', apiKeyFingerprint: fp(API), appKeyFingerprint: fp(APP), createdAt: '2025-02-03T04:05:06.000Z', updatedAt: '2025-02-03T04:05:06.000Z', source: 'stored', state: 'fresh', previous: [] },
-      { name: 'zeta', apiKeyFingerprint: fp(API), appKeyFingerprint: null, createdAt: '2025-02-03T04:05:06.000Z', updatedAt: '2025-02-03T04:05:06.000Z', source: 'stored', state: 'fresh', previous: [] },
+      {
+        name: 'alpha',
+        apiKeyFingerprint: fp(API),
+        appKeyFingerprint: fp(APP),
+        createdAt: '2025-02-03T04:05:06.000Z',
+        updatedAt: '2025-02-03T04:05:06.000Z',
+        source: 'stored',
+        state: 'fresh',
+        previous: [],
+      },
+      {
+        name: 'zeta',
+        apiKeyFingerprint: fp(API),
+        appKeyFingerprint: null,
+        createdAt: '2025-02-03T04:05:06.000Z',
+        updatedAt: '2025-02-03T04:05:06.000Z',
+        source: 'stored',
+        state: 'fresh',
+        previous: [],
+      },
     ]);
     const text = JSON.stringify(listing);
     assert.ok(!text.includes(API) && !text.includes(APP));
@@ -79,7 +97,10 @@ test('remove deletes an entry and reports whether it existed', async () => {
     assert.equal(await store.remove('a'), true);
     assert.equal(await store.remove('a'), false);
     assert.equal(await store.get('a'), undefined);
-    assert.deepEqual((await store.list()).map((l) => l.name), ['b']);
+    assert.deepEqual(
+      (await store.list()).map((l) => l.name),
+      ['b'],
+    );
   });
 });
 
@@ -162,7 +183,11 @@ test('a vault.json of the wrong shape is VAULT_CORRUPT', async () => {
     await store.put('ci', { apiKey: API });
     const file = join(dir, 'vault.json');
     const entry = { name: 'ci', apiKey: API, createdAt: 'x', updatedAt: 'x' };
-    for (const bad of [{ version: 2, entries: [] }, { version: 1, entries: [entry, entry] }, { version: 1, entries: [{ ...entry, apiKey: 'a b' }] }]) {
+    for (const bad of [
+      { version: 2, entries: [] },
+      { version: 1, entries: [entry, entry] },
+      { version: 1, entries: [{ ...entry, apiKey: 'a b' }] },
+    ]) {
       await writeFile(file, JSON.stringify(bad));
       await assert.rejects(store.get('ci'), codeOf('VAULT_CORRUPT'), JSON.stringify(bad));
     }

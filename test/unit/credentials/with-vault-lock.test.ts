@@ -41,9 +41,13 @@ test('a fresh lock held by someone else gives VAULT_LOCKED after the wait', asyn
     await mkdir(lock);
     let ran = false;
     await assert.rejects(
-      withVaultLock(lock, async () => {
-        ran = true;
-      }, { waitMs: 100 }),
+      withVaultLock(
+        lock,
+        async () => {
+          ran = true;
+        },
+        { waitMs: 100 },
+      ),
       (err: unknown) => isVaultError(err) && err.code === 'VAULT_LOCKED',
     );
     assert.equal(ran, false);
@@ -65,7 +69,10 @@ test('a lock older than 10 s is taken over', async () => {
 test('the lock is released when the work throws', async () => {
   await withDir(async (dir) => {
     const lock = join(dir, 'vault.lock');
-    await assert.rejects(withVaultLock(lock, async () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      withVaultLock(lock, async () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     await assert.rejects(stat(lock), { code: 'ENOENT' });
   });
 });

@@ -9,7 +9,11 @@ import { docPages, fencedBlocks, REPO_ROOT } from '../../fixtures/doc-pages.js';
 
 /** GitHub's heading anchor: lower case, punctuation other than - and _ dropped, spaces to hyphens. */
 function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\- _]/gu, '').replace(/ /g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\- _]/gu, '')
+    .replace(/ /g, '-');
 }
 
 /** The page's text outside fenced blocks (a link inside a code block is not a link). */

@@ -47,7 +47,15 @@ test('the scan finds codes in every form they are written in', () => {
     "new CliError(r.code ?? 'CONTROL_FAILED', m)",
     "codeOr(h, 'LOGIN_FAILED')",
   ].join('\n');
-  assert.deepEqual(codesWritten(sample).sort(), ['BAD_QUERY', 'CONTROL_FAILED', 'HELD_ABORTED', 'LOGIN_FAILED', 'UPSTREAM_FORBIDDEN', 'VAULT_CORRUPT', 'VAULT_LOCKED']);
+  assert.deepEqual(codesWritten(sample).sort(), [
+    'BAD_QUERY',
+    'CONTROL_FAILED',
+    'HELD_ABORTED',
+    'LOGIN_FAILED',
+    'UPSTREAM_FORBIDDEN',
+    'VAULT_CORRUPT',
+    'VAULT_LOCKED',
+  ]);
 });
 
 test('every code written anywhere in appliance/ is in the error table', () => {

@@ -52,7 +52,13 @@ test('a repository name that matches with another repository_id gets no grant; t
   assert.equal(matchGrant(grants, 'gh', claims), null);
   const v = explainGrants(grants, 'gh', claims);
   assert.equal(v.matched, null);
-  assert.deepEqual(v.misses.map((m) => [m.grant, m.claim, m.actual]), [['other-issuer', 'issuer', 'gh'], ['by-id', 'repository_id', '999']]);
+  assert.deepEqual(
+    v.misses.map((m) => [m.grant, m.claim, m.actual]),
+    [
+      ['other-issuer', 'issuer', 'gh'],
+      ['by-id', 'repository_id', '999'],
+    ],
+  );
 });
 
 test('a claim the grant names but the token lacks is a miss', () => {

@@ -20,7 +20,13 @@ test('sh output exports the proxy with the token as password, the stand-ins as t
 
 test('github-env output refuses a value with a newline (it would inject another variable)', () => {
   assert.throws(() => formatGithubEnv([['X', 'a\nEVIL=1']]), /newline/);
-  assert.equal(formatGithubEnv([['A', '1'], ['B', '2']]), 'A=1\nB=2\n');
+  assert.equal(
+    formatGithubEnv([
+      ['A', '1'],
+      ['B', '2'],
+    ]),
+    'A=1\nB=2\n',
+  );
 });
 
 test('an older server that sends no stand-ins still gets the token as both Datadog keys', () => {

@@ -4,7 +4,13 @@ import { sessionKey } from '../../../appliance/identity/session-key.js';
 import type { Identity } from '../../../appliance/identity/types.js';
 
 const id = (sub: string, claims: Record<string, unknown>): Identity => ({
-  issuer: 'gh', iss: 'https://i', sub, claims, grant: 'g', credential: 'c', expiresAt: 0,
+  issuer: 'gh',
+  iss: 'https://i',
+  sub,
+  claims,
+  grant: 'g',
+  credential: 'c',
+  expiresAt: 0,
 });
 
 test('the session key holds issuer, grant, sub, run_id and run_attempt', () => {

@@ -38,7 +38,15 @@ const code = (fn: () => unknown): string => {
   return 'NONE';
 };
 
-const req = (over: Partial<Parameters<SessionTokens['issue']>[0]> = {}) => ({ identity, key: 'k1', iss: 'https://iss', jti: 'j1', jtiUntil: 1_300_000, bind: false, ...over });
+const req = (over: Partial<Parameters<SessionTokens['issue']>[0]> = {}) => ({
+  identity,
+  key: 'k1',
+  iss: 'https://iss',
+  jti: 'j1',
+  jtiUntil: 1_300_000,
+  bind: false,
+  ...over,
+});
 
 test('a token is alk_ + 43 base64url chars, resolves to its record, and only its hash is in the 0600 file', async () => {
   await withStore(async (s, _c, file) => {
@@ -66,11 +74,21 @@ test('an expired token is TOKEN_EXPIRED; an unknown or revoked one TOKEN_INVALID
     const { token } = await s.issue(req());
     const second = await s.issue(req({ jti: 'j2' }));
     await s.revoke(second.token);
-    assert.equal(code(() => s.lookup(token)), 'TOKEN_INVALID', 'logout ends every token of the session');
+    assert.equal(
+      code(() => s.lookup(token)),
+      'TOKEN_INVALID',
+      'logout ends every token of the session',
+    );
     const third = await s.issue(req({ jti: 'j3', key: 'k2' }));
     clock.t += 60_000;
-    assert.equal(code(() => s.lookup(third.token)), 'TOKEN_EXPIRED');
-    assert.equal(code(() => s.lookup('alk_' + 'A'.repeat(43))), 'TOKEN_INVALID');
+    assert.equal(
+      code(() => s.lookup(third.token)),
+      'TOKEN_EXPIRED',
+    );
+    assert.equal(
+      code(() => s.lookup('alk_' + 'A'.repeat(43))),
+      'TOKEN_INVALID',
+    );
   });
 });
 

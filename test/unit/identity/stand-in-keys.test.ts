@@ -15,7 +15,15 @@ import { isAirlockError } from '../../../appliance/errors.js';
 
 const log = createLogger({ level: 'silent' });
 const identity = { issuer: 'gh', iss: 'https://iss', sub: 'repo:a/b', claims: { run_id: '1' }, grant: 'g', credential: 'c' };
-const req = (over: Partial<Parameters<SessionTokens['issue']>[0]> = {}) => ({ identity, key: 'k1', iss: 'https://iss', jti: 'j1', jtiUntil: 1_300_000, bind: false, ...over });
+const req = (over: Partial<Parameters<SessionTokens['issue']>[0]> = {}) => ({
+  identity,
+  key: 'k1',
+  iss: 'https://iss',
+  jti: 'j1',
+  jtiUntil: 1_300_000,
+  bind: false,
+  ...over,
+});
 
 async function withStore(fn: (s: SessionTokens, clock: { t: number }, file: string, reopen: () => Promise<SessionTokens>) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-si-'));
@@ -87,7 +95,10 @@ test('login issues both stand-ins mapped to the session; only their hashes are s
     await again.revoke(i.apiKey);
     assert.equal(again.sessionOf(i.token), null);
     assert.equal(again.sessionOf(i.appKey), null);
-    assert.equal(codeOf(() => again.lookup(i.apiKey)), 'TOKEN_INVALID');
+    assert.equal(
+      codeOf(() => again.lookup(i.apiKey)),
+      'TOKEN_INVALID',
+    );
   });
 });
 
@@ -103,7 +114,10 @@ test('an expired stand-in is TOKEN_EXPIRED, not an agent key', async () => {
   await withStore(async (s, clock) => {
     const i = await s.issue(req());
     clock.t += 61_000;
-    assert.equal(codeOf(() => s.lookup(i.apiKey)), 'TOKEN_EXPIRED');
+    assert.equal(
+      codeOf(() => s.lookup(i.apiKey)),
+      'TOKEN_EXPIRED',
+    );
     assert.ok(s.sessionOf(i.apiKey), 'still known, so still a token');
   });
 });
@@ -132,6 +146,9 @@ test('carriers: the alk_ token in the proxy URL and both stand-ins in the header
     assert.equal(f?.token, i.token);
     assert.deepEqual(f?.carriers, ['proxy-authorization', 'header:dd-api-key', 'header:dd-application-key']);
     // Another job's stand-in beside this job's token is a conflict, as two JWTs are.
-    assert.throws(() => findToken({ proxyAuthorization: basic, rawHeaders: ['DD-API-KEY', other.apiKey], sessionOf }), (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID' && !err.message.includes(other.apiKey));
+    assert.throws(
+      () => findToken({ proxyAuthorization: basic, rawHeaders: ['DD-API-KEY', other.apiKey], sessionOf }),
+      (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID' && !err.message.includes(other.apiKey),
+    );
   });
 });

@@ -31,9 +31,19 @@ test('a token already expired is not remembered', () => {
 test('a change of the issuer keys invalidates the verdicts taken with the old ones', () => {
   const c = new VerdictCache<string>();
   put(c, 'a', { keys: 1 });
-  assert.equal(c.get('a', T, () => 1), 'v-a');
-  assert.equal(c.get('a', T, () => 2), undefined);
-  assert.equal(c.get('a', T, () => 1), undefined, 'gone for good, not only hidden');
+  assert.equal(
+    c.get('a', T, () => 1),
+    'v-a',
+  );
+  assert.equal(
+    c.get('a', T, () => 2),
+    undefined,
+  );
+  assert.equal(
+    c.get('a', T, () => 1),
+    undefined,
+    'gone for good, not only hidden',
+  );
 });
 
 test('the cache is bounded, and the least recently used verdict goes first', () => {

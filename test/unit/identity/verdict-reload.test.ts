@@ -26,7 +26,10 @@ async function setup() {
   const { log } = captureLog();
   // parts.jwt (the JWT resolver) is all this test uses: the guard and the session tokens are
   // only handed through by LiveConfig, so empty stand-ins do.
-  const live = new LiveConfig(configWith('refs/heads/main'), {} as Guard, { tokens: {} as SessionTokens, resolverDeps: { fetchJson: issuer.fetchJson, now: clock.now, log } });
+  const live = new LiveConfig(configWith('refs/heads/main'), {} as Guard, {
+    tokens: {} as SessionTokens,
+    resolverDeps: { fetchJson: issuer.fetchJson, now: clock.now, log },
+  });
   const token = await issuer.mint({ exp: Math.floor(clock.t / 1000) + 3600 });
   assert.equal((await live.parts.jwt.resolve(token)).grant, 'main');
   return { live, token };

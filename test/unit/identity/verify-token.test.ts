@@ -76,7 +76,10 @@ test('a bad signature and an expiry say which check failed, the expiry with its 
   const { issuer, verifier, clock } = await setup();
   await refused(verifier.verify(await issuer.mint({}, await newKey(issuer.key.kid))), /^bad signature: the token was not signed by a key of issuer "gh"/);
   const now = Math.floor(clock.now() / 1000);
-  await refused(verifier.verify(await issuer.mint({ iat: now - 600, exp: now - 300 })), new RegExp(`^the token has expired \\(at ${new Date((now - 300) * 1000).toISOString().replace(/\./g, '\\.')}, 300 s ago`));
+  await refused(
+    verifier.verify(await issuer.mint({ iat: now - 600, exp: now - 300 })),
+    new RegExp(`^the token has expired \\(at ${new Date((now - 300) * 1000).toISOString().replace(/\./g, '\\.')}, 300 s ago`),
+  );
 });
 
 test('a token without an audience is refused with TOKEN_INVALID', async () => {
@@ -140,9 +143,7 @@ test('an alg none token is refused with TOKEN_INVALID', async () => {
 
 test('an HS256 token signed with the RSA public key is refused with TOKEN_INVALID', async () => {
   const { issuer, verifier } = await setup();
-  const token = await new SignJWT(issuer.claims())
-    .setProtectedHeader({ alg: 'HS256', kid: issuer.key.kid })
-    .sign(new TextEncoder().encode(issuer.key.pem));
+  const token = await new SignJWT(issuer.claims()).setProtectedHeader({ alg: 'HS256', kid: issuer.key.kid }).sign(new TextEncoder().encode(issuer.key.pem));
   await refused(verifier.verify(token), /algorithm is not allowed/, token);
 });
 

@@ -28,7 +28,10 @@ export function importEdges(root: string, dirs: readonly string[]): ImportEdge[]
     const info = ts.preProcessFile(readFileSync(join(root, from), 'utf8'), true, true);
     for (const { fileName } of info.importedFiles) {
       if (!fileName.startsWith('.')) continue;
-      const to = relative(root, join(root, dirname(from), fileName)).split(sep).join('/').replace(/\.js$/, '.ts');
+      const to = relative(root, join(root, dirname(from), fileName))
+        .split(sep)
+        .join('/')
+        .replace(/\.js$/, '.ts');
       edges.push({ from, to });
     }
   }

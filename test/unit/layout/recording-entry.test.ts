@@ -19,17 +19,19 @@ function partOf(path: string): string | null {
 
 test('recording/ holds only its parts, and each has an index.ts', () => {
   const entries = readdirSync(join(repoRoot, RECORDING), { withFileTypes: true });
-  assert.deepEqual(entries.filter((e) => !e.isDirectory()).map((e) => e.name), [], 'loose files in recording/');
+  assert.deepEqual(
+    entries.filter((e) => !e.isDirectory()).map((e) => e.name),
+    [],
+    'loose files in recording/',
+  );
   assert.deepEqual(entries.map((e) => e.name).sort(), PARTS);
   for (const p of PARTS) assert.ok(existsSync(join(repoRoot, RECORDING, p, 'index.ts')), `${p}/index.ts`);
 });
 
-test('code outside a part of recording/ imports only that part\'s index.js', () => {
+test("code outside a part of recording/ imports only that part's index.js", () => {
   const edges = importEdges(repoRoot, ['appliance', 'test', 'certs']);
   const intoRecording = edges.filter((e) => partOf(e.to) !== null);
   assert.ok(intoRecording.length > 50, `found only ${intoRecording.length} imports of recording/`);
-  const bad = intoRecording
-    .filter((e) => partOf(e.from) !== partOf(e.to) && !e.to.endsWith('/index.ts'))
-    .map((e) => `${e.from} imports ${e.to}`);
+  const bad = intoRecording.filter((e) => partOf(e.from) !== partOf(e.to) && !e.to.endsWith('/index.ts')).map((e) => `${e.from} imports ${e.to}`);
   assert.deepEqual(bad, [], `import the part's index.js instead:\n  ${bad.join('\n  ')}`);
 });

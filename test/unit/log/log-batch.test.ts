@@ -19,7 +19,13 @@ function run(body: string): { lines: Record<string, unknown>[]; status: number |
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', out, 'pipe'], timeout: 20_000 });
     closeSync(out);
     const text = readFileSync(join(dir, 'out'), 'utf8');
-    return { lines: text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), status: r.status };
+    return {
+      lines: text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+      status: r.status,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -28,20 +34,29 @@ function run(body: string): { lines: Record<string, unknown>[]; status: number |
 test('lines of one turn and of later turns all come out, in order', () => {
   const { lines } = run(`for (let i = 0; i < 500; i++) log.info({ i }, 'a');
 setTimeout(() => { for (let i = 500; i < 1000; i++) log.info({ i }, 'b'); }, 20);`);
-  assert.deepEqual(lines.map((l) => l['i']), Array.from({ length: 1000 }, (_, i) => i));
+  assert.deepEqual(
+    lines.map((l) => l['i']),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
 });
 
 test('the lines logged right before process.exit are written', () => {
   const { lines, status } = run(`log.info({ i: 0 }, 'first');
 setTimeout(() => { log.info({ i: 1 }, 'stopping'); log.info({ i: 2 }, 'stopped'); process.exit(3); }, 20);`);
   assert.equal(status, 3);
-  assert.deepEqual(lines.map((l) => l['msg']), ['first', 'stopping', 'stopped']);
+  assert.deepEqual(
+    lines.map((l) => l['msg']),
+    ['first', 'stopping', 'stopped'],
+  );
 });
 
 test('the lines logged before an uncaught exception are written', () => {
   const { lines, status } = run(`log.info('before'); log.error('about to fail'); throw new Error('boom');`);
   assert.notEqual(status, 0);
-  assert.deepEqual(lines.map((l) => l['msg']), ['before', 'about to fail']);
+  assert.deepEqual(
+    lines.map((l) => l['msg']),
+    ['before', 'about to fail'],
+  );
 });
 
 test('a lone line is written while the process runs, not held for more lines or until exit', () => {

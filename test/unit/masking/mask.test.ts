@@ -26,7 +26,10 @@ test('maskers are reused for the same keys and rules, and a rotated key or a new
   assert.equal(maskStep(textMasker([KEY], []), body, true).out, `old [masked:credential] new ${rotated} mail a@b.io`);
   assert.equal(textMasker([KEY], []), textMasker([KEY], []), 'the same keys and rules give the same compiled masker');
   assert.equal(maskStep(textMasker([rotated], []), body, true).out, `old ${KEY} new [masked:credential] mail a@b.io`);
-  assert.equal(maskStep(textMasker([rotated], [{ name: 'mail', regex: '\\w+@\\w+\\.io' }]), body, true).out, `old ${KEY} new [masked:credential] mail [masked:mail]`);
+  assert.equal(
+    maskStep(textMasker([rotated], [{ name: 'mail', regex: '\\w+@\\w+\\.io' }]), body, true).out,
+    `old ${KEY} new [masked:credential] mail [masked:mail]`,
+  );
   // Two streams sharing one masker, stepped in turns, do not disturb each other's matching.
   const m = textMasker([KEY], []);
   const a = maskStep(m, `x ${KEY.slice(0, 10)}`, false);
@@ -42,7 +45,9 @@ test('the streaming masker catches a key split across every possible chunk bound
     const chunks: Buffer[] = [];
     await new Promise<void>((resolve, reject) => {
       const t = maskStream(textMasker([KEY], []), fired);
-      t.on('data', (c: Buffer) => chunks.push(c)).on('end', resolve).on('error', reject);
+      t.on('data', (c: Buffer) => chunks.push(c))
+        .on('end', resolve)
+        .on('error', reject);
       Readable.from([Buffer.from(text.slice(0, cut)), Buffer.from(text.slice(cut))]).pipe(t);
     });
     assert.equal(Buffer.concat(chunks).toString(), 'prefix [masked:credential] middle [masked:credential] end', `cut at ${cut}`);
@@ -52,20 +57,37 @@ test('the streaming masker catches a key split across every possible chunk bound
 test('a JSON-path rule replaces every value it selects, and leaves the body alone when it selects nothing', () => {
   const body = JSON.stringify({ data: [{ attributes: { key: 'a', name: 'x' } }, { attributes: { key: 'b' } }] });
   const r = maskJsonPaths([{ name: 'api-key', jsonPath: '$.data[*].attributes.key' }], body);
-  assert.deepEqual(JSON.parse(r?.text ?? '{}'), { data: [{ attributes: { key: '[masked:api-key]', name: 'x' } }, { attributes: { key: '[masked:api-key]' } }] });
+  assert.deepEqual(JSON.parse(r?.text ?? '{}'), {
+    data: [{ attributes: { key: '[masked:api-key]', name: 'x' } }, { attributes: { key: '[masked:api-key]' } }],
+  });
   assert.equal(maskJsonPaths([{ name: 'n', jsonPath: '$.nothing' }], body), null);
 });
 
-const resp = (body: Buffer, headers: string[], rest: Readable | null = null) => ({ method: 'GET', status: 200, statusText: 'OK', rawHeaders: headers, held: [body], rest });
+const resp = (body: Buffer, headers: string[], rest: Readable | null = null) => ({
+  method: 'GET',
+  status: 200,
+  statusText: 'OK',
+  rawHeaders: headers,
+  held: [body],
+  rest,
+});
 const header = (raw: readonly string[], name: string): string | undefined => {
   const i = raw.findIndex((v, j) => j % 2 === 0 && v.toLowerCase() === name);
   return i < 0 ? undefined : raw[i + 1];
 };
 
-for (const [enc, pack] of [['gzip', gzipSync], ['br', brotliCompressSync]] as const) {
+for (const [enc, pack] of [
+  ['gzip', gzipSync],
+  ['br', brotliCompressSync],
+] as const) {
   test(`a ${enc} body is decoded, masked and sent identity-encoded with a correct Content-Length`, () => {
     const packed = pack(Buffer.from(JSON.stringify({ k: KEY })));
-    const m = maskResponse(resp(packed, ['Content-Type', 'application/json', 'Content-Encoding', enc, 'Content-Length', String(packed.length)]), [KEY], NO_RULES, 1 << 20);
+    const m = maskResponse(
+      resp(packed, ['Content-Type', 'application/json', 'Content-Encoding', enc, 'Content-Length', String(packed.length)]),
+      [KEY],
+      NO_RULES,
+      1 << 20,
+    );
     assert.equal(m.body.bytes.toString(), '{"k":"[masked:credential]"}');
     assert.equal(header(m.rawHeaders, 'content-encoding'), undefined);
     assert.equal(header(m.rawHeaders, 'content-length'), String(m.body.bytes.length));
@@ -82,13 +104,22 @@ test('a key in a response header is masked; an untouched identity body keeps its
 test('a JSON-path rule on a body larger than maxBodyBytes fails closed with MASKING_UNAVAILABLE', () => {
   const rest = Readable.from([Buffer.from('more')]);
   assert.throws(
-    () => maskResponse(resp(Buffer.from('{"a":'), ['Content-Type', 'application/json'], rest), [KEY], { regexes: [], jsonPaths: [{ name: 'k', jsonPath: '$.a' }] }, 4),
+    () =>
+      maskResponse(
+        resp(Buffer.from('{"a":'), ['Content-Type', 'application/json'], rest),
+        [KEY],
+        { regexes: [], jsonPaths: [{ name: 'k', jsonPath: '$.a' }] },
+        4,
+      ),
     (e: unknown) => isAirlockError(e) && e.code === 'MASKING_UNAVAILABLE' && e.status === 502,
   );
 });
 
 test('an unknown Content-Encoding fails closed with UPSTREAM_ENCODING', () => {
-  assert.throws(() => maskResponse(resp(Buffer.from('x'), ['Content-Encoding', 'zstd']), [KEY], NO_RULES, 100), (e: unknown) => isAirlockError(e) && e.code === 'UPSTREAM_ENCODING' && e.status === 502);
+  assert.throws(
+    () => maskResponse(resp(Buffer.from('x'), ['Content-Encoding', 'zstd']), [KEY], NO_RULES, 100),
+    (e: unknown) => isAirlockError(e) && e.code === 'UPSTREAM_ENCODING' && e.status === 502,
+  );
 });
 
 test('an empty body under a coding is sent empty, without the coding, not refused', () => {
@@ -99,7 +130,11 @@ test('an empty body under a coding is sent empty, without the coding, not refuse
 
 test('codings are undone transfer first, then content, last listed first; a final chunked and identity are skipped', () => {
   const m = textMasker([KEY], []);
-  assert.deepEqual(codingsToUndo(['Content-Encoding', 'gzip, identity', 'content-encoding', 'BR', 'Transfer-Encoding', 'deflate, chunked'], m), ['deflate', 'br', 'gzip']);
+  assert.deepEqual(codingsToUndo(['Content-Encoding', 'gzip, identity', 'content-encoding', 'BR', 'Transfer-Encoding', 'deflate, chunked'], m), [
+    'deflate',
+    'br',
+    'gzip',
+  ]);
   assert.deepEqual(codingsToUndo(['Content-Length', '3'], m), []);
   const refused = (raw: string[]): boolean => {
     try {

@@ -16,13 +16,19 @@ import type { Config } from '../../../appliance/config/schema.js';
 function metricsFor(stateDir: string, now: () => number) {
   const config = configSchema.parse({ stateDir }) as Config;
   return createMetrics({
-    config, log: createLogger({ level: 'silent' }), now,
-    openConnections: () => 0, openSessions: () => 0, approvals: () => [], vaultTimes: () => [], issuersWithKeys: () => 0,
+    config,
+    log: createLogger({ level: 'silent' }),
+    now,
+    openConnections: () => 0,
+    openSessions: () => 0,
+    approvals: () => [],
+    vaultTimes: () => [],
+    issuersWithKeys: () => 0,
     sessionsDir: join(stateDir, 'sessions'),
   });
 }
 
-test('the outbox gauges read the outbox on disk at scrape time: depth and the oldest item\'s age', async () => {
+test("the outbox gauges read the outbox on disk at scrape time: depth and the oldest item's age", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-metrics-'));
   try {
     let now = Date.parse('2026-12-07T10:00:00Z');
@@ -64,7 +70,10 @@ test('journal writes through the instrumented sessions port are timed, and a fai
 
 test('a failed identity fetch is counted and its error passes through unchanged', async () => {
   let n = 0;
-  const fetch = countFailures((url: string) => (url.includes('bad') ? Promise.reject(new Error('ECONNREFUSED')) : Promise.resolve({ keys: [] })), () => n++);
+  const fetch = countFailures(
+    (url: string) => (url.includes('bad') ? Promise.reject(new Error('ECONNREFUSED')) : Promise.resolve({ keys: [] })),
+    () => n++,
+  );
   assert.deepEqual(await fetch('https://good/jwks'), { keys: [] });
   await assert.rejects(fetch('https://bad/jwks'), /ECONNREFUSED/);
   assert.equal(n, 1);

@@ -15,7 +15,16 @@ const DOCS = resolve(import.meta.dirname, '../../../../docs/prometheus');
 const HAVE_PROMTOOL = spawnSync('promtool', ['--version']).status === 0;
 
 function metrics(): AirlockMetrics {
-  return new AirlockMetrics({ hostClass: hostClassOf(['datadoghq.com']), grants: ['ci'], processMetrics: false, sources: { approvals: () => [{ ageSeconds: 5 }, { ageSeconds: 42 }], openSessions: () => 2, vaultEntries: () => [{ name: 'dd-prod', updatedAt: new Date(Date.now() - 10_000).toISOString() }] } });
+  return new AirlockMetrics({
+    hostClass: hostClassOf(['datadoghq.com']),
+    grants: ['ci'],
+    processMetrics: false,
+    sources: {
+      approvals: () => [{ ageSeconds: 5 }, { ageSeconds: 42 }],
+      openSessions: () => 2,
+      vaultEntries: () => [{ name: 'dd-prod', updatedAt: new Date(Date.now() - 10_000).toISOString() }],
+    },
+  });
 }
 
 function series(text: string, name: string): string[] {
@@ -24,7 +33,8 @@ function series(text: string, name: string): string[] {
 
 test('request labels stay bounded: thousands of distinct codes, grants and hosts make at most 64 values each, never a host name', async () => {
   const m = metrics();
-  for (let i = 0; i < 3000; i++) m.request({ decision: DECISIONS[i % DECISIONS.length]!, code: `CODE_${i}`, grant: `grant-${i}`, host: `h${i}.example.com` }, 1, 0.1);
+  for (let i = 0; i < 3000; i++)
+    m.request({ decision: DECISIONS[i % DECISIONS.length]!, code: `CODE_${i}`, grant: `grant-${i}`, host: `h${i}.example.com` }, 1, 0.1);
   m.request({ decision: 'forwarded', code: 'has space', grant: 'x/y', host: 'api.datadoghq.com' }, 1, 0.1);
   const text = await m.text();
   const lines = series(text, 'airlock_requests_total');

@@ -9,6 +9,10 @@ test('a response is masked for the injected keys and every vaulted key; the list
   assert.deepEqual(first, ['ddapi-injected-0001', 'ddapp-injected-0001', 'ddapi-other-000001']);
   assert.equal(maskSecrets(entry, vault), first, 'same entry, same vault: the same array');
   const reloaded = Object.freeze(['ddapi-rotated-00001']);
-  assert.deepEqual(maskSecrets(entry, reloaded), ['ddapi-injected-0001', 'ddapp-injected-0001', 'ddapi-rotated-00001'], 'the injected keys stay masked after a reload drops them');
+  assert.deepEqual(
+    maskSecrets(entry, reloaded),
+    ['ddapi-injected-0001', 'ddapp-injected-0001', 'ddapi-rotated-00001'],
+    'the injected keys stay masked after a reload drops them',
+  );
   assert.deepEqual(credentialSecrets('dd', { apiKey: 'k1' }), [{ value: 'k1', label: 'credential dd api key' }]);
 });

@@ -36,7 +36,15 @@ function request(rawHeaders: string[], method = 'GET'): http.IncomingMessage {
 
 function arrived(rawHeaders: string[] = ['Host', HOST], method = 'GET'): Arrived {
   const req = request(rawHeaders, method);
-  const client: Client = { req, onClose: () => () => undefined, answer: (e) => e.status, drop: () => undefined, suspendTimers: () => () => undefined, deliver: () => Promise.resolve(0), status: () => 0 };
+  const client: Client = {
+    req,
+    onClose: () => () => undefined,
+    answer: (e) => e.status,
+    drop: () => undefined,
+    suspendTimers: () => () => undefined,
+    deliver: () => Promise.resolve(0),
+    status: () => 0,
+  };
   const log = createLogger({ destination: new PassThrough() });
   return {
     id: '00000000-0000-4000-8000-000000000000',
@@ -44,7 +52,14 @@ function arrived(rawHeaders: string[] = ['Host', HOST], method = 'GET'): Arrived
     startedDateTime: new Date(0).toISOString(),
     httpVersion: 'HTTP/1.1',
     method,
-    target: { host: HOST, upstream: { send: () => Promise.reject(new Error('these tests send nothing upstream')) }, hostHeader: HOST, authority: { host: HOST, port: 443 }, proxyAuthorization: undefined, log },
+    target: {
+      host: HOST,
+      upstream: { send: () => Promise.reject(new Error('these tests send nothing upstream')) },
+      hostHeader: HOST,
+      authority: { host: HOST, port: 443 },
+      proxyAuthorization: undefined,
+      log,
+    },
     client,
     log,
     guard: undefined,
@@ -52,8 +67,27 @@ function arrived(rawHeaders: string[] = ['Host', HOST], method = 'GET'): Arrived
   };
 }
 
-const identity: Identity = { issuer: 'gh', iss: 'https://issuer', sub: 'repo:acme/app', claims: {}, grant: 'ci', credential: 'prod', expiresAt: 0, auth: 'jwt' };
-const session: SessionMeta = { id: 's1', key: 'k', issuer: 'gh', iss: 'https://issuer', sub: 'repo:acme/app', grant: 'ci', credential: 'prod', claims: {}, openedAt: new Date(0).toISOString() };
+const identity: Identity = {
+  issuer: 'gh',
+  iss: 'https://issuer',
+  sub: 'repo:acme/app',
+  claims: {},
+  grant: 'ci',
+  credential: 'prod',
+  expiresAt: 0,
+  auth: 'jwt',
+};
+const session: SessionMeta = {
+  id: 's1',
+  key: 'k',
+  issuer: 'gh',
+  iss: 'https://issuer',
+  sub: 'repo:acme/app',
+  grant: 'ci',
+  credential: 'prod',
+  claims: {},
+  openedAt: new Date(0).toISOString(),
+};
 
 function identified(target: string, headers: string[] = ['Host', HOST]): Identified {
   const p = parseRequest(arrived(headers), { method: 'GET', target, rawHeaders: headers });
@@ -95,7 +129,11 @@ test('identity stage: no token is TOKEN_MISSING, a surprise is INTERNAL, neither
   assert.deepEqual(x.secrets[0], { value: TOKEN, label: 'identity token' });
   assert.equal(x.attribution['sub'], identity.sub);
 
-  const closing: SessionsPort = { ensure: () => Promise.reject(new AirlockError('SHUTTING_DOWN')), begin: () => Promise.resolve(), record: () => Promise.resolve() };
+  const closing: SessionsPort = {
+    ensure: () => Promise.reject(new AirlockError('SHUTTING_DOWN')),
+    begin: () => Promise.resolve(),
+    record: () => Promise.resolve(),
+  };
   const shut = await openSession({ sessions: closing }, x);
   assert.ok(shut.kind === 'refuse');
   assert.deepEqual([shut.code, shut.record], ['SHUTTING_DOWN', false]);

@@ -6,9 +6,16 @@ const held = { session: 's', sub: 'repo:x', grant: 'g', method: 'DELETE', url: '
 
 test('a hold is listed until approved; the outcome carries who approved, when and the note', async () => {
   const events: string[] = [];
-  const q = new ApprovalQueue(60_000, () => Date.parse('2026-01-01T00:00:10Z'), (e) => events.push(e));
+  const q = new ApprovalQueue(
+    60_000,
+    () => Date.parse('2026-01-01T00:00:10Z'),
+    (e) => events.push(e),
+  );
   const h = q.hold(held);
-  assert.deepEqual(q.list().map((p) => [p.id, p.method]), [[h.id, 'DELETE']]);
+  assert.deepEqual(
+    q.list().map((p) => [p.id, p.method]),
+    [[h.id, 'DELETE']],
+  );
   assert.equal(q.approve(h.id, 'alice', 'looks fine').ok, true);
   assert.deepEqual(await h.outcome, { kind: 'approved', approval: { by: 'alice', at: '2026-01-01T00:00:10.000Z', note: 'looks fine', channel: 'socket' } });
   assert.equal(q.size, 0);

@@ -76,8 +76,18 @@ test('the seed policy: first match wins, in order, then the default denies', () 
 });
 
 test('key-management endpoints are denied before any rule, even a GET * allow, unless allowKeyManagement', () => {
-  for (const p of ['/api/v1/api_key', '/api/v1/api_key/abc', '/api/v1/application_key/x', '/api/v2/api_keys', '/api/v2/api_keys/1', '/api/v2/application_keys',
-    '/api/v2/current_user/application_keys/1', '/api/v2/service_accounts/sa1/application_keys', '/API/V2/API_KEYS', '/api/v1/%61pi_key']) {
+  for (const p of [
+    '/api/v1/api_key',
+    '/api/v1/api_key/abc',
+    '/api/v1/application_key/x',
+    '/api/v2/api_keys',
+    '/api/v2/api_keys/1',
+    '/api/v2/application_keys',
+    '/api/v2/current_user/application_keys/1',
+    '/api/v2/service_accounts/sa1/application_keys',
+    '/API/V2/API_KEYS',
+    '/api/v1/%61pi_key',
+  ]) {
     const d = decide(req('GET', p), seed);
     assert.deepEqual([d.action, d.rule.rule, d.enforced], ['deny', 'key-management', true], p);
   }
@@ -97,15 +107,18 @@ test('report mode on a policy or on one rule makes its denial unenforced; key ma
   assert.equal(decide(req('GET', '/x'), one).enforced, true);
 });
 
-const WHEN = compilePolicy('w', policySchema.parse({
-  default: 'allow',
-  rules: [
-    { match: 'PUT /api/v1/monitor/*', action: 'deny', reason: 'no silencing', when: [{ path: '$.options.silenced', exists: true }] },
-    { match: 'POST /api/v1/dashboard', action: 'approve', when: [{ path: '$.widgets.length', gt: 2 }] },
-    { match: 'POST /api/v1/events', action: 'allow', when: [{ path: '$.priority', equals: 'low' }] },
-    { match: 'POST /api/v1/events', action: 'deny' },
-  ],
-}));
+const WHEN = compilePolicy(
+  'w',
+  policySchema.parse({
+    default: 'allow',
+    rules: [
+      { match: 'PUT /api/v1/monitor/*', action: 'deny', reason: 'no silencing', when: [{ path: '$.options.silenced', exists: true }] },
+      { match: 'POST /api/v1/dashboard', action: 'approve', when: [{ path: '$.widgets.length', gt: 2 }] },
+      { match: 'POST /api/v1/events', action: 'allow', when: [{ path: '$.priority', equals: 'low' }] },
+      { match: 'POST /api/v1/events', action: 'deny' },
+    ],
+  }),
+);
 const json = (value: unknown) => ({ state: 'json' as const, value });
 
 test('when: conditions decide on the JSON body: exists, gt on an array length, equals', () => {

@@ -25,13 +25,20 @@ test('suggested rules allow exactly the requests a session made, with IDs genera
     { method: 'PUT', url: 'https://api.datadoghq.com/api/v1/dashboard/abc-def-002?x=1' },
   ];
   const rules = suggestRules(seen);
-  assert.deepEqual(rules.map((r) => r.match), ['GET /api/v1/validate', 'POST /api/v1/dashboard', 'PUT /api/v1/dashboard/*']);
+  assert.deepEqual(
+    rules.map((r) => r.match),
+    ['GET /api/v1/validate', 'POST /api/v1/dashboard', 'PUT /api/v1/dashboard/*'],
+  );
   const p = compilePolicy('s', { default: 'deny', mode: 'enforce', allowKeyManagement: false, rules });
   for (const s of seen) {
     const u = new URL(s.url);
     assert.equal(decide({ method: s.method, host: u.hostname, path: u.pathname + u.search }, p).action, 'allow', s.url);
   }
-  for (const [m, path] of [['DELETE', '/api/v1/dashboard/abc-def-001'], ['GET', '/api/v1/dashboard'], ['POST', '/api/v1/monitor']] as const) {
+  for (const [m, path] of [
+    ['DELETE', '/api/v1/dashboard/abc-def-001'],
+    ['GET', '/api/v1/dashboard'],
+    ['POST', '/api/v1/monitor'],
+  ] as const) {
     assert.equal(decide({ method: m, host: 'api.datadoghq.com', path }, p).action, 'deny', `${m} ${path}`);
   }
 });
@@ -41,5 +48,8 @@ test('a session across hosts gets HOST/PATH rules so that nothing widens to the 
     { method: 'POST', url: 'https://http-intake.logs.datadoghq.com/api/v2/logs' },
     { method: 'GET', url: 'https://api.datadoghq.com/api/v1/validate' },
   ]);
-  assert.deepEqual(rules.map((r) => r.match), ['GET api.datadoghq.com/api/v1/validate', 'POST http-intake.logs.datadoghq.com/api/v2/logs']);
+  assert.deepEqual(
+    rules.map((r) => r.match),
+    ['GET api.datadoghq.com/api/v1/validate', 'POST http-intake.logs.datadoghq.com/api/v2/logs'],
+  );
 });

@@ -15,8 +15,14 @@ function hello(servername: string | null, extra: Buffer = Buffer.alloc(0)): Buff
   exts.push(extra);
   const extBlock = Buffer.concat(exts);
   const body = Buffer.concat([
-    Buffer.from([3, 3]), Buffer.alloc(32, 7), Buffer.from([0]), u16(2), Buffer.from([0x13, 0x01]), Buffer.from([1, 0]),
-    u16(extBlock.length), extBlock,
+    Buffer.from([3, 3]),
+    Buffer.alloc(32, 7),
+    Buffer.from([0]),
+    u16(2),
+    Buffer.from([0x13, 0x01]),
+    Buffer.from([1, 0]),
+    u16(extBlock.length),
+    extBlock,
   ]);
   const hs = Buffer.concat([Buffer.from([1]), u24(body.length), body]);
   return Buffer.concat([Buffer.from([0x16, 3, 1]), u16(hs.length), hs]);

@@ -32,12 +32,17 @@ test('the CA must permit every site, suffix and exact host', () => {
 });
 
 test('a site already under another permitted site adds no name constraint of its own', () => {
-  assert.deepEqual(permittedDomains({ datadogSites: ['datadoghq.com', 'us3.datadoghq.com', 'datadoghq.eu'], hosts: ['api.datadoghq.eu', 'x.test'] }), ['datadoghq.com', 'datadoghq.eu', 'x.test']);
+  assert.deepEqual(permittedDomains({ datadogSites: ['datadoghq.com', 'us3.datadoghq.com', 'datadoghq.eu'], hosts: ['api.datadoghq.eu', 'x.test'] }), [
+    'datadoghq.com',
+    'datadoghq.eu',
+    'x.test',
+  ]);
 });
 
 test('CONNECT targets and Host headers split into host and port, with IPv6 and defaults', () => {
   assert.deepEqual(splitHostPort('api.datadoghq.com:443', 80), { host: 'api.datadoghq.com', port: 443 });
   assert.deepEqual(splitHostPort('api.datadoghq.com', 443), { host: 'api.datadoghq.com', port: 443 });
   assert.deepEqual(splitHostPort('[::1]:8443', 443), { host: '::1', port: 8443 });
-  for (const bad of ['', ':443', 'host:0', 'host:99999', 'a b:1', 'host:12:13', 'api..datadoghq.com:443', '.datadoghq.com:443', 'api.datadoghq.com..:443']) assert.equal(splitHostPort(bad, 443), null, bad);
+  for (const bad of ['', ':443', 'host:0', 'host:99999', 'a b:1', 'host:12:13', 'api..datadoghq.com:443', '.datadoghq.com:443', 'api.datadoghq.com..:443'])
+    assert.equal(splitHostPort(bad, 443), null, bad);
 });

@@ -8,10 +8,30 @@ import { interceptRules, isIntercepted } from '../../../appliance/config/host-ma
 // Prefixes under each site (docs.datadoghq.com, per-product "Endpoints" pages, and the hosts the
 // tools were seen to contact in test/integration/datadog-tools.test.ts).
 const UNDER_SITE = [
-  'api', 'app', 'cireport-intake', 'citestcycle-intake', 'citestcov-intake', 'cicodescan-intake', 'sourcemap-intake',
-  'instrumentation-telemetry-intake', 'event-platform-intake', 'webhook-intake', 'http-intake.logs', 'agent-http-intake.logs',
-  'trace.agent', 'process', 'orchestrator', 'config', 'dbm-metrics-intake', 'ndm-intake', 'contlcycle-intake',
-  'intake.profile', 'llmobs-intake', 'rum.browser-intake', 'logs.browser-intake', '7-63-0-app.agent',
+  'api',
+  'app',
+  'cireport-intake',
+  'citestcycle-intake',
+  'citestcov-intake',
+  'cicodescan-intake',
+  'sourcemap-intake',
+  'instrumentation-telemetry-intake',
+  'event-platform-intake',
+  'webhook-intake',
+  'http-intake.logs',
+  'agent-http-intake.logs',
+  'trace.agent',
+  'process',
+  'orchestrator',
+  'config',
+  'dbm-metrics-intake',
+  'ndm-intake',
+  'contlcycle-intake',
+  'intake.profile',
+  'llmobs-intake',
+  'rum.browser-intake',
+  'logs.browser-intake',
+  '7-63-0-app.agent',
 ];
 
 test('every intake host of every site is intercepted by default, browser intakes included', () => {

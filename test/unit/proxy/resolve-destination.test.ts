@@ -6,7 +6,26 @@ import { AirlockError } from '../../../appliance/errors.js';
 const noPins = { resolve: {}, caFile: null };
 
 test('internal, metadata and IPv4-embedding IPv6 addresses are not public', () => {
-  for (const ip of ['127.0.0.1', '10.0.0.1', '172.16.5.5', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '64:ff9b::a00:1', '2002:a00:1::', '2001::1', '224.0.0.1', '255.255.255.255', 'not-an-ip']) {
+  for (const ip of [
+    '127.0.0.1',
+    '10.0.0.1',
+    '172.16.5.5',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    '::',
+    'fe80::1',
+    'fd00::1',
+    '::ffff:127.0.0.1',
+    '64:ff9b::a00:1',
+    '2002:a00:1::',
+    '2001::1',
+    '224.0.0.1',
+    '255.255.255.255',
+    'not-an-ip',
+  ]) {
     assert.equal(isPublicAddress(ip), false, ip);
   }
   for (const ip of ['8.8.8.8', '3.233.146.1', '2600:1f18::1']) assert.equal(isPublicAddress(ip), true, ip);
@@ -25,14 +44,22 @@ test('the resolved address is what gets dialled, once', async () => {
     lookups += 1;
     return { address: '3.233.146.1', family: 4 };
   });
-  assert.deepEqual({ address: d.address, port: d.port, host: d.host, pinned: d.pinned }, { address: '3.233.146.1', port: 443, host: 'api.example', pinned: false });
+  assert.deepEqual(
+    { address: d.address, port: d.port, host: d.host, pinned: d.pinned },
+    { address: '3.233.146.1', port: 443, host: 'api.example', pinned: false },
+  );
   assert.equal(lookups, 1);
 });
 
 test('a host pinned in upstream.resolve is dialled at its pin, exempt from the address checks, without DNS', async () => {
-  const d = await resolveDestination('api.datadoghq.com', 443, { resolve: { 'api.datadoghq.com': { host: '127.0.0.1', port: 8443 } }, caFile: null }, async () => {
-    throw new Error('DNS must not be asked');
-  });
+  const d = await resolveDestination(
+    'api.datadoghq.com',
+    443,
+    { resolve: { 'api.datadoghq.com': { host: '127.0.0.1', port: 8443 } }, caFile: null },
+    async () => {
+      throw new Error('DNS must not be asked');
+    },
+  );
   assert.deepEqual({ address: d.address, port: d.port, pinned: d.pinned }, { address: '127.0.0.1', port: 8443, pinned: true });
 });
 

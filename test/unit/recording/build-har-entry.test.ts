@@ -42,7 +42,10 @@ test('a JSON POST becomes a fetch entry with real timings, sizes, postData and t
 test('query parameters are listed decoded and the URL loses its fragment', () => {
   const e = entry(exchange({ method: 'GET', url: 'https://api.datadoghq.com/api/v1/query?from=1&query=avg%3Acpu#frag', reqBody: null }));
   assert.equal(e.request.url, 'https://api.datadoghq.com/api/v1/query?from=1&query=avg%3Acpu');
-  assert.deepEqual(e.request.queryString, [{ name: 'from', value: '1' }, { name: 'query', value: 'avg:cpu' }]);
+  assert.deepEqual(e.request.queryString, [
+    { name: 'from', value: '1' },
+    { name: 'query', value: 'avg:cpu' },
+  ]);
   assert.equal(e.request.bodySize, 0);
   assert.equal(e.request.postData, undefined);
 });
@@ -64,7 +67,9 @@ test('a brotli and a deflate response are decoded too', () => {
     ['br', zlib.brotliCompressSync(Buffer.from('{"ok":true}'))],
     ['deflate', zlib.deflateSync(Buffer.from('{"ok":true}'))],
   ] as const) {
-    const e = entry(exchange({ response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [['content-encoding', enc]], body: body(bytes) } }));
+    const e = entry(
+      exchange({ response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [['content-encoding', enc]], body: body(bytes) } }),
+    );
     assert.equal(e.response.content.text, '{"ok":true}', enc);
     assert.equal(e.response.content.size, 11, enc);
   }
@@ -72,7 +77,9 @@ test('a brotli and a deflate response are decoded too', () => {
 
 test('a corrupt gzip body keeps the wire bytes as base64 and says why in a comment', () => {
   const wire = Buffer.from('this is not gzip at all');
-  const e = entry(exchange({ response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [['Content-Encoding', 'gzip']], body: body(wire) } }));
+  const e = entry(
+    exchange({ response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [['Content-Encoding', 'gzip']], body: body(wire) } }),
+  );
   assert.equal(e.response.content.encoding, 'base64');
   assert.equal(e.response.content.text, wire.toString('base64'));
   assert.match(e.response.content.comment ?? '', /could not be decoded/);
@@ -119,7 +126,9 @@ test('a body over the cap is marked truncated in comment and _airlock with both 
 
 test('a truncated body cut inside a UTF-8 character is still text', () => {
   const cut = Buffer.from('héllo', 'utf8').subarray(0, 2); // "h" + half of "é"
-  const e = entry(exchange({ response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [], body: body(cut, { size: 6, truncated: true }) } }));
+  const e = entry(
+    exchange({ response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [], body: body(cut, { size: 6, truncated: true }) } }),
+  );
   assert.equal(e.response.content.text, 'h');
   assert.equal(e.response.content.encoding, undefined);
 });
@@ -139,7 +148,13 @@ test('a request that got no response is status 0 with _error, x-unknown content 
 });
 
 test('a begin without its exchange becomes a no-response entry', () => {
-  const e = buildNoResponseEntry({ type: 'begin', id: 'b1', startedDateTime: '2026-11-22T03:15:00.000Z', method: 'GET', url: 'https://api.datadoghq.com/api/v1/validate' });
+  const e = buildNoResponseEntry({
+    type: 'begin',
+    id: 'b1',
+    startedDateTime: '2026-11-22T03:15:00.000Z',
+    method: 'GET',
+    url: 'https://api.datadoghq.com/api/v1/validate',
+  });
   assert.equal(e._error, NO_RESPONSE_ERROR);
   assert.equal(e.response.status, 0);
   assert.equal(e.request.url, 'https://api.datadoghq.com/api/v1/validate');

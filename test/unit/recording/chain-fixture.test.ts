@@ -21,7 +21,10 @@ const HASHES = [
 ];
 
 interface Har {
-  log: { _airlock: { chain: { origin: string; head: string; count: number; journal?: { intact: boolean } } }; entries: Array<Record<string, unknown> & { _airlock: { chain: { seq: number; prev: string; hash: string } } }> };
+  log: {
+    _airlock: { chain: { origin: string; head: string; count: number; journal?: { intact: boolean } } };
+    entries: Array<Record<string, unknown> & { _airlock: { chain: { seq: number; prev: string; hash: string } } }>;
+  };
 }
 
 function chainOf(har: Har): string[] {

@@ -8,8 +8,7 @@ import type { CapturedBody, Exchange, HeaderPair, Secret } from '../../../applia
 export const VAULT_KEY = '0123456789abcdef0123456789abcdef';
 export const AGENT_KEY = 'fedcba9876543210fedcba9876543210';
 export const APP_KEY = 'aaaabbbbccccddddeeeeffff0000111122223333';
-export const TOKEN =
-  'eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJyZXBvOmFjbWUvd2ViIiwicnVuX2lkIjoiNDIifQ.c2lnbmF0dXJlLXRoYXQtbXVzdC1uZXZlci1iZS13cml0dGVu';
+export const TOKEN = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJyZXBvOmFjbWUvd2ViIiwicnVuX2lkIjoiNDIifQ.c2lnbmF0dXJlLXRoYXQtbXVzdC1uZXZlci1iZS13cml0dGVu';
 export const TOKEN_SIGNATURE = 'c2lnbmF0dXJlLXRoYXQtbXVzdC1uZXZlci1iZS13cml0dGVu';
 
 export const SECRETS: readonly Secret[] = [
@@ -80,7 +79,10 @@ export function gzipResponse(json: string): NonNullable<Exchange['response']> {
     status: 200,
     statusText: 'OK',
     httpVersion: 'HTTP/1.1',
-    headers: [['Content-Type', 'application/json'], ['Content-Encoding', 'gzip']],
+    headers: [
+      ['Content-Type', 'application/json'],
+      ['Content-Encoding', 'gzip'],
+    ],
     body: body(gz),
   };
 }

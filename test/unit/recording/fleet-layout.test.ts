@@ -18,12 +18,20 @@ test('a session index record is filed under the UTC day it opened', () => {
 test('a one-day range lists exactly that day; a range lists its days newest first; no start lists the whole index', () => {
   const now = at('2026-12-07T12:00:00Z');
   assert.deepEqual(indexPrefixes(S, at('2026-11-20T00:00:00Z'), at('2026-11-20T23:59:59.999Z'), now), ['fleet/index/2026/11/20/']);
-  assert.deepEqual(indexPrefixes(S, at('2026-12-05T10:00:00Z'), undefined, now), ['fleet/index/2026/12/07/', 'fleet/index/2026/12/06/', 'fleet/index/2026/12/05/']);
+  assert.deepEqual(indexPrefixes(S, at('2026-12-05T10:00:00Z'), undefined, now), [
+    'fleet/index/2026/12/07/',
+    'fleet/index/2026/12/06/',
+    'fleet/index/2026/12/05/',
+  ]);
   assert.deepEqual(indexPrefixes(S, undefined, undefined, now), ['fleet/index/']);
-  assert.deepEqual(indexPrefixes(S, at('2026-12-08T00:00:00Z'), at('2026-12-01T00:00:00Z'), now), ['fleet/index/'], 'an empty range falls back to the whole index, never to nothing silently');
+  assert.deepEqual(
+    indexPrefixes(S, at('2026-12-08T00:00:00Z'), at('2026-12-01T00:00:00Z'), now),
+    ['fleet/index/'],
+    'an empty range falls back to the whole index, never to nothing silently',
+  );
 });
 
-test('ids outside the range are skipped before fetching, with the id\'s one-second precision in mind', () => {
+test("ids outside the range are skipped before fetching, with the id's one-second precision in mind", () => {
   assert.equal(idTime('20261207T101500Z-0123abcd'), at('2026-12-07T10:15:00Z'));
   assert.ok(Number.isNaN(idTime('nonsense')));
   assert.equal(mayMatchById('20261207T101500Z-0123abcd', { since: at('2026-12-07T10:15:00.500Z') }), true);

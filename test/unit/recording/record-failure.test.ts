@@ -6,11 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type JournalFile,
-  type OpenJournalFile,
-  RESPONSE_NOT_RECORDED,
-} from '../../../appliance/recording/journal/index.js';
+import { type JournalFile, type OpenJournalFile, RESPONSE_NOT_RECORDED } from '../../../appliance/recording/journal/index.js';
 import { finalizeJournal, SessionStore, type SpaceReserve } from '../../../appliance/recording/session/index.js';
 import { NO_RESPONSE_ERROR } from '../../../appliance/recording/har/index.js';
 import { body, exchange, identity, memoryLogger, SECRETS, secretValuesIn } from './exchange-fixtures.js';
@@ -79,7 +75,12 @@ async function setup(t: { after: (fn: () => Promise<void>) => void }, now?: () =
   const { log, lines } = memoryLogger();
   const reserve = quotaReserve(disk, 16 * 1024);
   const store = new SessionStore({
-    sessionsDir, maxBodyBytes: 1024 * 1024, idleTimeoutMs: 60_000, log, creatorVersion: '9.9.9', openJournal: quotaOpener(disk),
+    sessionsDir,
+    maxBodyBytes: 1024 * 1024,
+    idleTimeoutMs: 60_000,
+    log,
+    creatorVersion: '9.9.9',
+    openJournal: quotaOpener(disk),
     ...(now ? { now } : {}),
     ...(withReserve ? { reserve } : {}),
   });
@@ -112,7 +113,10 @@ interface Har {
 }
 const readHar = async (path: string | null): Promise<Har> => JSON.parse(await readFile(path ?? '', 'utf8')) as Har;
 const journalLines = async (path: string): Promise<Array<Record<string, unknown>>> =>
-  (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 test('a forwarded exchange whose record does not fit throws RECORDING_INCOMPLETE, the torn bytes are cut off, and its short line is written at once when it fits', async (t) => {
   const { store, disk, meta, journal } = await setup(t);
@@ -120,7 +124,11 @@ test('a forwarded exchange whose record does not fit throws RECORDING_INCOMPLETE
   disk.free = 8 * 1024;
   await assert.rejects(store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE', status: 502 });
   const lines = await journalLines(journal);
-  assert.deepEqual(lines.map((l) => l['type']), ['session', 'begin', 'exchange'], 'no torn line: every line parses');
+  assert.deepEqual(
+    lines.map((l) => l['type']),
+    ['session', 'begin', 'exchange'],
+    'no torn line: every line parses',
+  );
   assert.match(String(lines[2]?.['error']), new RegExp(`^${RESPONSE_NOT_RECORDED}: the upstream answered 200`));
   assert.equal((lines[2]?.['request'] as { body: unknown }).body, null);
   // What the client got is recorded: Airlock's own 502 RECORDING_INCOMPLETE, not the withheld 200.
@@ -132,7 +140,10 @@ test('a forwarded exchange whose record does not fit throws RECORDING_INCOMPLETE
   await store.begin(meta.id, { id: 'next', startedDateTime: T0, method: 'GET', url: URL_ });
   await store.record(meta.id, exchange({ id: 'next' }), SECRETS);
   const har = await readHar(await store.close(meta.id, 'explicit'));
-  assert.deepEqual(har.log.entries.map((e) => e._airlock.errorCode ?? e.response.status), ['RECORDING_INCOMPLETE', 202]);
+  assert.deepEqual(
+    har.log.entries.map((e) => e._airlock.errorCode ?? e.response.status),
+    ['RECORDING_INCOMPLETE', 202],
+  );
   assert.equal(har.log._airlock.chain.journal?.intact, true, 'the journal chain has no gap where the cut was');
 });
 
@@ -141,14 +152,21 @@ test('while the short line cannot be written the next begin is refused with RECO
   await store.begin(meta.id, { id: 'big', startedDateTime: T0, method: 'GET', url: URL_ });
   disk.free = 100;
   await assert.rejects(store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
-  assert.deepEqual((await journalLines(journal)).map((l) => l['type']), ['session', 'begin'], 'the short line is pending in memory');
+  assert.deepEqual(
+    (await journalLines(journal)).map((l) => l['type']),
+    ['session', 'begin'],
+    'the short line is pending in memory',
+  );
 
   disk.free = 0;
   await assert.rejects(store.begin(meta.id, { id: 'refused', startedDateTime: T0, method: 'GET', url: URL_ }), { code: 'RECORDING_FAILED' });
   // Room for a begin but not for the pending line first: still refused, and the begin is not written alone.
   disk.free = 300;
   await assert.rejects(store.begin(meta.id, { id: 'refused2', startedDateTime: T0, method: 'GET', url: URL_ }), { code: 'RECORDING_FAILED' });
-  assert.deepEqual((await journalLines(journal)).map((l) => l['type']), ['session', 'begin']);
+  assert.deepEqual(
+    (await journalLines(journal)).map((l) => l['type']),
+    ['session', 'begin'],
+  );
 
   disk.free = Infinity;
   await store.begin(meta.id, { id: 'next', startedDateTime: T0, method: 'GET', url: URL_ });
@@ -253,7 +271,10 @@ test('pending lines: concurrent writers share one batch and its failure, and a l
   release();
   assert.equal(await w3, 2);
   assert.equal(p.size, 0);
-  assert.deepEqual(batches, [['{"a":1}', '{"b":1}'], ['{"a":1}', '{"b":1}']]);
+  assert.deepEqual(batches, [
+    ['{"a":1}', '{"b":1}'],
+    ['{"a":1}', '{"b":1}'],
+  ]);
   assert.equal(await p.writeTo(sink), 0);
 });
 
@@ -264,7 +285,11 @@ test('with a space reserve, a short line that finds no room gets the reserve, so
   disk.free = 0;
   await assert.rejects(store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
   assert.equal(reserve.held, false, 'given up for the short line');
-  assert.deepEqual((await journalLines(journal)).map((l) => `${String(l['type'])}:${String(l['id'])}`).slice(1), ['begin:big', 'exchange:big'], 'on disk at once');
+  assert.deepEqual(
+    (await journalLines(journal)).map((l) => `${String(l['type'])}:${String(l['id'])}`).slice(1),
+    ['begin:big', 'exchange:big'],
+    'on disk at once',
+  );
 
   disk.free = 0;
   await assert.rejects(store.begin(meta.id, { id: 'refused', startedDateTime: T0, method: 'GET', url: URL_ }), { code: 'RECORDING_FAILED' });

@@ -2,13 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import { captureBody, toJournalExchange } from '../../../appliance/recording/journal/index.js';
-import {
-  prepareSecrets,
-  redactHeaders,
-  redactText,
-  redactTruncatedTail,
-  redactUrl,
-} from '../../../appliance/secrets/redact.js';
+import { prepareSecrets, redactHeaders, redactText, redactTruncatedTail, redactUrl } from '../../../appliance/secrets/redact.js';
 import type { Secret } from '../../../appliance/lib/exchange-types.js';
 import { AGENT_KEY, APP_KEY, body, exchange, SECRETS, secretValuesIn, TOKEN, TOKEN_SIGNATURE, VAULT_KEY } from './exchange-fixtures.js';
 
@@ -57,11 +51,17 @@ test('a credential header holding a known secret is labelled with that secret, a
 
 test('a secret value anywhere in other headers and text is replaced by its label', () => {
   assert.deepEqual(redactHeaders([['X-Debug', `key=${AGENT_KEY};`]], secrets), [['X-Debug', 'key=[redacted:agent dd-api-key];']]);
-  assert.equal(redactText(`{"echo":"${VAULT_KEY}","again":"${VAULT_KEY}"}`, secrets), '{"echo":"[redacted:vault:ci-metrics]","again":"[redacted:vault:ci-metrics]"}');
+  assert.equal(
+    redactText(`{"echo":"${VAULT_KEY}","again":"${VAULT_KEY}"}`, secrets),
+    '{"echo":"[redacted:vault:ci-metrics]","again":"[redacted:vault:ci-metrics]"}',
+  );
 });
 
 test('secret values shorter than 8 characters are ignored so ordinary text survives', () => {
-  const s = prepareSecrets([{ value: 'abc', label: 'short' }, { value: '1234567', label: 'seven' }]);
+  const s = prepareSecrets([
+    { value: 'abc', label: 'short' },
+    { value: '1234567', label: 'seven' },
+  ]);
   assert.equal(redactText('abc 1234567 abcdef', s), 'abc 1234567 abcdef');
 });
 
@@ -72,7 +72,10 @@ test('an unknown JWT keeps its header and payload and loses its signature', () =
 });
 
 test('Datadog key query parameters are redacted with an encoded placeholder and other parameters are kept', () => {
-  const url = redactUrl('https://api.datadoghq.com/api/v1/series?api_key=k1&from=1&Application_Key=k2&dd-api-key=k3&dd-application-key=k4#x', prepareSecrets([]));
+  const url = redactUrl(
+    'https://api.datadoghq.com/api/v1/series?api_key=k1&from=1&Application_Key=k2&dd-api-key=k3&dd-application-key=k4#x',
+    prepareSecrets([]),
+  );
   assert.equal(
     url,
     'https://api.datadoghq.com/api/v1/series?api_key=%5Bredacted%3Aquery%20api_key%5D&from=1' +
@@ -139,7 +142,10 @@ test('a whole exchange with secrets in every place leaves none of them in its jo
       status: 403,
       statusText: `Forbidden ${AGENT_KEY}`,
       httpVersion: 'HTTP/1.1',
-      headers: [['Set-Cookie', `s=${TOKEN}`], ['Content-Encoding', 'gzip']],
+      headers: [
+        ['Set-Cookie', `s=${TOKEN}`],
+        ['Content-Encoding', 'gzip'],
+      ],
       body: body(zlib.gzipSync(Buffer.from(`{"errors":["bad key ${AGENT_KEY}"]}`))),
     },
     error: `upstream said ${APP_KEY}`,
@@ -166,7 +172,12 @@ test('a key-shaped value in the request URL, a header name and value and the bod
   const line = toJournalExchange(
     exchange({
       url: `https://api.datadoghq.com/api/v1/foo/${k1}?q=1`,
-      reqHeaders: [['Host', 'api.datadoghq.com'], ['X-Trace', k2], [`X-${k4}`, '1'], ['DD-API-KEY', VAULT_KEY]],
+      reqHeaders: [
+        ['Host', 'api.datadoghq.com'],
+        ['X-Trace', k2],
+        [`X-${k4}`, '1'],
+        ['DD-API-KEY', VAULT_KEY],
+      ],
       reqBody: body(JSON.stringify({ title: k3 })),
       response: { status: 200, statusText: k1, httpVersion: 'HTTP/1.1', headers: [['X-Echo', k2]], body: body(JSON.stringify({ a: k3, b: k4 })) },
     }),
@@ -204,10 +215,19 @@ test('query and form parameters named like a credential by the rule are redacted
     redactUrl('https://h/p?api_key[]=a&x=1&apikey=b', prepareSecrets([])),
     'https://h/p?api_key[]=%5Bredacted%3Aquery%20api_key%5B%5D%5D&x=1&apikey=%5Bredacted%3Aquery%20apikey%5D',
   );
-  assert.deepEqual(redactHeaders([['X-Datadog-Api-Key', 'v'], ['DD.APP.KEY', 'w']], prepareSecrets([])), [
-    ['X-Datadog-Api-Key', '[redacted:x-datadog-api-key]'],
-    ['DD.APP.KEY', '[redacted:dd.app.key]'],
-  ]);
+  assert.deepEqual(
+    redactHeaders(
+      [
+        ['X-Datadog-Api-Key', 'v'],
+        ['DD.APP.KEY', 'w'],
+      ],
+      prepareSecrets([]),
+    ),
+    [
+      ['X-Datadog-Api-Key', '[redacted:x-datadog-api-key]'],
+      ['DD.APP.KEY', '[redacted:dd.app.key]'],
+    ],
+  );
 });
 
 test('a request body cut at the cap in the middle of a key keeps no part of it', () => {

@@ -67,9 +67,20 @@ function summary(i: number, openedMs: number, over: Partial<SessionSummary> = {}
   const opened = new Date(openedMs).toISOString();
   return {
     id: `${opened.replace(/[-:.]/g, '').slice(0, 15)}Z-${i.toString(16).padStart(8, '0')}`,
-    key: `k${i}`, issuer: i % 4 === 0 ? 'gitlab' : 'github', iss: 'https://issuer.test', sub: `repo:acme/app${i % 5}`, grant: i % 3 === 0 ? 'dashboards' : 'metrics',
-    credential: 'dd', claims: { repository_id: String(100 + (i % 7)), run_id: i, note: 'ünïcode ✓' },
-    openedAt: opened, status: 'open', closedAt: null, closeReason: null, entryCount: 0, lastActivityAt: opened, ...over,
+    key: `k${i}`,
+    issuer: i % 4 === 0 ? 'gitlab' : 'github',
+    iss: 'https://issuer.test',
+    sub: `repo:acme/app${i % 5}`,
+    grant: i % 3 === 0 ? 'dashboards' : 'metrics',
+    credential: 'dd',
+    claims: { repository_id: String(100 + (i % 7)), run_id: i, note: 'ünïcode ✓' },
+    openedAt: opened,
+    status: 'open',
+    closedAt: null,
+    closeReason: null,
+    entryCount: 0,
+    lastActivityAt: opened,
+    ...over,
   };
 }
 
@@ -135,7 +146,8 @@ test('the newest N from a compacted base plus a tail are exactly the first N of 
   await assertNewestMatchesFull(dir, 'compacted');
   // Sessions in the base closed, shipped and pruned after compaction, and new ones appended.
   const before = await listSessions(dir);
-  for (const s of before.filter((x) => x.status === 'open').slice(0, 5)) await record(dir, { ...s, status: 'closed', closedAt: s.openedAt, closeReason: 'idle', entryCount: 3 });
+  for (const s of before.filter((x) => x.status === 'open').slice(0, 5))
+    await record(dir, { ...s, status: 'closed', closedAt: s.openedAt, closeReason: 'idle', entryCount: 3 });
   for (const s of before.filter((x) => x.status === 'closed').slice(0, 10)) await drop(dir, s);
   await history(dir, rand, 150, 100);
   await assertNewestMatchesFull(dir, 'compacted, then a tail');

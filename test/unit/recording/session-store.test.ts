@@ -6,13 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { NO_RESPONSE_ERROR } from '../../../appliance/recording/har/index.js';
 import { SESSION_ID_PATTERN } from '../../../appliance/recording/journal/index.js';
-import {
-  exportSession,
-  finalizeJournal,
-  listSessions,
-  SessionStore,
-  showSession,
-} from '../../../appliance/recording/session/index.js';
+import { exportSession, finalizeJournal, listSessions, SessionStore, showSession } from '../../../appliance/recording/session/index.js';
 import { validateHar } from '../../fixtures/har-validate.js';
 import { AGENT_KEY, body, exchange, gzipResponse, identity, memoryLogger, SECRETS, secretValuesIn, TOKEN, VAULT_KEY } from './exchange-fixtures.js';
 
@@ -91,10 +85,22 @@ test('concurrent ensure calls for one key share one session; another run attempt
 test('a closed session becomes a valid HAR with identity, entries and no secret anywhere on disk or in logs', async (t) => {
   const { sessionsDir, store, logLines } = await setup(t);
   const meta = await store.ensure(identity());
-  await store.begin(meta.id, { id: 'a', startedDateTime: '2026-11-22T03:15:00.000Z', method: 'POST', url: `https://api.datadoghq.com/api/v2/series?api_key=${AGENT_KEY}` }, SECRETS);
-  await store.record(meta.id, exchange({ id: 'a', url: `https://api.datadoghq.com/api/v2/series?api_key=${AGENT_KEY}`, reqBody: body(`{"k":"${VAULT_KEY}","t":"${TOKEN}"}`) }), SECRETS);
+  await store.begin(
+    meta.id,
+    { id: 'a', startedDateTime: '2026-11-22T03:15:00.000Z', method: 'POST', url: `https://api.datadoghq.com/api/v2/series?api_key=${AGENT_KEY}` },
+    SECRETS,
+  );
+  await store.record(
+    meta.id,
+    exchange({ id: 'a', url: `https://api.datadoghq.com/api/v2/series?api_key=${AGENT_KEY}`, reqBody: body(`{"k":"${VAULT_KEY}","t":"${TOKEN}"}`) }),
+    SECRETS,
+  );
   await store.begin(meta.id, { id: 'b', startedDateTime: '2026-11-22T03:15:01.000Z', method: 'GET', url: 'https://api.datadoghq.com/api/v1/monitor' });
-  await store.record(meta.id, exchange({ id: 'b', method: 'GET', url: 'https://api.datadoghq.com/api/v1/monitor', reqBody: null, response: gzipResponse(`{"echo":"${VAULT_KEY}"}`) }), SECRETS);
+  await store.record(
+    meta.id,
+    exchange({ id: 'b', method: 'GET', url: 'https://api.datadoghq.com/api/v1/monitor', reqBody: null, response: gzipResponse(`{"echo":"${VAULT_KEY}"}`) }),
+    SECRETS,
+  );
   assert.deepEqual(secretValuesIn(await allFilesText(sessionsDir)), [], 'the open journal holds no secret');
 
   const harPath = await store.close(meta.id, 'explicit');
@@ -177,13 +183,16 @@ test('after kill -9 recover finalizes the journal: complete exchanges kept, torn
   assert.deepEqual(await fresh.recover(), [meta.id]);
   const har = await readHar(join(sessionsDir, `${meta.id}.har`));
   assert.deepEqual(validateHar(har), []);
-  assert.deepEqual(har.log.entries.map((e) => [e.request.url, e.response.status]), [
-    ['https://api.datadoghq.com/a', 202],
-    ['https://api.datadoghq.com/b', 0],
-  ]);
+  assert.deepEqual(
+    har.log.entries.map((e) => [e.request.url, e.response.status]),
+    [
+      ['https://api.datadoghq.com/a', 202],
+      ['https://api.datadoghq.com/b', 0],
+    ],
+  );
   assert.equal(har.log.entries[1]?._error, NO_RESPONSE_ERROR);
   assert.equal(har.log._airlock['closeReason'], 'recovered after an unclean stop');
-  assert.equal((await stat(journal).catch(() => null)), null, 'the journal is gone');
+  assert.equal(await stat(journal).catch(() => null), null, 'the journal is gone');
 });
 
 test('an open session can be exported as a snapshot without disturbing the writer', async (t) => {
@@ -247,7 +256,10 @@ test('a session whose sessions dir cannot be written is refused with RECORDING_F
     return true;
   });
   await assert.rejects(store.recover(), { code: 'RECORDING_FAILED' });
-  assert.ok(lines.some((l) => l.includes('recording failed') && l.includes('EEXIST')), lines.join(''));
+  assert.ok(
+    lines.some((l) => l.includes('recording failed') && l.includes('EEXIST')),
+    lines.join(''),
+  );
   await store.closeAll('test over');
 });
 
