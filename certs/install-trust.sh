@@ -28,7 +28,9 @@
 # the sysroot prefix, to the paths they will have on the booted system.
 #
 # Idempotent: every variable is replaced in place or appended once; the Java
-# alias is replaced, never duplicated.
+# alias is replaced, never duplicated. A CA whose fingerprint is already the
+# installed one (every restart of airlock.service) leaves the system bundle
+# and each Java store that holds it untouched.
 set -euo pipefail
 
 readonly CA_NAME=airlock-ca
@@ -121,6 +123,9 @@ write_env_file() {
   done
 }
 
+# fingerprint FILE: the certificate's SHA-256 fingerprint, AB:CD:... as keytool prints it.
+fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2; }
+
 install_system_store() {
   local dest tmp
   dest=$(root "$LOCAL_CA_PATH")
@@ -134,6 +139,16 @@ install_system_store() {
     exit 1
   fi
   chmod 0644 "$tmp"
+  # airlock.service runs this on every start with the same per-VM CA, and
+  # update-ca-certificates (a rehash of every root, plus its Java hook) takes
+  # minutes on a small VM: skip it when the installed CA has this fingerprint
+  # and the system bundle already trusts it.
+  if [ -f "$dest" ] && [ "$(fingerprint "$dest")" = "$(fingerprint "$tmp")" ] \
+    && openssl verify -CAfile "$(root "$BUNDLE_PATH")" "$dest" >/dev/null 2>&1; then
+    rm -f "$tmp"
+    log "system store already trusts this CA; unchanged"
+    return 0
+  fi
   mv -f "$tmp" "$dest"
 
   if [ "$sysroot" = "" ]; then
@@ -172,7 +187,8 @@ find_keytool() {
 }
 
 install_java() {
-  local stores=() f keytool seen=() real s dup
+  local stores=() f keytool seen=() real s dup listed want
+  want=$(fingerprint "$(root "$LOCAL_CA_PATH")")
   f=$(root /etc/ssl/certs/java/cacerts)
   [ -f "$f" ] && [ ! -L "$f" ] && stores+=("$f")
   # Tarball JDKs keep their own store; Debian's JDK links to the one above.
@@ -195,7 +211,13 @@ install_java() {
     for s in "${seen[@]+"${seen[@]}"}"; do [ "$s" = "$real" ] && dup=1; done
     [ "$dup" = 1 ] && continue
     seen+=("$real")
-    if "$keytool" -list -keystore "$f" -storepass:env AIRLOCK_JAVA_STOREPASS -alias "$CA_NAME" >/dev/null 2>&1; then
+    # One JVM start to compare fingerprints, instead of three to replace an
+    # alias that already holds this CA.
+    if listed=$(LC_ALL=C "$keytool" -list -keystore "$f" -storepass:env AIRLOCK_JAVA_STOREPASS -alias "$CA_NAME" 2>/dev/null); then
+      if grep -qF "(SHA-256): $want" <<<"$listed"; then
+        log "Java store ${f#"$sysroot"} already trusts this CA; unchanged"
+        continue
+      fi
       quiet "$keytool" -delete -keystore "$f" -storepass:env AIRLOCK_JAVA_STOREPASS -alias "$CA_NAME"
     fi
     quiet "$keytool" -importcert -noprompt -trustcacerts -keystore "$f" -storepass:env AIRLOCK_JAVA_STOREPASS \

@@ -635,6 +635,13 @@ describe('install-trust.sh', () => {
     assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('airlock-ca,')).length, 1, r.stdout);
   });
 
+  test('a second run with the same CA (same fingerprint) leaves the system bundle and the Java store alone', (t) => {
+    if (!ready(t)) return;
+    assert.doesNotMatch(runs[0]!.stderr, /unchanged/);
+    assert.match(runs[1]!.stderr, /system store already trusts this CA; unchanged/);
+    if (javaStore) assert.match(runs[1]!.stderr, /Java store \/usr\/lib\/jvm\/test-jdk\/lib\/security\/cacerts already trusts this CA; unchanged/);
+  });
+
   test('writes each CA variable once to /etc/environment and the runner .env', (t) => {
     if (!ready(t)) return;
     for (const f of [join(root, 'etc/environment'), join(root, 'opt/runner/.env')]) {
@@ -651,6 +658,44 @@ describe('install-trust.sh', () => {
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /not a PEM certificate/);
     assert.deepEqual(readdirSync(join(r2, 'usr/local/share/ca-certificates')), []);
+  });
+  // Last in this group: it replaces the CA in the shared sysroot.
+  test('a new CA (another fingerprint) replaces the old one in the bundle and the Java store', async (t) => {
+    if (!ready(t)) return;
+    const d = scratch('trust-ca2');
+    const ca2 = join(d, 'ca.pem');
+    await must('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(d, 'key.pem'),
+      '-out',
+      ca2,
+      '-subj',
+      '/CN=Airlock test CA 2',
+      '-days',
+      '1',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+    ]);
+    const r = await run('bash', [TRUST, '--sysroot', root, '--runner-dir', '/opt/runner', ca2]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /unchanged/);
+    const bundle = readFileSync(join(root, 'etc/ssl/certs/ca-certificates.crt'), 'utf8');
+    assert.equal(bundle.split('BEGIN CERTIFICATE').length - 1, 1, 'only the new CA in the bundle');
+    assert.ok(bundle.includes(readFileSync(ca2, 'utf8').trim()));
+    if (javaStore) {
+      const fp = (await must('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', ca2])).stdout.trim().split('=')[1]!;
+      const l = await must('keytool', ['-list', '-keystore', javaStore, '-storepass:env', 'SP', '-alias', 'airlock-ca'], {
+        env: cleanEnv({ SP: 'changeit', LC_ALL: 'C' }),
+      });
+      assert.ok(l.stdout.includes(fp), l.stdout);
+    }
   });
 });
 
