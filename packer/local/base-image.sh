@@ -43,7 +43,9 @@ readonly DISK_SIZE=3G
 # systemd-sysv: systemd as PID 1. linux-image-cloud-amd64: virtio drivers
 # without the hardware zoo, so the initramfs and boot stay small under TCG.
 # curl, iproute2, procps: used by the in-guest checks (test/vm) and by people.
-readonly PACKAGES=systemd,systemd-sysv,udev,dbus,linux-image-cloud-amd64,initramfs-tools,nftables,openssl,ca-certificates,openssh-server,sudo,cloud-init,iproute2,procps,curl,less
+# openjdk-17-jre-headless: runner images often carry a JDK, and with one the
+# trust install's Java path (keytool, ca-certificates-java's hook) runs for real.
+readonly PACKAGES=systemd,systemd-sysv,udev,dbus,linux-image-cloud-amd64,initramfs-tools,nftables,openssl,ca-certificates,openssh-server,sudo,cloud-init,iproute2,procps,curl,less,openjdk-17-jre-headless
 
 log() { printf 'base-image: %s\n' "$*" >&2; }
 [ "$(id -u)" = 0 ] || { log "must run as root (mmdebstrap root mode, file owners)"; exit 1; }
