@@ -52,6 +52,13 @@ build {
       "test ! -e /usr/local/share/ca-certificates/airlock-ca.crt",
       "if grep -rlI -e 'PRIVATE KEY' /etc/airlock /var/lib/airlock; then echo 'private key material in the image' >&2; exit 1; fi",
       "cloud-init clean --logs --machine-id",
+      # Debian 12's cloud-init (22.4) deletes /etc/machine-id here. Booted
+      # from an initramfs that mounts the root read-only, systemd can then
+      # neither read nor create an id ("System cannot boot: Missing
+      # /etc/machine-id"), and networkd's DHCP fails without one. An empty
+      # file is the state systemd documents for images: a fresh id per boot
+      # until the first boot commits one.
+      "test -e /etc/machine-id || install -m 0444 /dev/null /etc/machine-id",
     ]
   }
 }
