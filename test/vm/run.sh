@@ -66,7 +66,7 @@ log "accelerator $accel"
 # (no multi-user.target, so no airlock.service). systemd.unit= keeps the normal boot target and
 # systemd.wants= adds the checks' unit to that boot, next to everything else.
 boot() {
-  local name=$1 overlay=$2 phase=$3 t0 cpu=0 rc=0
+  local name=$1 overlay=$2 phase=$3 t0 used=0 rc=0
   t0=$(date +%s)
   : >"$out/results-$name.log"
   nice -n 19 qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 2048 -smp 2 \
@@ -80,7 +80,7 @@ boot() {
   qemu_pid=$!
   local waited=0
   while kill -0 "$qemu_pid" 2>/dev/null; do
-    cpu=$(cpu_seconds "$qemu_pid" || echo "$cpu")
+    used=$(cpu_seconds "$qemu_pid" || echo "$used")
     if [ "$waited" -ge "$BOOT_TIMEOUT" ]; then
       kill "$qemu_pid" 2>/dev/null
       log "$name: no power-off within $BOOT_TIMEOUT s"
@@ -92,8 +92,8 @@ boot() {
   done
   wait "$qemu_pid" 2>/dev/null || true
   qemu_pid=
-  cpu_total=$((cpu_total + ${cpu:-0}))
-  log "$name ($phase): $(( $(date +%s) - t0 )) s wall, qemu ${cpu:-0} s CPU"
+  cpu_total=$((cpu_total + ${used:-0}))
+  log "$name ($phase): $(( $(date +%s) - t0 )) s wall, qemu ${used:-0} s CPU"
   grep -q "^info done $phase" "$out/results-$name.log" || { log "$name: the checks did not finish (see $out/console-$name.log)"; rc=1; }
   return "$rc"
 }
