@@ -1,42 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createLogger } from '../../../appliance/log.js';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { MAX_ISSUED_LENGTH, SessionTokens } from '../../../appliance/identity/session-tokens.js';
 import { newSessionToken } from '../../../appliance/identity/session-token.js';
 import { APP_KEY_FORMATS, newStandInApiKey, newStandInAppKey } from '../../../appliance/identity/stand-in-keys.js';
 import { findToken } from '../../../appliance/identity/carriers.js';
 import { isAirlockError } from '../../../appliance/errors.js';
+import { codeOf as code, withStore } from '../../fixtures/session-tokens-store.js';
 
-const log = createLogger({ level: 'silent' });
 const identity = { issuer: 'gh', iss: 'https://iss', sub: 'repo:a/b', claims: { run_id: '1' }, grant: 'g', credential: 'c' };
-
-async function withStore(fn: (s: SessionTokens, clock: { t: number }, file: string, reopen: () => Promise<SessionTokens>) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-st-'));
-  const clock = { t: 1_000_000 };
-  const file = join(dir, 'login-sessions.json');
-  const make = async (): Promise<SessionTokens> => {
-    const s = new SessionTokens({ file, ttlMs: 60_000, now: () => clock.t, log });
-    await s.load();
-    return s;
-  };
-  try {
-    await fn(await make(), clock, file, make);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const code = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    return isAirlockError(err) ? err.code : 'OTHER';
-  }
-  return 'NONE';
-};
 
 const req = (over: Partial<Parameters<SessionTokens['issue']>[0]> = {}) => ({
   identity,

@@ -2,18 +2,15 @@
 // session, never taken for an agent's real key and never the other way round.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createLogger } from '../../../appliance/log.js';
+import { readFileSync } from 'node:fs';
 import { SessionTokens } from '../../../appliance/identity/session-tokens.js';
 import { findToken } from '../../../appliance/identity/carriers.js';
 import { looksLikeStandIn, newStandInApiKey, newStandInAppKey } from '../../../appliance/identity/stand-in-keys.js';
 import { findKeyShapes } from '../../../appliance/secrets/key-shape.js';
 import { stripAgentCredentials } from '../../../appliance/credentials/strip-agent-credentials.js';
 import { isAirlockError } from '../../../appliance/errors.js';
+import { codeOf, withStore } from '../../fixtures/session-tokens-store.js';
 
-const log = createLogger({ level: 'silent' });
 const identity = { issuer: 'gh', iss: 'https://iss', sub: 'repo:a/b', claims: { run_id: '1' }, grant: 'g', credential: 'c' };
 const req = (over: Partial<Parameters<SessionTokens['issue']>[0]> = {}) => ({
   identity,
@@ -24,31 +21,6 @@ const req = (over: Partial<Parameters<SessionTokens['issue']>[0]> = {}) => ({
   bind: false,
   ...over,
 });
-
-async function withStore(fn: (s: SessionTokens, clock: { t: number }, file: string, reopen: () => Promise<SessionTokens>) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'airlock-si-'));
-  const clock = { t: 1_000_000 };
-  const file = join(dir, 'login-sessions.json');
-  const make = async (): Promise<SessionTokens> => {
-    const s = new SessionTokens({ file, ttlMs: 60_000, now: () => clock.t, log });
-    await s.load();
-    return s;
-  };
-  try {
-    await fn(await make(), clock, file, make);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    return isAirlockError(err) ? err.code : 'OTHER';
-  }
-  return 'NONE';
-};
 
 test('stand-ins have Datadog key shapes: 32 lowercase hex, 40 lowercase hex, or ddapp_ and 34 letters/digits, and differ every time', () => {
   const seen = new Set<string>();
