@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       });
     }
     if (values.bare) {
-      const p = await startBareMitm(dir, up);
+      const p = await startBareMitm(dir, up, prof('bare'));
       contenders.push({ name: 'bare', pid: p.pid, route: { kind: 'proxy', port: p.port }, ca: p.caPem, needsKey: true, stop: p.stop });
     }
     console.log(

@@ -36,8 +36,8 @@ function stopper(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs
 
 /** Spawns a node script that prints one JSON line when ready. */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T names the shape of that line
-function spawnReady<T>(script: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ info: T; child: Child }> {
-  const proc = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnReady<T>(script: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000, nodeArgs: readonly string[] = []): Promise<{ info: T; child: Child }> {
+  const proc = spawn(process.execPath, [...nodeArgs, script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   return new Promise((resolveReady, reject) => {
@@ -80,13 +80,19 @@ export interface ProxyProcess extends Child {
   readonly caPem: string;
 }
 
-export async function startBareMitm(dir: string, up: Upstream): Promise<ProxyProcess> {
+/** `nodeArgs` (e.g. --cpu-prof): profiles of the baseline, to set beside Airlock's. */
+export async function startBareMitm(dir: string, up: Upstream, nodeArgs: readonly string[] = []): Promise<ProxyProcess> {
   const caDir = join(dir, 'http-mitm-proxy');
-  const { info, child } = await spawnReady<{ port: number }>(join(HERE, 'mitm-bare-server.js'), {
-    BENCH_UPSTREAM_PORT: String(up.port),
-    BENCH_UPSTREAM_CA: up.caFile,
-    BENCH_CA_DIR: caDir,
-  });
+  const { info, child } = await spawnReady<{ port: number }>(
+    join(HERE, 'mitm-bare-server.js'),
+    {
+      BENCH_UPSTREAM_PORT: String(up.port),
+      BENCH_UPSTREAM_CA: up.caFile,
+      BENCH_CA_DIR: caDir,
+    },
+    60_000,
+    nodeArgs,
+  );
   return { ...child, port: info.port, caPem: readFileSync(join(caDir, 'certs', 'ca.pem'), 'utf8') };
 }
 
