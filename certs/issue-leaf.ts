@@ -1,15 +1,17 @@
+import { sign } from 'node:crypto';
 import forge from 'node-forge';
 import type { ParsedCa } from './ca-material.js';
 import { constraintsAdmit } from './ca-permits.js';
 import { CLOCK_SKEW_MS } from './create-ca.js';
 import { CertError } from './errors.js';
-import { nodeSigner, randomSerialHex, type RsaKey } from './rsa.js';
+import type { LeafKey } from './leaf-key.js';
+import { randomSerialHex } from './rsa.js';
 
 export const MAX_LEAF_VALIDITY_MS = 30 * 24 * 60 * 60 * 1000;
 
 export interface LeafRequest {
   readonly ca: ParsedCa;
-  readonly leafKey: RsaKey;
+  readonly leafKey: LeafKey;
   /** Already normalised (lower case, no trailing dot). */
   readonly host: string;
   readonly nowMs: number;
@@ -30,6 +32,20 @@ const MAX_CN = 64;
 
 const floorToSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
 
+const SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
+
+// forge's Certificate object only takes an RSA public key, so the leaf's TBSCertificate is built
+// with this stand-in (n = e = 1, never a usable key) and its SubjectPublicKeyInfo then replaced
+// by the EC one; the DER check below refuses to sign if forge ever laid the TBS out otherwise.
+const one = new forge.jsbn.BigInteger('1', 10);
+const PLACEHOLDER_KEY = forge.pki.setRsaPublicKey(one, one);
+const PLACEHOLDER_SPKI_DER = forge.asn1.toDer(forge.pki.publicKeyToAsn1(PLACEHOLDER_KEY)).getBytes();
+// version, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo (RFC 5280 4.1).
+const SPKI_INDEX = 6;
+
+// Exported by node-forge (lib/x509.js) but missing from @types/node-forge.
+const getTBSCertificate = (forge.pki as unknown as { getTBSCertificate: (cert: forge.pki.Certificate) => forge.asn1.Asn1 }).getTBSCertificate;
+
 /** One server certificate for one host, signed by the CA; refuses hosts the CA may not name. */
 export function issueLeaf(req: LeafRequest): IssuedLeaf {
   const { ca, host } = req;
@@ -45,7 +61,7 @@ export function issueLeaf(req: LeafRequest): IssuedLeaf {
   }
 
   const cert = forge.pki.createCertificate();
-  cert.publicKey = req.leafKey.forgePublicKey;
+  cert.publicKey = PLACEHOLDER_KEY;
   cert.serialNumber = randomSerialHex();
   cert.validity.notBefore = new Date(notBefore);
   cert.validity.notAfter = new Date(notAfter);
@@ -54,13 +70,28 @@ export function issueLeaf(req: LeafRequest): IssuedLeaf {
   cert.setIssuer(ca.cert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
+    // An ECDSA key only signs (keyEncipherment is for RSA key transport).
+    { name: 'keyUsage', critical: true, digitalSignature: true },
     { name: 'extKeyUsage', serverAuth: true },
     { name: 'subjectAltName', critical: !shortCn, altNames: [{ type: 2, value: host }] },
-    { name: 'subjectKeyIdentifier' },
+    // Given explicitly: forge would hash the placeholder.
+    {
+      name: 'subjectKeyIdentifier',
+      value: forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.OCTETSTRING, false, req.leafKey.subjectKeyId),
+    },
     { name: 'authorityKeyIdentifier', keyIdentifier: ca.subjectKeyId },
   ]);
-  cert.sign(nodeSigner(ca.key.keyObject), forge.md.sha256.create());
+  cert.siginfo.algorithmOid = cert.signatureOid = SHA256_WITH_RSA;
+  const tbs = getTBSCertificate(cert);
+  const fields = tbs.value as forge.asn1.Asn1[];
+  const placeholder = fields[SPKI_INDEX];
+  if (!placeholder || forge.asn1.toDer(placeholder).getBytes() !== PLACEHOLDER_SPKI_DER) {
+    throw new Error('unexpected TBSCertificate layout from node-forge: refusing to issue a leaf');
+  }
+  fields[SPKI_INDEX] = req.leafKey.spki;
+  cert.tbsCertificate = tbs;
+  // RSASSA-PKCS1-v1_5 with SHA-256 by the CA key, in OpenSSL (forge's JS RSA is far slower).
+  cert.signature = sign('sha256', Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary'), ca.key.keyObject).toString('binary');
   return {
     certPem: forge.pki.certificateToPem(cert),
     notBefore: new Date(notBefore),

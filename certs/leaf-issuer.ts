@@ -2,7 +2,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { parseCa, type CaMaterial, type ParsedCa } from './ca-material.js';
 import { normalizeHostname } from './domains.js';
 import { issueLeaf, MAX_LEAF_VALIDITY_MS } from './issue-leaf.js';
-import { generateRsaKey, type RsaKey } from './rsa.js';
+import { generateLeafKey, type LeafKey } from './leaf-key.js';
 
 export interface LeafIssuerOptions {
   /** Epoch ms; injected by tests. */
@@ -29,9 +29,10 @@ interface Entry {
 }
 
 /**
- * Issues and caches server certificates for intercepted hosts. One RSA-2048 key, made when the
- * issuer is built, serves every leaf, so nothing generates a key on the request path; a leaf is
- * reissued once less than a third of its lifetime remains.
+ * Issues and caches server certificates for intercepted hosts. One P-256 ECDSA key (leaf-key.ts:
+ * a handshake signature costs a tenth of an RSA-2048 one), made when the issuer is built, serves
+ * every leaf, so nothing generates a key on the request path; a leaf is reissued once less than a
+ * third of its lifetime remains. The leaves are signed by the (RSA) CA.
  *
  * The served chain is leaf + CA certificate (clients that already trust the CA ignore the
  * extra copy; ones that log chains see which Airlock CA signed).
@@ -39,7 +40,7 @@ interface Entry {
 export class LeafIssuer {
   readonly chainIncludesCa = true;
   private readonly ca: ParsedCa;
-  private readonly leafKey: RsaKey;
+  private readonly leafKey: LeafKey;
   private readonly now: () => number;
   private readonly validityMs: number;
   private readonly maxEntries: number;
@@ -53,7 +54,7 @@ export class LeafIssuer {
     const maxEntries = opts.maxEntries ?? 10_000;
     if (!(Number.isInteger(maxEntries) && maxEntries > 0)) throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`);
     this.ca = parseCa(ca);
-    this.leafKey = generateRsaKey();
+    this.leafKey = generateLeafKey();
     this.now = opts.now ?? Date.now;
     this.validityMs = validityMs;
     this.maxEntries = maxEntries;

@@ -5,6 +5,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, get, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
@@ -12,8 +13,9 @@ import type { CaMaterial } from '../../certs/ca-material.js';
 import { createCa } from '../../certs/create-ca.js';
 import { LeafIssuer, sniCallbackFor } from '../../certs/leaf-issuer.js';
 
-// Real clients against leaves from LeafIssuer: openssl (x509_strict), curl, Debian's Python with
-// VERIFY_X509_STRICT (3.13's default), and Node's tls. A forged leaf for a host outside the name
+// Real clients against leaves from LeafIssuer (a P-256 key under the RSA CA): openssl
+// (x509_strict), curl (also TLS 1.2-only), Debian's Python with VERIFY_X509_STRICT (3.13's
+// default), and Node's tls. A forged leaf for a host outside the name
 // constraints, signed by the same CA key, must be refused by all of them.
 
 const HOST = 'api.datadoghq.com';
@@ -153,6 +155,41 @@ test('curl with --cacert fetches through the SNI-selected leaf', async () => {
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `hello ${HOST}:${goodPort}`);
+});
+
+test('a TLS 1.2-only curl negotiates an ECDHE-ECDSA suite with the P-256 leaf', async () => {
+  const r = await run('curl', [
+    '-sS',
+    '-v',
+    '--fail',
+    '--noproxy',
+    '*',
+    '--max-time',
+    '15',
+    '--tlsv1.2',
+    '--tls-max',
+    '1.2',
+    '--cacert',
+    caFile,
+    '--resolve',
+    `${HOST}:${goodPort}:127.0.0.1`,
+    `https://${HOST}:${goodPort}/`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /SSL connection using TLSv1\.2 \/ ECDHE-ECDSA-/);
+  assert.equal(r.stdout, `hello ${HOST}:${goodPort}`);
+});
+
+test("Node's tls with maxVersion TLSv1.2 verifies the leaf and negotiates ECDHE-ECDSA", async () => {
+  const cipher = await new Promise<string>((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port: goodPort, servername: HOST, ca: ca.certPem, maxVersion: 'TLSv1.2' }, () => {
+      const c = s.getCipher();
+      s.destroy();
+      resolve(`${s.authorized ? 'authorized' : 'unauthorized'} ${c.version} ${c.name}`);
+    });
+    s.on('error', reject);
+  });
+  assert.match(cipher, /^authorized TLSv1\.2 ECDHE-ECDSA-/);
 });
 
 test("Debian's python3 ssl with VERIFY_X509_STRICT and server_hostname accepts the leaf", async () => {

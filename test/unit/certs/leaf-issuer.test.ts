@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import { createCa } from '../../../certs/create-ca.js';
 import { LeafIssuer, sniCallbackFor } from '../../../certs/leaf-issuer.js';
@@ -16,6 +16,20 @@ interface Ext {
   [k: string]: unknown;
 }
 
+// forge's certificateFromPem only reads RSA certificates; the leaves carry a P-256 key, so their
+// extensions are read with forge's ASN.1 layer (certificateExtensionFromAsn1 is exported by
+// node-forge but missing from @types/node-forge).
+const extensionFromAsn1 = (forge.pki as unknown as { certificateExtensionFromAsn1: (a: forge.asn1.Asn1) => Ext }).certificateExtensionFromAsn1;
+
+function leafAsn1(pem: string): { tbs: forge.asn1.Asn1[]; signatureOid: string; extensions: Ext[] } {
+  const cert = forge.asn1.fromDer(forge.pem.decode(pem)[0]?.body ?? '').value as forge.asn1.Asn1[];
+  const tbs = cert[0]?.value as forge.asn1.Asn1[];
+  const sigAlg = (cert[1]?.value as forge.asn1.Asn1[])[0]?.value as string;
+  const extsTagged = tbs.find((v) => v.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && v.type === 3);
+  const exts = ((extsTagged?.value as forge.asn1.Asn1[])[0]?.value ?? []) as forge.asn1.Asn1[];
+  return { tbs, signatureOid: forge.asn1.derToOid(sigAlg), extensions: exts.map(extensionFromAsn1) };
+}
+
 function clock(start: number): { now: () => number; set: (ms: number) => void } {
   let t = start;
   return { now: () => t, set: (ms) => (t = ms) };
@@ -24,15 +38,28 @@ function clock(start: number): { now: () => number; set: (ms: number) => void } 
 const c = clock(T0);
 const issuer = new LeafIssuer(ca, { now: c.now });
 
+test('a leaf carries a P-256 key, signed by the CA with sha256WithRSAEncryption', () => {
+  const { certPem, keyPem } = issuer.certFor('api.datadoghq.com');
+  const x = new X509Certificate(certPem);
+  assert.equal(x.publicKey.asymmetricKeyType, 'ec');
+  assert.equal(x.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+  assert.equal(createPrivateKey(keyPem).asymmetricKeyType, 'ec');
+  assert.equal(x.checkPrivateKey(createPrivateKey(keyPem)), true);
+  assert.equal(forge.pki.oids[leafAsn1(certPem).signatureOid], 'sha256WithRSAEncryption');
+  assert.equal(x.verify(caX509.publicKey), true);
+});
+
 test('a leaf carries the required extensions with the required criticality', () => {
-  const leaf = forge.pki.certificateFromPem(issuer.certFor('api.datadoghq.com').certPem);
-  const ext = new Map((leaf.extensions as Ext[]).map((e) => [e.id, e]));
+  const leafPem = issuer.certFor('api.datadoghq.com').certPem;
+  const leaf = leafAsn1(leafPem);
+  const ext = new Map(leaf.extensions.map((e) => [e.id, e]));
   const bc = ext.get('2.5.29.19');
   assert.equal(bc?.['cA'], false);
   const ku = ext.get('2.5.29.15');
   assert.equal(ku?.critical, true);
   assert.equal(ku?.['digitalSignature'], true);
-  assert.equal(ku?.['keyEncipherment'], true);
+  // ECDSA keys only sign: keyEncipherment is for RSA key transport.
+  assert.equal(ku?.['keyEncipherment'], false);
   assert.equal(ku?.['keyCertSign'], false);
   const eku = ext.get('2.5.29.37');
   assert.equal(eku?.['serverAuth'], true);
@@ -42,15 +69,24 @@ test('a leaf carries the required extensions with the required criticality', () 
     (san?.['altNames'] as { type: number; value: string }[]).map((n) => [n.type, n.value]),
     [[2, 'api.datadoghq.com']],
   );
-  assert.equal(ext.get('2.5.29.14')?.['subjectKeyIdentifier'], leaf.generateSubjectKeyIdentifier().toHex());
+  // RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING without its unused-bits
+  // octet; for P-256 that is the 65-byte uncompressed point at the end of the SPKI.
+  const spki = new X509Certificate(leafPem).publicKey.export({ type: 'spki', format: 'der' });
+  assert.equal(
+    ext.get('2.5.29.14')?.['subjectKeyIdentifier'],
+    createHash('sha1')
+      .update(spki.subarray(spki.length - 65))
+      .digest('hex'),
+  );
   assert.ok(ext.has('2.5.29.35'));
-  assert.equal((leaf.subject.getField('CN') as { value: unknown } | null)?.value, 'api.datadoghq.com');
+  assert.equal(ext.size, 6);
+  assert.equal(new X509Certificate(leafPem).subject, 'CN=api.datadoghq.com');
 });
 
 test("a leaf's authority key identifier is the CA's subject key identifier", () => {
   const leafPem = issuer.certFor('api.datadoghq.com').certPem;
   const caSki = (forge.pki.certificateFromPem(ca.certPem).getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier: string }).subjectKeyIdentifier;
-  const aki = (forge.pki.certificateFromPem(leafPem).extensions as Ext[]).find((e) => e.id === '2.5.29.35');
+  const aki = leafAsn1(leafPem).extensions.find((e) => e.id === '2.5.29.35');
   const seq = forge.asn1.fromDer(aki?.['value'] as string);
   const keyId = (seq.value as forge.asn1.Asn1[]).find((v) => v.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && v.type === 0);
   assert.equal(forge.util.bytesToHex(keyId?.value as string), caSki);
@@ -170,4 +206,15 @@ test('the SNI callback answers a permitted name with a context and an outside na
   cb('evil.example.org', (err, ctx) => (got = [err, ctx]));
   assert.equal((got?.[0] as { code?: string } | null)?.code, 'HOST_NOT_PERMITTED');
   assert.equal(got?.[1], undefined);
+});
+
+test('a host longer than 64 characters gets an empty subject, a critical SAN and still the P-256 key', () => {
+  const host = `${'a'.repeat(60)}.datadoghq.com`;
+  const { certPem } = issuer.certFor(host);
+  const x = new X509Certificate(certPem);
+  assert.equal(x.subject, undefined);
+  assert.equal(x.subjectAltName, `DNS:${host}`);
+  assert.equal(leafAsn1(certPem).extensions.find((e) => e.id === '2.5.29.17')?.critical, true);
+  assert.equal(x.publicKey.asymmetricKeyType, 'ec');
+  assert.equal(x.verify(caX509.publicKey), true);
 });
