@@ -1,14 +1,16 @@
-// `node dist/test/bench/ab.js --build old=OTHER/dist/appliance/cli.js [--build ...] [--rounds 6] [--seconds 8] [--concurrency 32] [--bare] [--profile DIR]`
+// `node dist/test/bench/ab.js --build old=OTHER/dist/appliance/cli.js [--build ...] [--rounds 6] [--seconds 8] [--concurrency 32] [--bare] [--fresh] [--profile DIR]`
 // Builds of Airlock (other commits' compiled cli.js, and this one as `this`), and optionally the
 // bare http-mitm-proxy, up at once and measured in alternating keep-alive rounds against the same
 // upstream: the CPU per request of each round, and the medians. On a loaded 2-core machine only
 // figures from one run, taken in turns, compare; this is how a per-request cost is shown gone.
+// --fresh: a new TCP + CONNECT + TLS connection per request instead (curl-style; the handshake's
+// cost), `concurrency` such clients side by side.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuMs } from './proc.js';
-import { keepAliveLoad, type LoadResult } from './load.js';
+import { keepAliveLoad, newConnectionLoad, type LoadResult } from './load.js';
 import { oneShot, type Route } from './raw-client.js';
 import { startUpstream, startAirlock, startBareMitm, BENCH_DIR_PREFIX, type Upstream } from './proxies.js';
 import { median } from './paired.js';
@@ -43,6 +45,21 @@ async function measure(c: Contender, up: Upstream, concurrency: number, warmupMs
   return { rps: r.rps, usPerReq: r.requests === 0 ? NaN : ((c1 - c0) * 1000) / r.requests, errors: r.errors };
 }
 
+/** One --fresh round: every request on its own new connection (load.ts newConnectionLoad). */
+async function measureFresh(c: Contender, up: Upstream, concurrency: number, warmupMs: number, durationMs: number): Promise<Round> {
+  let c0 = NaN;
+  let c1 = NaN;
+  const headers: Record<string, string> = c.needsKey ? { 'dd-api-key': up.apiKey, accept: 'application/json' } : { accept: 'application/json' };
+  const r: LoadResult = await newConnectionLoad(
+    { route: c.route, req: { host: 'api.datadoghq.com', path: '/api/v1/validate', ca: c.ca, headers }, concurrency, warmupMs, durationMs },
+    (phase) => {
+      if (phase === 'measure') c0 = cpuMs(c.pid);
+      else c1 = cpuMs(c.pid);
+    },
+  );
+  return { rps: r.rps, usPerReq: r.requests === 0 ? NaN : ((c1 - c0) * 1000) / r.requests, errors: r.errors };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -52,6 +69,7 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: '2' },
       concurrency: { type: 'string', default: '32' },
       bare: { type: 'boolean', default: false },
+      fresh: { type: 'boolean', default: false },
       profile: { type: 'string' },
     },
   });
@@ -94,7 +112,7 @@ async function main(): Promise<void> {
         .join(' ')}`,
     );
     console.log(
-      `keep-alive, concurrency ${concurrency}, ${rounds} rounds of ${durationMs / 1000} s each (after ${warmupMs / 1000} s warm-up), alternating order`,
+      `${values.fresh ? 'a new connection per request' : 'keep-alive'}, concurrency ${concurrency}, ${rounds} rounds of ${durationMs / 1000} s each (after ${warmupMs / 1000} s warm-up), alternating order`,
     );
     const results = new Map<string, Round[]>(contenders.map((c) => [c.name, []]));
     for (let i = 0; i < rounds; i++) {
@@ -102,7 +120,7 @@ async function main(): Promise<void> {
       const order = contenders.map((_, k) => contenders[(k + i) % contenders.length]!);
       const line: string[] = [];
       for (const c of order) {
-        const r = await measure(c, up, concurrency, warmupMs, durationMs);
+        const r = await (values.fresh ? measureFresh : measure)(c, up, concurrency, warmupMs, durationMs);
         results.get(c.name)!.push(r);
         line.push(`${c.name} ${r.rps.toFixed(0)} req/s ${r.usPerReq.toFixed(0)} µs/req${r.errors ? ` (${r.errors} errors)` : ''}`);
       }

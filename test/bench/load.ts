@@ -98,8 +98,14 @@ export async function keepAliveLoad(l: KeepAliveLoad, during?: (phase: 'measure'
   return summarize(latencies, errors, durationS, firstError);
 }
 
-/** One request per fresh connection (TCP, CONNECT, TLS), one at a time: what a CLI does. */
-export async function newConnectionLoad(l: Omit<KeepAliveLoad, 'concurrency'>, during?: (phase: 'measure' | 'done') => void): Promise<LoadResult> {
+/**
+ * One request per fresh connection (TCP, CONNECT, TLS), one at a time: what a CLI does. With
+ * `concurrency` (default 1), that many such clients side by side (CI jobs sharing one proxy).
+ */
+export async function newConnectionLoad(
+  l: Omit<KeepAliveLoad, 'concurrency'> & { readonly concurrency?: number },
+  during?: (phase: 'measure' | 'done') => void,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -118,10 +124,15 @@ export async function newConnectionLoad(l: Omit<KeepAliveLoad, 'concurrency'>, d
         }
       }
     })();
-  await until(l.warmupMs, false);
+  // Every client finishes its warm-up before the window opens, and its last request before it
+  // closes, so the CPU measured between the two callbacks is that of the counted requests.
+  const clients = async (ms: number, keep: boolean): Promise<void> => {
+    await Promise.all(Array.from({ length: l.concurrency ?? 1 }, () => until(ms, keep)));
+  };
+  await clients(l.warmupMs, false);
   during?.('measure');
   const t0 = performance.now();
-  await until(l.durationMs, true);
+  await clients(l.durationMs, true);
   const durationS = (performance.now() - t0) / 1000;
   during?.('done');
   return summarize(latencies, errors, durationS, firstError);
