@@ -30,9 +30,9 @@ interface Entry {
 
 /**
  * Issues and caches server certificates for intercepted hosts. One P-256 ECDSA key (leaf-key.ts:
- * a handshake signature costs a tenth of an RSA-2048 one), made when the issuer is built, serves
- * every leaf, so nothing generates a key on the request path; a leaf is reissued once less than a
- * third of its lifetime remains. The leaves are signed by the (RSA) CA.
+ * its handshake signature costs Airlock a fifteenth of an RSA-2048 one), made when the issuer is
+ * built, serves every leaf, so nothing generates a key on the request path; a leaf is reissued
+ * once less than a third of its lifetime remains. The leaves are signed by the (RSA) CA.
  *
  * The served chain is leaf + CA certificate (clients that already trust the CA ignore the
  * extra copy; ones that log chains see which Airlock CA signed).
