@@ -1,11 +1,28 @@
-// One open journal: an append-mode FileHandle whose writes, fsyncs and close run one at a time,
-// in call order. A write that fails (a full disk) is cut back off the file, so the journal ends
-// on its last whole line and stays usable: the store can write a short line about what was
-// lost once there is room again. Only when that cut fails, or an fsync fails, is the journal
-// unusable for good, and then every later write fails too, so a torn line is never followed by
-// lines that a reader could mistake for a continuation.
+// One open journal: an append-mode file whose writes, fsyncs and close run one at a time, in call
+// order. A write that fails (a full disk) is cut back off the file, so the journal ends on its
+// last whole line and stays usable: the store can write a short line about what was lost once
+// there is room again. Only when that cut fails, or an fsync fails, is the journal unusable for
+// good, and then every later write fails too, so a torn line is never followed by lines that a
+// reader could mistake for a continuation.
 // Lines are hash-chained: every appended line gets "prev", the SHA-256 of the line before it
 // (see chain.ts), computed when its batch is written, so a batch that is cut off leaves no gap.
+//
+// Two ways a line is written, the same bytes either way:
+//  - group commit (the default): lines appended while a write is in flight join one batch, written
+//    with one write(2) on the thread pool; a busy proxy pays one round trip per batch.
+//  - now (`alone`, when the caller knows no other exchange is in flight and nothing is queued
+//    here): write(2) on the calling thread. A page-cache append of a few KiB takes microseconds;
+//    the thread-pool round trip it replaces was most of the latency Airlock added per request at
+//    concurrency 1 (twice: begin, record). Not used under load: there the batches are cheaper, and
+//    a write that blocks would stall every request, not just this one.
+// Durability is the same on both: it comes from the fsync, which stays periodic and asynchronous
+// (syncIfDirty) and runs on close. The risk of writing on the event loop: a disk that blocks
+// write(2) stalls the whole process. The journals live on the runner VM's local disk
+// (/var/lib/airlock), where a page-cache append blocks only under dirty-page throttling, when the
+// pool's write would block too and the request would wait for it anyway; and only a quiet proxy
+// writes this way. A network or otherwise hanging file system for the sessions directory is not
+// supported.
+import { ftruncateSync, writeSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { sha256Hex } from '../integrity/index.js';
 import { errCode, FILE_MODE, writeFully } from '../../lib/file-io.js';
@@ -15,19 +32,40 @@ interface Batch {
   readonly done: Promise<void>;
 }
 
-/** The few FileHandle calls a journal makes (tests put a quota in front of a real one). */
+/** The few file calls a journal makes (tests put a quota in front of a real file). */
 export interface JournalFile {
   write(buffer: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }>;
   truncate(length: number): Promise<void>;
+  /** write(2) now, on this thread (see the top of this file); returns the bytes written. */
+  writeSync(buffer: Buffer, offset: number, length: number): number;
+  /** ftruncate(2) now: cuts a failed writeSync back off. */
+  truncateSync(length: number): void;
   sync(): Promise<void>;
   close(): Promise<void>;
 }
 export type OpenJournalFile = (path: string) => Promise<JournalFile>;
 
-const openForAppend: OpenJournalFile = (path) => open(path, 'ax', FILE_MODE);
+const openForAppend: OpenJournalFile = async (path) => {
+  const fh = await open(path, 'ax', FILE_MODE);
+  // The handle's fd for the synchronous calls: the writer makes none once close() has begun.
+  return {
+    write: (b, off, len) => fh.write(b, off, len),
+    truncate: (len) => fh.truncate(len),
+    writeSync: (b, off, len) => writeSync(fh.fd, b, off, len),
+    truncateSync: (len) => {
+      ftruncateSync(fh.fd, len);
+    },
+    sync: () => fh.sync(),
+    close: () => fh.close(),
+  };
+};
+
+const DONE: Promise<void> = Promise.resolve();
 
 export class JournalWriter {
   private tail: Promise<void> = Promise.resolve();
+  /** Operations queued by run() (writes, fsyncs, close, the sidecar) not yet settled. */
+  private queued = 0;
   private batch: Batch | null = null;
   private dirty = false;
   private failed: string | null = null;
@@ -62,11 +100,12 @@ export class JournalWriter {
 
   /** Runs fn after every queued operation, before any later one (also for the session's sidecar). */
   run<T>(fn: () => Promise<T>): Promise<T> {
+    this.queued++;
     const p = this.tail.then(fn);
-    this.tail = p.then(
-      () => undefined,
-      () => undefined,
-    );
+    const settled = (): void => {
+      this.queued--;
+    };
+    this.tail = p.then(settled, settled);
     return p;
   }
 
@@ -83,14 +122,25 @@ export class JournalWriter {
 
   /**
    * Each line is one JSON object; it is written with `"prev"` added as its last member. Lines
-   * given in one call land in one write: all of them, or (after a failure) none.
+   * given in one call land in one write: all of them, or (after a failure) none; they are in the
+   * file when the promise resolves.
    * Group commit: lines appended while an earlier write is still in flight join one batch that is
    * written with a single write, and each caller's promise settles when its batch is on disk. One
    * session's concurrent exchanges then cost one write per batch instead of one each, in order.
+   * `alone`: the caller knows nothing else is in flight; when nothing is queued here either, the
+   * lines are written now, on this thread (see the top of this file).
    */
-  append(line: string | readonly string[]): Promise<void> {
+  append(line: string | readonly string[], alone = false): Promise<void> {
     const given = typeof line === 'string' ? [line] : line;
     for (const l of given) if (!l.endsWith('}')) return Promise.reject(new Error('a journal line must be one JSON object'));
+    if (alone && this.queued === 0 && this.batch === null) {
+      try {
+        this.writeNow(given);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+      return DONE;
+    }
     const open = this.batch;
     if (open) {
       open.lines.push(...given);
@@ -109,33 +159,74 @@ export class JournalWriter {
     return batch.done;
   }
 
-  private async writeBatch(lines: readonly string[]): Promise<void> {
-    if (lines.length === 0) return;
+  /** The batch's bytes, each line chained to the one before, and the hash of its last line. */
+  private chained(lines: readonly string[]): { readonly data: Buffer; readonly hash: string } {
     if (this.failed !== null) throw new Error(`journal unusable after an earlier failure: ${this.failed}`);
     if (this.closed) throw new Error('journal closed');
-    const hashBefore = this.lastHash;
-    let hash = hashBefore;
-    const chained = lines.map((l) => {
+    let hash = this.lastHash;
+    let text = '';
+    for (const l of lines) {
       const c = chainLine(l, hash);
       hash = sha256Hex(c);
-      return c;
-    });
-    const data = Buffer.from(`${chained.join('\n')}\n`, 'utf8');
+      text += `${c}\n`;
+    }
+    return { data: Buffer.from(text, 'utf8'), hash };
+  }
+
+  private writeNow(lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    const { data, hash } = this.chained(lines);
+    try {
+      let off = 0;
+      while (off < data.length) {
+        const n = this.fh.writeSync(data, off, data.length - off);
+        if (n <= 0) throw new Error('write made no progress');
+        off += n;
+      }
+    } catch (err) {
+      this.cutBack(err, () => {
+        this.fh.truncateSync(this.size);
+      });
+      throw err;
+    }
+    this.wrote(data.length, hash);
+  }
+
+  private async writeBatch(lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
+    const { data, hash } = this.chained(lines);
     try {
       await writeFully(this.fh, data);
     } catch (err) {
-      // Part of the batch may be in the file: cut it off, so the file ends on a whole line and
-      // the chain goes on from the last line that is really there.
-      try {
-        await this.fh.truncate(this.size);
-      } catch (cutErr) {
-        this.failed = `write failed: ${errCode(err)}, and cutting the torn line off failed: ${errCode(cutErr)}`;
-      }
-      this.lastHash = hashBefore;
+      let cutErr: unknown = null;
+      await this.fh.truncate(this.size).catch((e: unknown) => {
+        cutErr = e ?? new Error('truncate failed');
+      });
+      this.cutBack(err, () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- the truncate's own error, passed on
+        if (cutErr !== null) throw cutErr;
+      });
       throw err;
     }
+    this.wrote(data.length, hash);
+  }
+
+  /**
+   * After a failed write, part of the batch may be in the file: `cut` takes it off, so the file
+   * ends on a whole line and the chain goes on from the last line that is really there (lastHash
+   * is not moved). A cut that fails leaves the journal unusable.
+   */
+  private cutBack(err: unknown, cut: () => void): void {
+    try {
+      cut();
+    } catch (cutErr) {
+      this.failed = `write failed: ${errCode(err)}, and cutting the torn line off failed: ${errCode(cutErr)}`;
+    }
+  }
+
+  private wrote(bytes: number, hash: string): void {
     this.lastHash = hash;
-    this.size += data.length;
+    this.size += bytes;
     this.dirty = true;
   }
 
@@ -149,7 +240,7 @@ export class JournalWriter {
     });
   }
 
-  /** Waits for every queued write, fsyncs, and closes the handle. */
+  /** Waits for every queued write, fsyncs, and closes the file. */
   close(): Promise<void> {
     return this.run(async () => {
       if (this.closed) return;

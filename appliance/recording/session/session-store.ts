@@ -78,6 +78,8 @@ export class SessionStore {
   private flushTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private shuttingDown = false;
+  /** Begun exchanges not yet recorded, over every session: none besides the caller's lets it write now (journal-writer.ts). */
+  private inFlightTotal = 0;
 
   constructor(opts: SessionStoreOptions) {
     this.opts = opts;
@@ -196,9 +198,9 @@ export class SessionStore {
     return s;
   }
 
-  private async append(s: OpenSession, line: string): Promise<void> {
+  private async append(s: OpenSession, line: string, alone: boolean): Promise<void> {
     try {
-      await s.writer.append(line);
+      await s.writer.append(line, alone);
     } catch (err) {
       this.closeIfBroken(s);
       throw this.fail(`cannot append to the session journal: ${errCode(err)}`, err, s.meta.id);
@@ -273,12 +275,13 @@ export class SessionStore {
       url: redactUrl(b.url, prepareSecrets(secrets)),
       ...(b.note !== undefined ? { note: b.note } : {}),
     };
-    s.inFlight.add(b.id);
+    const alone = this.inFlightTotal === 0;
+    this.track(s, b.id);
     s.lastActivity = this.now();
     try {
-      await this.append(s, JSON.stringify(line));
+      await this.append(s, JSON.stringify(line), alone);
     } catch (err) {
-      s.inFlight.delete(b.id);
+      this.untrack(s, b.id);
       throw err;
     }
   }
@@ -292,22 +295,33 @@ export class SessionStore {
     const s = this.live(sessionId);
     const prepared = prepareSecrets(secrets);
     s.lastActivity = this.now();
+    const alone = this.inFlightTotal === (s.inFlight.has(ex.id) ? 1 : 0);
     try {
-      await s.writer.append(JSON.stringify(toJournalExchange(ex, prepared, { maxDecodedBytes: this.maxDecodedBytes })));
+      await s.writer.append(JSON.stringify(toJournalExchange(ex, prepared, { maxDecodedBytes: this.maxDecodedBytes })), alone);
     } catch (err) {
       // Encoding (a body beyond what can be decoded) or the write failed: keep the short line.
       this.fail(`cannot record the exchange: ${errCode(err)}`, err, sessionId);
       s.unrecorded.add(ex.id, this.unrecordedLine(ex, errCode(err), prepared));
-      s.inFlight.delete(ex.id);
+      this.untrack(s, ex.id);
       this.closeIfBroken(s);
       // It may fit where the full record did not: then the session is whole again at once.
       await this.writeUnrecorded(s).catch(() => undefined);
       const detail = `the session journal could not take it: ${errCode(err)}`;
       throw new AirlockError(ex.response !== null ? 'RECORDING_INCOMPLETE' : 'RECORDING_FAILED', detail, { cause: err });
     }
-    s.inFlight.delete(ex.id);
+    this.untrack(s, ex.id);
     s.entryCount++;
     s.summaryDirty = true;
+  }
+
+  private track(s: OpenSession, id: string): void {
+    if (s.inFlight.has(id)) return;
+    s.inFlight.add(id);
+    this.inFlightTotal++;
+  }
+
+  private untrack(s: OpenSession, id: string): void {
+    if (s.inFlight.delete(id)) this.inFlightTotal--;
   }
 
   private unrecordedLine(ex: Exchange, why: string, prepared: ReturnType<typeof prepareSecrets>): string {
@@ -366,6 +380,8 @@ export class SessionStore {
     } catch (err) {
       throw this.fail(`cannot finalize session ${id}; the journal is kept for recovery: ${errCode(err)}`, err, id);
     } finally {
+      // Exchanges that will never be recorded here no longer count as in flight.
+      for (const x of [...s.inFlight]) this.untrack(s, x);
       this.sessions.delete(id);
       this.opts.onClosed?.(id);
       if (this.sessions.size === 0) this.stopFlushing();

@@ -3,6 +3,7 @@
 // (part written, then ENOSPC), without needing root or a real full disk.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ftruncateSync, writeSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,21 +23,35 @@ function quotaOpener(disk: Disk): OpenJournalFile {
   return async (path) => {
     const fh = await open(path, 'ax', 0o600);
     let size = 0;
+    /** What write(2) would take: part of the buffer, or ENOSPC when there is no room at all. */
+    const room = (len: number): number => {
+      const n = Math.min(len, disk.free);
+      if (n <= 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      return n;
+    };
+    const wrote = (n: number): number => {
+      disk.free -= n;
+      size += n;
+      return n;
+    };
+    const cut = (len: number): void => {
+      if (disk.failTruncate) throw Object.assign(new Error('i/o error'), { code: 'EIO' });
+      ftruncateSync(fh.fd, len);
+      disk.free += size - len;
+      size = len;
+    };
     const file: JournalFile = {
       async write(buf, off, len) {
-        const n = Math.min(len, disk.free);
-        if (n <= 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-        const r = await fh.write(buf, off, n);
-        disk.free -= r.bytesWritten;
-        size += r.bytesWritten;
+        const r = await fh.write(buf, off, room(len));
+        wrote(r.bytesWritten);
         return r;
       },
-      async truncate(len) {
-        if (disk.failTruncate) throw Object.assign(new Error('i/o error'), { code: 'EIO' });
-        await fh.truncate(len);
-        disk.free += size - len;
-        size = len;
+      writeSync: (buf, off, len) => wrote(writeSync(fh.fd, buf, off, room(len))),
+      truncate: async (len) => {
+        await Promise.resolve();
+        cut(len);
       },
+      truncateSync: cut,
       sync: () => fh.sync(),
       close: () => fh.close(),
     };
