@@ -24,20 +24,48 @@ export interface PreparedSecrets {
 // length is checked too, so an array that grew since (more secrets) is never served stale.
 const prepared = new WeakMap<readonly Secret[], { readonly length: number; readonly out: PreparedSecrets }>();
 // And one job's exchanges carry the same token and vault key, in new arrays each time: a bounded
-// cache by content spares the percent-encoding and sorting per exchange.
+// cache by content spares the percent-encoding and sorting per exchange. Found by the first
+// value (the vaulted key, the same string every time) and then compared label by label and value
+// by value: no key string is built (joining a JWT into one, then hashing it, cost more than what
+// the cache saves).
 const BY_CONTENT_MAX = 256;
-const byContent = new Map<string, PreparedSecrets>();
+interface ByContent {
+  readonly source: readonly Secret[];
+  readonly out: PreparedSecrets;
+}
+const byContent = new Map<string, ByContent[]>();
+let byContentSize = 0;
+
+function sameContent(a: readonly Secret[], b: readonly Secret[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.value !== y.value || x.label !== y.label) return false;
+  }
+  return true;
+}
 
 /** Once per exchange: everything per secret that does not depend on the text being scrubbed. */
 export function prepareSecrets(secrets: readonly Secret[]): PreparedSecrets {
   const cached = prepared.get(secrets);
   if (cached && cached.length === secrets.length) return cached.out;
-  const key = secrets.map((x) => `${x.label}\0${x.value}`).join('\0\0');
-  let out = byContent.get(key);
+  const first = secrets[0]?.value;
+  const bucketKey = typeof first === 'string' ? first : '';
+  let bucket = byContent.get(bucketKey);
+  let out = bucket?.find((e) => sameContent(e.source, secrets))?.out;
   if (!out) {
     out = prepareSecretsUncached(secrets);
-    if (byContent.size >= BY_CONTENT_MAX) byContent.clear();
-    byContent.set(key, out);
+    if (byContentSize >= BY_CONTENT_MAX) {
+      byContent.clear();
+      byContentSize = 0;
+      bucket = undefined;
+    }
+    // A copy: a caller that changes its array or its objects later cannot change what the entry stands for.
+    const entry: ByContent = { source: secrets.map((x) => ({ value: x.value, label: x.label })), out };
+    if (bucket) bucket.push(entry);
+    else byContent.set(bucketKey, [entry]);
+    byContentSize++;
   }
   prepared.set(secrets, { length: secrets.length, out });
   return out;

@@ -237,3 +237,63 @@ test('a request body cut at the cap in the middle of a key keeps no part of it',
   const stored = line.request.body && 'text' in line.request.body ? line.request.body.text : '';
   assert.equal(stored, '{"a":"[redacted:key-shaped value]');
 });
+
+test('secrets prepared by content: a new array with the same secrets shares the preparation, any other difference does not', () => {
+  const a: Secret[] = [
+    { value: 'vaultedkey-abcdef0123', label: 'credential dd-prod api key' },
+    { value: 'agentkey-0123456789', label: 'agent credential' },
+  ];
+  const copy = (l: readonly Secret[]): Secret[] => l.map((s) => ({ ...s }));
+  const p = prepareSecrets(a);
+  assert.equal(prepareSecrets(copy(a)), p, 'same values and labels in the same order: one preparation');
+  const text = 'echo vaultedkey-abcdef0123 and agentkey-0123456789';
+  const relabelled = copy(a);
+  relabelled[1] = { value: 'agentkey-0123456789', label: 'other' };
+  assert.equal(redactText(text, prepareSecrets(relabelled)), 'echo [redacted:credential dd-prod api key] and [redacted:other]');
+  const revalued = copy(a);
+  revalued[1] = { value: 'agentkey-9999999999', label: 'agent credential' };
+  assert.equal(redactText(text, prepareSecrets(revalued)), 'echo [redacted:credential dd-prod api key] and agentkey-0123456789');
+  assert.equal(redactText(text, prepareSecrets(a.slice(0, 1))), 'echo [redacted:credential dd-prod api key] and agentkey-0123456789');
+  // The cache keeps its own copy: changing the first array's objects afterwards changes nothing.
+  const changed = copy(a);
+  prepareSecrets(changed);
+  (changed[1] as { value: string }).value = 'agentkey-changed000';
+  assert.equal(redactText(text, prepareSecrets(copy(a))), 'echo [redacted:credential dd-prod api key] and [redacted:agent credential]');
+});
+
+test('redactUrl gives each URL and secret list its own result (begin and record share the last one)', () => {
+  const withKey = prepareSecrets([{ value: 'agentkey-0123456789', label: 'agent credential' }]);
+  const none = prepareSecrets([]);
+  const u1 = 'https://h/a/agentkey-0123456789?x=1';
+  const u2 = 'https://h/b?api_key=agentkey-0123456789#f';
+  for (let i = 0; i < 2; i++) {
+    assert.equal(redactUrl(u1, withKey), 'https://h/a/%5Bredacted%3Aagent%20credential%5D?x=1');
+    assert.equal(redactUrl(u1, none), u1);
+    assert.equal(redactUrl(u2, withKey), 'https://h/b?api_key=%5Bredacted%3Aquery%20api_key%5D');
+    assert.equal(redactUrl(u2, none), 'https://h/b?api_key=%5Bredacted%3Aquery%20api_key%5D');
+  }
+});
+
+test('an empty body is stored as the full path stores it: no text, its sizes, its encoding', () => {
+  const none = prepareSecrets([]);
+  assert.deepEqual(captureBody(body(''), [['Content-Type', 'application/json']], none, limits), {
+    wireSize: 0,
+    capturedBytes: 0,
+    truncated: false,
+    contentSize: 0,
+    text: '',
+  });
+  assert.deepEqual(captureBody(body('', { size: 4096, truncated: true }), [['Content-Encoding', ' GZip ']], none, limits, new Set()), {
+    wireSize: 4096,
+    capturedBytes: 0,
+    truncated: true,
+    contentEncoding: 'gzip',
+    contentSize: 4096,
+    text: '',
+  });
+  // Member order is part of the journal's bytes.
+  assert.equal(
+    JSON.stringify(captureBody(body(''), [['content-encoding', 'br']], none, limits)),
+    '{"wireSize":0,"capturedBytes":0,"truncated":false,"contentEncoding":"br","contentSize":0,"text":""}',
+  );
+});
