@@ -26,11 +26,13 @@ export function placeholder(label: string): string {
 }
 
 /** Rules 2 and 3 on free text; `wrap` encodes the placeholder where plain brackets are not allowed. */
-export function redactText(text: string, secrets: PreparedSecrets, wrap: (p: string) => string = (p) => p): string {
-  const out = scrubText(text, secrets, (label) => wrap(placeholder(label)));
+export function redactText(text: string, secrets: PreparedSecrets, wrap?: (p: string) => string): string {
+  // Without a wrap (every header and body of the journal) no closure is made per call.
+  const out = scrubText(text, secrets, wrap ? (label) => wrap(placeholder(label)) : placeholder);
   // Every JWT starts "eyJ": most strings (header values, JSON bodies) skip the regex entirely.
   if (!out.includes('eyJ')) return out;
-  return out.replace(JWT_IN_TEXT, (_m, h: string, p: string) => `${h}.${p}.${wrap(placeholder('signature'))}`);
+  const sig = wrap ? wrap(placeholder('signature')) : placeholder('signature');
+  return out.replace(JWT_IN_TEXT, (_m, h: string, p: string) => `${h}.${p}.${sig}`);
 }
 
 /** A body cut at the cap may end with the first part of a secret: that prefix is a secret too. */
@@ -62,7 +64,9 @@ function redactHeaderValue(name: string, value: string, secrets: PreparedSecrets
 
 /** Rules 1 to 3; a name holding a secret (an echoed `x-<key>: 1`) is redacted too. */
 export function redactHeaders(headers: readonly HeaderPair[], secrets: PreparedSecrets): HeaderPair[] {
-  return headers.map(([n, v]) => [redactText(n, secrets), redactHeaderValue(n, v, secrets)] as const);
+  const out: HeaderPair[] = [];
+  for (const [n, v] of headers) out.push([redactText(n, secrets), redactHeaderValue(n, v, secrets)]);
+  return out;
 }
 
 /** The Secret list plus every value in `shapes`, labelled as key-shaped (a known label wins). */
@@ -112,6 +116,19 @@ export function redactQueryString(qs: string, wrap: (p: string) => string = (p) 
  * URI path or query (RFC 3986); the HAR's queryString list shows them decoded.
  */
 export function redactUrl(url: string, secrets: PreparedSecrets): string {
+  const last = lastUrl.get(secrets);
+  if (last?.url === url) return last.out;
+  const out = redactUrlUncached(url, secrets);
+  lastUrl.set(secrets, { url, out });
+  return out;
+}
+
+// An exchange's begin line and its record redact the same URL with the same prepared list (when its
+// request holds no key shape the list lacks): the last result per list is kept, a pure function
+// of the two (a prepared list is never changed).
+const lastUrl = new WeakMap<PreparedSecrets, { readonly url: string; readonly out: string }>();
+
+function redactUrlUncached(url: string, secrets: PreparedSecrets): string {
   const noFragment = url.split('#', 1)[0] ?? '';
   const q = noFragment.indexOf('?');
   const withQuery = q < 0 ? noFragment : noFragment.slice(0, q + 1) + redactQueryString(noFragment.slice(q + 1), encodeURIComponent);
