@@ -4,9 +4,11 @@
 // compressed header frames; the HTTP/1.1 form is what the proxy forwards and what tools show.
 import type { HeaderPair } from '../../lib/exchange-types.js';
 
+// Counted part by part, not by building each line as a string: the separators are ASCII, so the
+// parts' UTF-8 lengths add up to the line's (a lone surrogate cannot pair across ": " or " ").
 function headerLinesBytes(headers: readonly HeaderPair[]): number {
   let n = 2; // the blank line that ends the block
-  for (const [name, value] of headers) n += Buffer.byteLength(`${name}: ${value}\r\n`);
+  for (const [name, value] of headers) n += Buffer.byteLength(name) + Buffer.byteLength(value) + 4; // ": " and CRLF
   return n;
 }
 
@@ -24,9 +26,9 @@ function requestTarget(url: string): string {
 }
 
 export function requestHeadersSize(method: string, url: string, httpVersion: string, headers: readonly HeaderPair[]): number {
-  return Buffer.byteLength(`${method} ${requestTarget(url)} ${httpVersion}\r\n`) + headerLinesBytes(headers);
+  return Buffer.byteLength(method) + Buffer.byteLength(requestTarget(url)) + Buffer.byteLength(httpVersion) + 4 + headerLinesBytes(headers);
 }
 
 export function responseHeadersSize(httpVersion: string, status: number, statusText: string, headers: readonly HeaderPair[]): number {
-  return Buffer.byteLength(`${httpVersion} ${status} ${statusText}\r\n`) + headerLinesBytes(headers);
+  return Buffer.byteLength(httpVersion) + String(status).length + Buffer.byteLength(statusText) + 4 + headerLinesBytes(headers);
 }
