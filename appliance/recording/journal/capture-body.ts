@@ -21,7 +21,8 @@ export interface BodyLimits {
 
 export function headerValue(headers: readonly HeaderPair[], name: string): string | undefined {
   const lower = name.toLowerCase();
-  return headers.find(([n]) => n.toLowerCase() === lower)?.[1];
+  for (const [n, v] of headers) if (n.toLowerCase() === lower) return v;
+  return undefined;
 }
 
 function contentEncodingOf(headers: readonly HeaderPair[]): string | undefined {
@@ -49,6 +50,13 @@ export function captureBody(
   keyShapes?: Set<string>,
 ): JournalBody {
   const enc = contentEncodingOf(headers);
+  // Nothing captured (a GET's request body, a 204): nothing to decode, search or redact. The same
+  // object the full path builds for it, member for member.
+  if (body.bytes.length === 0) {
+    return enc
+      ? { wireSize: body.size, capturedBytes: 0, truncated: body.truncated, contentEncoding: enc, contentSize: body.size, text: '' }
+      : { wireSize: body.size, capturedBytes: 0, truncated: body.truncated, contentSize: body.size, text: '' };
+  }
   const base = { wireSize: body.size, capturedBytes: body.bytes.length, truncated: body.truncated, ...(enc ? { contentEncoding: enc } : {}) };
   let content = body.bytes;
   let decoded = false;
