@@ -265,8 +265,10 @@ export class SessionStore {
   ): Promise<void> {
     const s = this.live(sessionId);
     // Fail closed in order: what became of an earlier exchange is on disk before a new one starts.
-    await this.writeUnrecorded(s);
-    await this.takeReserve(s);
+    // (Checked here first: with nothing pending and the reserve held, as on nearly every exchange,
+    // neither call has anything to do, and each would cost its promises.)
+    if (s.unrecorded.size > 0) await this.writeUnrecorded(s);
+    if (this.opts.reserve && !this.opts.reserve.held) await this.takeReserve(s);
     const line: JournalBeginLine = {
       type: 'begin',
       id: b.id,
