@@ -3,12 +3,12 @@
 // unparseable request is attributed and recorded (exchange.ts Parsed).
 import { AirlockError, isAirlockError } from '../errors.js';
 import { canonicalRequest, type RequestHead } from './canonical-request.js';
-import type { Arrived, Parsed } from './exchange.js';
+import { advance, type Arrived, type Parsed } from './exchange.js';
 
 export function parseRequest(x: Arrived, head: RequestHead): Parsed {
   try {
-    return { ...x, canon: canonicalRequest(head, x.target.authority), unparsed: null };
+    return advance(x, { canon: canonicalRequest(head, x.target.authority), unparsed: null });
   } catch (err) {
-    return { ...x, canon: null, unparsed: isAirlockError(err) ? err : new AirlockError('BAD_REQUEST') };
+    return advance(x, { canon: null, unparsed: isAirlockError(err) ? err : new AirlockError('BAD_REQUEST') });
   }
 }

@@ -5,7 +5,7 @@ import { AirlockError } from '../errors.js';
 import { findToken } from '../identity/carriers.js';
 import { attributionOf } from '../identity/attribution.js';
 import type { IdentityPort, SessionsPort } from './ports.js';
-import { proceed, type Attributed, type Identified, type Parsed, type Verdict } from './exchange.js';
+import { advance, proceed, type Attributed, type Identified, type Parsed, type Verdict } from './exchange.js';
 import { asAirlockError, refusal, type Refusal } from './refusal.js';
 
 export interface IdentityDeps {
@@ -27,7 +27,7 @@ export async function resolveIdentity(deps: Pick<IdentityDeps, 'identity'>, x: P
     const token = found?.token ?? '';
     const identity = ambient ?? (await deps.identity.resolve(token));
     const secrets = token !== '' ? [{ value: token, label: 'identity token' }, ...x.secrets] : x.secrets;
-    return proceed({ ...x, identity, attribution: attributionOf(identity), secrets });
+    return proceed(advance(x, { identity, attribution: attributionOf(identity), secrets }));
   } catch (err) {
     return unrecorded(x, err);
   }
@@ -36,7 +36,7 @@ export async function resolveIdentity(deps: Pick<IdentityDeps, 'identity'>, x: P
 /** The identity's recording session, opened on its first request. Refusal codes: SHUTTING_DOWN, RECORDING_FAILED (the store's). */
 export async function openSession(deps: Pick<IdentityDeps, 'sessions'>, x: Attributed): Promise<Verdict<Identified>> {
   try {
-    return proceed({ ...x, session: await deps.sessions.ensure(x.identity) });
+    return proceed(advance(x, { session: await deps.sessions.ensure(x.identity) }));
   } catch (err) {
     return unrecorded(x, err);
   }

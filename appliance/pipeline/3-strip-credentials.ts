@@ -4,7 +4,7 @@
 import { AirlockError } from '../errors.js';
 import { stripAgentCredentials, type StripResult } from '../credentials/strip-agent-credentials.js';
 import type { CanonicalRequest } from './canonical-request.js';
-import { proceed, type Identified, type Stripped, type Verdict } from './exchange.js';
+import { advance, proceed, type Identified, type Stripped, type Verdict } from './exchange.js';
 import { refusal } from './refusal.js';
 
 /** Refusal codes: BAD_REQUEST, HOST_MISMATCH (from the canonical stage). */
@@ -13,7 +13,7 @@ export function stripCredentials(x: Identified): Verdict<Stripped> {
   const stripped = stripRequest(x.canon);
   // The first label that matches a value wins: an identity token stays named as such.
   const secrets = [...x.secrets, ...stripped.removedValues.map((value) => ({ value, label: 'agent credential' }))];
-  return proceed({ ...x, canon: x.canon, stripped, url: `https://${x.target.host}${stripped.path}`, secrets });
+  return proceed(advance(x, { canon: x.canon, stripped, url: `https://${x.target.host}${stripped.path}`, secrets }));
 }
 
 /** The canonical request without credentials; pure (the log line uses it for requests refused before this stage). */

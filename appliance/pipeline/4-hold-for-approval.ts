@@ -7,7 +7,7 @@ import type { Guard } from '../policy/guard.js';
 import type { RuleRef } from '../policy/decide.js';
 import { readBody } from '../policy/read-body.js';
 import { prepareSecrets, redactRequestText } from '../secrets/redact.js';
-import { proceed, type Guarded, type Stripped, type Verdict } from './exchange.js';
+import { advance, proceed, type Guarded, type Stripped, type Verdict } from './exchange.js';
 import { asAirlockError, heldAborted, refusal } from './refusal.js';
 import type { PolicyDeps } from './4-check-policy.js';
 
@@ -67,7 +67,7 @@ export async function holdForApproval(
   restore();
   switch (o.kind) {
     case 'approved':
-      return proceed({ ...x, body: Readable.from([body]), decision: 'approved', rule: { ...rule }, approval: o.approval });
+      return proceed(advance(x, { body: Readable.from([body]), decision: 'approved' as const, rule: { ...rule }, approval: o.approval }));
     case 'denied':
       return refusal(new AirlockError('APPROVAL_DENIED', o.reason ? `${o.approval.by}: ${o.reason}` : `by ${o.approval.by}`), {
         decision: 'approval-denied',

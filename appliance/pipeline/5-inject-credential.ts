@@ -9,7 +9,7 @@ import { frameHeaders, upstreamFraming } from './frame-headers.js';
 import { credentialSecrets } from './exchange-secrets.js';
 import type { Limits } from '../lib/limits.js';
 import type { VaultPort } from './ports.js';
-import { proceed, type Guarded, type Injected, type Verdict } from './exchange.js';
+import { advance, proceed, type Guarded, type Injected, type Verdict } from './exchange.js';
 import { refusal } from './refusal.js';
 
 export interface InjectDeps {
@@ -31,5 +31,5 @@ export function injectCredential(deps: InjectDeps, x: Guarded): Verdict<Injected
   const headers = frameHeaders(setHeader(injected.rawHeaders, 'host', x.target.hostHeader), upstreamFraming(x.method, x.canon.framing));
   // A new array in front: what earlier stages journalled was redacted for what they knew.
   const secrets = [...credentialSecrets(x.identity.credential, entry), ...x.secrets];
-  return proceed({ ...x, entry, headers, injected: injected.injected, secrets });
+  return proceed(advance(x, { entry, headers, injected: injected.injected, secrets }));
 }

@@ -1,7 +1,7 @@
 // Stage 7, forward: the request goes upstream (over TLS, on the session's own pool: the proxy's
 // UpstreamPort, proxy/forward.ts) and the response head and first recording.maxBodyBytes come back.
 import { headerValue } from '../lib/headers.js';
-import { proceed, type Forwarded, type Injected, type Verdict } from './exchange.js';
+import { advance, proceed, type Forwarded, type Injected, type Verdict } from './exchange.js';
 import { refusal } from './refusal.js';
 
 /** Refusal codes (decision "error"): UPSTREAM_UNREACHABLE (a timeout too), UPSTREAM_TLS, BAD_REQUEST (the body broke its framing). */
@@ -14,7 +14,7 @@ export async function forwardUpstream(x: Injected): Promise<Verdict<Forwarded>> 
     framing: x.canon.framing,
     session: x.session.id,
   });
-  if (r.ok) return proceed({ ...x, outcome: r.response });
+  if (r.ok) return proceed(advance(x, { outcome: r.response }));
   return refusal(r.error, {
     decision: 'error',
     error: r.error.message,

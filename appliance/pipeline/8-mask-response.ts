@@ -3,7 +3,7 @@
 import { noteKeyRefused } from '../credentials/key-refusals.js';
 import { maskResponse as mask, NO_MASK_RULES } from '../masking/mask-response.js';
 import { maskSecrets, NO_SECRETS } from './exchange-secrets.js';
-import { proceed, type Forwarded, type Masked, type Verdict } from './exchange.js';
+import { advance, proceed, type Forwarded, type Masked, type Verdict } from './exchange.js';
 import { asAirlockError, refusal } from './refusal.js';
 
 /** Refusal code (decision "error", the request was forwarded): MASKING_UNAVAILABLE. */
@@ -18,7 +18,7 @@ export function maskResponse(maxBodyBytes: number, x: Forwarded): Verdict<Masked
       guard?.masking ?? NO_MASK_RULES,
       maxBodyBytes,
     );
-    return proceed({ ...x, shown });
+    return proceed(advance(x, { shown }));
   } catch (err) {
     outcome.rest?.destroy();
     const e = asAirlockError(err, 'MASKING_UNAVAILABLE');

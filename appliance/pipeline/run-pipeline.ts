@@ -1,7 +1,8 @@
 // The request pipeline for intercepted hosts, in order:
 //   canonical request -> identity -> strip -> policy/approval -> inject -> record-begin ->
 //   forward -> mask -> record-end, then the response is delivered.
-// Each stage returns the exchange with what it established, or a Refusal; the first refusal is
+// Each stage returns the exchange with what it established (added onto the one object of the run:
+// exchange.ts advance), or a Refusal; the first refusal is
 // carried out by settleRefusal (recorded, answered) and ends the run. One request log line is
 // written when the client's response closes. Nothing here throws out.
 import { randomUUID } from 'node:crypto';
@@ -50,34 +51,45 @@ export async function runPipeline(deps: PipelineDeps, target: Target, client: Cl
     secrets: [],
   };
   const end: Ending = { decision: 'refused', bytesOut: 0 };
-  let latest: AnyExchange = parseRequest(arrived, head);
-  client.onClose(() => writeLine(deps, latest, end));
+  const run: { latest: AnyExchange; refused: Refusal | null } = { latest: parseRequest(arrived, head), refused: null };
+  client.onClose(() => writeLine(deps, run.latest, end));
 
-  /** The stage's exchange, or null once its refusal has been carried out. */
-  const next = async <X extends AnyExchange>(verdict: Verdict<X> | Promise<Verdict<X>>): Promise<X | null> => {
-    const v = await verdict;
-    if (v.kind === 'continue') {
-      latest = v.x;
-      return v.x;
+  // The stage's exchange, or null for its refusal, carried out by `refuse`. Synchronous stages are
+  // called without `await`: awaiting a value that is not a promise still costs a microtask turn.
+  const ok = <X extends AnyExchange>(v: Verdict<X>): X | null => {
+    if (v.kind !== 'continue') {
+      run.refused = v;
+      return null;
     }
-    await refuse(v);
-    return null;
+    run.latest = v.x;
+    return v.x;
   };
-  const refuse = async (r: Refusal): Promise<void> => {
+  const refuse = async (): Promise<void> => {
+    const r = run.refused;
+    if (!r) return;
     Object.assign(end, { decision: r.decision, code: r.code }, r.detail !== undefined ? { reason: r.detail } : {});
-    end.status = await settleRefusal(deps.sessions, latest, r);
+    end.status = await settleRefusal(deps.sessions, run.latest, r);
   };
 
-  const attributed = await next(resolveIdentity(deps, latest));
-  const identified = attributed && (await next(openSession(deps, attributed)));
-  const stripped = identified && (await next(stripCredentials(identified)));
-  const guarded = stripped && (await next(checkPolicy(deps, stripped)));
-  const injected = guarded && (await next(injectCredential(deps, guarded)));
-  const begun = injected && (await next(recordBegin(deps.sessions, injected)));
-  const forwarded = begun && (await next(forwardUpstream(begun)));
-  const masked = forwarded && (await next(maskResponse(deps.maxBodyBytes, forwarded)));
-  const recorded = masked && (await next(recordEnd(deps.sessions, masked)));
-  if (!recorded) return;
+  const attributed = ok(await resolveIdentity(deps, run.latest));
+  if (!attributed) return refuse();
+  const identified = ok(await openSession(deps, attributed));
+  if (!identified) return refuse();
+  const stripped = ok(stripCredentials(identified));
+  if (!stripped) return refuse();
+  const policed = checkPolicy(deps, stripped);
+  const guarded = ok(policed instanceof Promise ? await policed : policed);
+  if (!guarded) return refuse();
+  const injected = ok(injectCredential(deps, guarded));
+  if (!injected) return refuse();
+  const begun = ok(await recordBegin(deps.sessions, injected));
+  if (!begun) return refuse();
+  const forwarded = ok(await forwardUpstream(begun));
+  if (!forwarded) return refuse();
+  const masked = ok(maskResponse(deps.maxBodyBytes, forwarded));
+  if (!masked) return refuse();
+  const recorded = ok(await recordEnd(deps.sessions, masked));
+  if (!recorded) return refuse();
 
   const { outcome } = recorded;
   end.decision = recorded.decision;

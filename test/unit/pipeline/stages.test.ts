@@ -18,7 +18,7 @@ import { DECISIONS, isDecision } from '../../../appliance/lib/decision.js';
 import { parseRequest } from '../../../appliance/pipeline/1-parse-request.js';
 import { openSession, resolveIdentity } from '../../../appliance/pipeline/2-resolve-identity.js';
 import { stripCredentials } from '../../../appliance/pipeline/3-strip-credentials.js';
-import { policyOutcome } from '../../../appliance/pipeline/4-check-policy.js';
+import { checkPolicy, policyOutcome } from '../../../appliance/pipeline/4-check-policy.js';
 import { injectCredential } from '../../../appliance/pipeline/5-inject-credential.js';
 import type { IdentityPort, SessionsPort } from '../../../appliance/pipeline/ports.js';
 
@@ -180,6 +180,25 @@ test('inject stage: a missing vault entry is CREDENTIAL_MISSING; else the vaulte
   assert.deepEqual(i.injected, ['header:dd-api-key']);
   assert.deepEqual([...i.headers], ['Accept', '*/*', 'DD-API-KEY', vaulted, 'host', HOST]);
   assert.deepEqual(i.secrets[0], { value: vaulted, label: 'credential prod api key' });
+});
+
+test('one exchange object is carried: a stage adds its fields only on its way to continue, and a synchronous stage returns no promise', () => {
+  const s = go(stripCredentials(identified('/api/v1/validate', ['Host', HOST, 'Accept', '*/*'])));
+  const policed = checkPolicy(
+    { sessions: { ensure: () => Promise.reject(new Error('unused')), begin: () => Promise.resolve(), record: () => Promise.resolve() }, maxBodyBytes: 1024 },
+    s,
+  );
+  assert.ok(!(policed instanceof Promise));
+  const g = go(policed);
+  assert.equal(g, s);
+  assert.equal(g.decision, 'forwarded');
+  const missing = injectCredential({ vault: { get: () => undefined } }, g);
+  assert.equal(missing.kind, 'refuse');
+  assert.ok(!('headers' in g) && !('entry' in g) && !('injected' in g));
+  assert.equal(g.secrets.length, 0);
+  const i = go(injectCredential({ vault: { get: () => ({ apiKey: 'fedcba9876543210fedcba9876543210' }) } }, g));
+  assert.equal(i, s);
+  assert.deepEqual([...i.headers], ['Accept', '*/*', 'DD-API-KEY', 'fedcba9876543210fedcba9876543210', 'host', HOST]);
 });
 
 test('a refusal is recorded with the answer the client got and what the earlier stages established', () => {
