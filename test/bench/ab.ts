@@ -1,4 +1,4 @@
-// `node dist/test/bench/ab.js --build old=OTHER/dist/appliance/cli.js [--build ...] [--rounds 6] [--seconds 8] [--concurrency 32] [--bare] [--fresh] [--profile DIR]`
+// `node dist/test/bench/ab.js --build old=OTHER/dist/appliance/cli.js [--build ...] [--rounds 6] [--seconds 8] [--concurrency 32] [--bare] [--fresh] [--profile DIR] [--stream MB]`
 // Builds of Airlock (other commits' compiled cli.js, and this one as `this`), and optionally the
 // bare http-mitm-proxy, up at once and measured in alternating keep-alive rounds against the same
 // upstream: the CPU per request of each round, and the medians. On a loaded 2-core machine only
@@ -15,6 +15,7 @@ import { oneShot, type Route } from './raw-client.js';
 import { startUpstream, startAirlock, startBareMitm, BENCH_DIR_PREFIX, type Upstream } from './proxies.js';
 import { median } from './paired.js';
 import { CLI } from '../fixtures/airlock-process.js';
+import { streamRounds } from './ab-stream.js';
 
 interface Contender {
   readonly name: string;
@@ -71,6 +72,8 @@ async function main(): Promise<void> {
       bare: { type: 'boolean', default: false },
       fresh: { type: 'boolean', default: false },
       profile: { type: 'string' },
+      // Instead of keep-alive rounds: one response of this many MB per contender and round (ab-stream.ts).
+      stream: { type: 'string' },
     },
   });
   const builds = values.build.map((b) => {
@@ -111,6 +114,10 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(2))
         .join(' ')}`,
     );
+    if (values.stream !== undefined) {
+      await streamRounds(contenders, up, Number(values.stream), rounds);
+      return;
+    }
     console.log(
       `${values.fresh ? 'a new connection per request' : 'keep-alive'}, concurrency ${concurrency}, ${rounds} rounds of ${durationMs / 1000} s each (after ${warmupMs / 1000} s warm-up), alternating order`,
     );

@@ -7,9 +7,9 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type tls from 'node:tls';
-import { request as undiciRequest } from 'undici';
 import { cpuMs, rssMb, RssSampler } from './proc.js';
-import { keepAliveLoad, newConnectionLoad, dispatcherFor, percentile, type LoadResult } from './load.js';
+import { keepAliveLoad, newConnectionLoad, percentile, type LoadResult } from './load.js';
+import { streamBig, type StreamFigures } from './stream.js';
 import { oneShot, type Route, type OneShot } from './raw-client.js';
 import { journalScaling, type JournalResult } from './journal.js';
 import {
@@ -74,16 +74,7 @@ export interface IdleFigures {
   readonly firstError?: string;
 }
 
-export interface StreamFigures {
-  readonly bytes: number;
-  readonly received: number;
-  readonly seconds: number;
-  readonly mbPerS: number;
-  readonly rssBeforeMb: number;
-  readonly peakRssMb: number;
-  readonly growthMb: number;
-  readonly error?: string;
-}
+export type { StreamFigures };
 
 export interface ProxyReport {
   readonly name: ProxyName;
@@ -236,46 +227,6 @@ async function idleConnections(pid: number, route: Route, req: OneShot, n: numbe
     rssWithConnectionsMb,
     kbPerConnection: opened > 0 ? ((rssWithConnectionsMb - rssBeforeMb) * 1024) / opened : NaN,
     ...(firstError !== undefined ? { firstError } : {}),
-  };
-}
-
-async function streamBig(pid: number, route: Route, req: OneShot, bytes: number): Promise<StreamFigures> {
-  const d = dispatcherFor(route, req.ca, req.host);
-  const origin = route.kind === 'direct' ? `https://127.0.0.1:${route.port}` : `https://${req.host}`;
-  // One small request first so the connection and session exist before the baseline.
-  const warm = await undiciRequest(`${origin}/api/v1/validate`, { dispatcher: d, headers: { ...req.headers, host: req.host } });
-  await warm.body.dump();
-  await new Promise((r) => setTimeout(r, 300));
-  const rssBeforeMb = rssMb(pid);
-  const sampler = new RssSampler(pid, 50);
-  const t0 = performance.now();
-  let received = 0;
-  let error: string | undefined;
-  try {
-    const res = await undiciRequest(`${origin}/big?bytes=${bytes}`, {
-      dispatcher: d,
-      headers: { ...req.headers, host: req.host },
-      headersTimeout: 120_000,
-      bodyTimeout: 60_000,
-    });
-    for await (const chunk of res.body) received += (chunk as Buffer).length;
-    if (res.statusCode !== 200) error = `status ${res.statusCode}`;
-  } catch (err) {
-    error = (err as Error).message;
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const peakRssMb = sampler.stop();
-  await d.close();
-  if (received !== bytes) error ??= `received ${received} of ${bytes} bytes`;
-  return {
-    bytes,
-    received,
-    seconds,
-    mbPerS: received / 1048576 / seconds,
-    rssBeforeMb,
-    peakRssMb,
-    growthMb: peakRssMb - rssBeforeMb,
-    ...(error !== undefined ? { error } : {}),
   };
 }
 

@@ -1,0 +1,52 @@
+// ab.ts --stream MB: the contenders take turns streaming one MB-sized response each (stream.ts,
+// the same client as bench.ts's scaling section), in rotating order; per round MB/s, the proxy's
+// CPU ms per MB and its RSS growth; then the medians. Only figures of one run compare.
+import { cpuMs } from './proc.js';
+import { median } from './paired.js';
+import { streamBig } from './stream.js';
+import type { Route } from './raw-client.js';
+import type { Upstream } from './proxies.js';
+
+export interface StreamContender {
+  readonly name: string;
+  readonly pid: number;
+  readonly route: Route;
+  readonly ca: string;
+  /** The bare engine forwards the client's key; Airlock injects its own. */
+  readonly needsKey: boolean;
+}
+
+interface StreamRound {
+  readonly mbPerS: number;
+  readonly cpuMsPerMb: number;
+  readonly growthMb: number;
+}
+
+export async function streamRounds(contenders: readonly StreamContender[], up: Upstream, megabytes: number, rounds: number): Promise<void> {
+  const bytes = megabytes * 1024 * 1024;
+  console.log(`streaming ${megabytes} MB (application/octet-stream, no coding) per round, ${rounds} rounds, alternating order`);
+  const results = new Map<string, StreamRound[]>(contenders.map((c) => [c.name, []]));
+  for (let i = 0; i < rounds; i++) {
+    const order = contenders.map((_, k) => contenders[(k + i) % contenders.length]!);
+    const line: string[] = [];
+    for (const c of order) {
+      let c0 = NaN;
+      let c1 = NaN;
+      const headers: Record<string, string> = c.needsKey ? { 'dd-api-key': up.apiKey } : {};
+      const f = await streamBig(c.pid, c.route, { host: 'api.datadoghq.com', path: '/big', ca: c.ca, headers }, bytes, (phase) => {
+        if (phase === 'measure') c0 = cpuMs(c.pid);
+        else c1 = cpuMs(c.pid);
+      });
+      if (f.error !== undefined) throw new Error(`${c.name}: ${f.error}`);
+      const r = { mbPerS: f.mbPerS, cpuMsPerMb: (c1 - c0) / megabytes, growthMb: f.growthMb };
+      results.get(c.name)!.push(r);
+      line.push(`${c.name} ${r.mbPerS.toFixed(0)} MB/s ${r.cpuMsPerMb.toFixed(2)} CPU ms/MB RSS +${r.growthMb.toFixed(1)} MB`);
+    }
+    console.log(`round ${i + 1}: ${line.join(' · ')}`);
+  }
+  for (const [name, rs] of results) {
+    console.log(
+      `median ${name}: ${median(rs.map((r) => r.mbPerS)).toFixed(0)} MB/s, ${median(rs.map((r) => r.cpuMsPerMb)).toFixed(2)} CPU ms/MB, RSS +${Math.max(...rs.map((r) => r.growthMb)).toFixed(1)} MB at most`,
+    );
+  }
+}
