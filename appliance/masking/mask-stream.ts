@@ -1,22 +1,97 @@
+// The streaming form of maskStep (mask-text.ts), over Buffers. A step's text is what was held back
+// from the previous step followed by the new chunk; the last `tail` bytes (longest secret form - 1)
+// are held back again, so a secret split across any chunk boundary is still found whole.
+//
+// Why Buffers: a large recorded response streams through here chunk by chunk, and converting each
+// chunk to a latin1 string, running the alternation over it and converting back was most of the
+// per-chunk cost. When there are no regex rules (TextMasker.needles), a chunk is searched for each
+// secret form with Buffer.indexOf; when none occurs in held-back + chunk, maskStep would find
+// nothing either, and the bytes it would emit are passed on as they came (no copy, no string).
+// When a form occurs, or regex rules are configured, the step is exactly maskStep over latin1 text.
 import { Transform } from 'node:stream';
 import { maskStep, type TextMasker } from './mask-text.js';
 
-/** The streaming form of maskStep: holds back `tail` bytes so a split secret is still caught. */
+const EMPTY = Buffer.alloc(0);
+
+export class StreamMasker {
+  /** Held back from the previous step: at most `tail` bytes, never sent yet. */
+  private keep: Buffer = EMPTY;
+
+  constructor(
+    private readonly m: TextMasker,
+    private readonly fired: Set<string>,
+  ) {}
+
+  /** The bytes safe to send after `chunk`, in order; nothing matched means none of them is a copy. */
+  push(chunk: Buffer): Buffer[] {
+    if (this.m.matchers.length === 0) return [chunk];
+    if (this.m.needles !== null && !this.occurs(chunk)) return this.pass(chunk);
+    return this.step(chunk, false);
+  }
+
+  /** Everything still held back, masked. */
+  end(): Buffer[] {
+    if (this.keep.length === 0) return [];
+    if (this.m.needles !== null && !this.occurs(EMPTY)) {
+      const rest = this.keep;
+      this.keep = EMPTY;
+      return [rest];
+    }
+    return this.step(EMPTY, true);
+  }
+
+  /** Does any secret form occur in keep + chunk? */
+  private occurs(chunk: Buffer): boolean {
+    const needles = this.m.needles ?? [];
+    for (const n of needles) if (chunk.indexOf(n) !== -1) return true;
+    if (this.keep.length === 0) return false;
+    // A form that starts in `keep` ends within `tail` bytes of the chunk: search only that seam.
+    const seam = Buffer.concat([this.keep, chunk.subarray(0, this.m.tail)]);
+    for (const n of needles) if (seam.indexOf(n) !== -1) return true;
+    return false;
+  }
+
+  /** maskStep's result when nothing matches: all but the last `tail` bytes of keep + chunk. */
+  private pass(chunk: Buffer): Buffer[] {
+    const tail = this.m.tail;
+    const keep = this.keep;
+    const total = keep.length + chunk.length;
+    if (total <= tail) {
+      this.keep = Buffer.concat([keep, chunk]);
+      return [];
+    }
+    if (chunk.length >= tail) {
+      // The held-back tail is a view of the chunk, not a copy: chunks from a socket are never reused.
+      this.keep = chunk.subarray(chunk.length - tail);
+      const body = chunk.subarray(0, chunk.length - tail);
+      if (keep.length === 0) return [body];
+      return body.length === 0 ? [keep] : [keep, body];
+    }
+    const cut = total - tail;
+    this.keep = Buffer.concat([keep.subarray(cut), chunk]);
+    return [keep.subarray(0, cut)];
+  }
+
+  /** A match (or regex rules): maskStep itself over the latin1 text. */
+  private step(chunk: Buffer, final: boolean): Buffer[] {
+    const text = this.keep.length === 0 ? chunk.toString('latin1') : this.keep.toString('latin1') + chunk.toString('latin1');
+    const s = maskStep(this.m, text, final);
+    for (const f of s.fired) this.fired.add(f);
+    this.keep = s.keep.length === 0 ? EMPTY : Buffer.from(s.keep, 'latin1');
+    return s.out.length > 0 ? [Buffer.from(s.out, 'latin1')] : [];
+  }
+}
+
+/** StreamMasker as a Transform, for a pipeline (decoded bodies). */
 export function maskStream(m: TextMasker, fired: Set<string>): Transform {
-  let keep = '';
-  const emit = (t: Transform, text: string, final: boolean): void => {
-    const s = maskStep(m, text, final);
-    keep = s.keep;
-    for (const f of s.fired) fired.add(f);
-    if (s.out.length > 0) t.push(Buffer.from(s.out, 'latin1'));
-  };
+  const masker = new StreamMasker(m, fired);
   return new Transform({
     transform(chunk: Buffer, _e, cb) {
-      emit(this, keep + chunk.toString('latin1'), false);
+      for (const b of masker.push(chunk)) this.push(b);
       cb();
     },
     flush(cb) {
-      emit(this, keep, true);
+      for (const b of masker.end()) this.push(b);
       cb();
     },
   });

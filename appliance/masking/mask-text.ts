@@ -16,6 +16,12 @@ export interface TextMasker {
   readonly matchers: readonly Matcher[];
   /** How many trailing characters a streaming step must hold back. */
   readonly tail: number;
+  /**
+   * Every secret form as the bytes it is on the wire, longest first; set only when there are no
+   * regex rules, so that "none of these bytes occur" means "maskStep finds nothing" (mask-stream.ts
+   * then scans Buffers instead of strings).
+   */
+  readonly needles: readonly Buffer[] | null;
 }
 
 /** Regex matches longer than this are not guaranteed on streamed bodies (documented). */
@@ -64,7 +70,8 @@ function buildMasker(secrets: readonly string[], regexes: MaskRegexes): TextMask
   if (forms.length > 0) matchers.push({ name: 'credential', re: new RegExp(forms.map(escape).join('|'), 'g') });
   for (const r of regexes) matchers.push({ name: r.name, re: new RegExp(r.regex, 'g') });
   const longest = forms.reduce((m, v) => Math.max(m, v.length), 0);
-  return { matchers, tail: Math.max(longest - 1, regexes.length > 0 ? REGEX_WINDOW : 0) };
+  const needles = regexes.length === 0 ? forms.map((f) => Buffer.from(f, 'latin1')) : null;
+  return { matchers, tail: Math.max(longest - 1, regexes.length > 0 ? REGEX_WINDOW : 0), needles };
 }
 
 interface Hit {
