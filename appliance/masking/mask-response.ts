@@ -17,7 +17,8 @@ import { decodeContent } from '../lib/decode-body.js';
 import { endToEndHeaders, headerValue } from '../lib/headers.js';
 import { isJson, maskJsonPaths, type JsonPathRule } from './json-path-mask.js';
 import { maskBuffer, textMasker, type MaskRegexes } from './mask-text.js';
-import { maskStream } from './mask-stream.js';
+import { maskStream, StreamMasker } from './mask-stream.js';
+import { pumpMasked } from './pump-masked.js';
 import { maskHead } from './mask-head.js';
 import { codingsToUndo } from './response-codings.js';
 
@@ -152,8 +153,13 @@ export function maskResponse(r: ResponseIn, secrets: readonly string[], rules: M
     body: { size: recorded.bytes.length, bytes: recorded.bytes.subarray(0, maxBodyBytes), truncated: true },
     fired: [...fired],
     async deliver(res, log) {
-      let bytes = 0;
       res.writeHead(r.status, head.statusText, endToEndHeaders(headers));
+      if (codings.length === 0) {
+        const p = await pumpMasked(r.held, rest, new StreamMasker(body, new Set()), res);
+        if (p.error) log.debug({ code: p.error.code }, 'masked response stream ended early');
+        return p.bytes;
+      }
+      let bytes = 0;
       const counter = new Transform({
         transform(chunk: Buffer, _e, cb) {
           bytes += chunk.length;

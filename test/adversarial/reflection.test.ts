@@ -6,6 +6,7 @@ import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'n
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
 import { assertNoSecrets, assertRefusal, parseResponses } from '../fixtures/refusal-helpers.js';
 import { rawTlsExchange } from '../fixtures/raw-tls.js';
+import { splitBigParts } from '../fixtures/fake-datadog.js';
 
 // Finding 5 of issue #11: a reflecting upstream (test/fixtures/fake-datadog.ts, /reflect/<how>)
 // writes the vaulted key it was given into places masking used to miss. Requests and responses
@@ -185,6 +186,16 @@ describe('a reflecting upstream cannot get the vaulted key to the client past ma
     const text = got.entry.response.content.text ?? '';
     assert.ok(text.length > 0 && got.r.body.toString('utf8').startsWith(text), 'the HAR records the prefix the client saw');
     assert.ok(got.entry._airlock.masked?.includes('credential'));
+    assertKeyNowhere(got);
+  });
+
+  test('an uncoded streamed body (beyond maxBodyBytes) with the key split across upstream writes, one byte per write too, is masked', async () => {
+    const got = await reflect('split-big');
+    assert.equal(got.r.status, 200, got.r.statusLine);
+    const [filler] = splitBigParts(a.apiKey);
+    assert.equal(got.r.body.toString('latin1'), `${filler} k1=[masked:credential] k2=[masked:credential] k3=[masked:credential] end`);
+    const text = got.entry.response.content.text ?? '';
+    assert.ok(text.length > 0 && got.r.body.toString('latin1').startsWith(text), 'the HAR records the prefix the client saw');
     assertKeyNowhere(got);
   });
 
