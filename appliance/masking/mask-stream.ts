@@ -51,25 +51,31 @@ export class StreamMasker {
     return false;
   }
 
-  /** maskStep's result when nothing matches: all but the last `tail` bytes of keep + chunk. */
+  /**
+   * Nothing matches in keep + chunk: everything is sent except a tail that could be the start of
+   * a secret form (its bytes are a prefix of one), which is held for the next chunk. Usually no
+   * tail qualifies and the chunk goes on whole, uncopied, in one write. The same bytes, overall,
+   * as maskStep's fixed `tail` hold-back: a form can only start in what is held.
+   */
   private pass(chunk: Buffer): Buffer[] {
-    const tail = this.m.tail;
+    const needles = this.m.needles ?? [];
     const keep = this.keep;
     const total = keep.length + chunk.length;
-    if (total <= tail) {
-      this.keep = Buffer.concat([keep, chunk]);
-      return [];
+    // The last `tail` bytes of keep + chunk: a view of the chunk when it is long enough.
+    const window = chunk.length >= this.m.tail ? chunk.subarray(chunk.length - this.m.tail) : Buffer.concat([keep, chunk]).subarray(-this.m.tail || total);
+    const from = total - window.length + startOfPrefix(window, needles);
+    if (from >= keep.length) {
+      if (from === total) {
+        this.keep = EMPTY;
+        return keep.length === 0 ? [chunk] : [keep, chunk];
+      }
+      const sent = chunk.subarray(0, from - keep.length);
+      this.keep = chunk.subarray(from - keep.length);
+      if (keep.length === 0) return sent.length === 0 ? [] : [sent];
+      return sent.length === 0 ? [keep] : [keep, sent];
     }
-    if (chunk.length >= tail) {
-      // The held-back tail is a view of the chunk, not a copy: chunks from a socket are never reused.
-      this.keep = chunk.subarray(chunk.length - tail);
-      const body = chunk.subarray(0, chunk.length - tail);
-      if (keep.length === 0) return [body];
-      return body.length === 0 ? [keep] : [keep, body];
-    }
-    const cut = total - tail;
-    this.keep = Buffer.concat([keep.subarray(cut), chunk]);
-    return [keep.subarray(0, cut)];
+    this.keep = Buffer.concat([keep.subarray(from), chunk]);
+    return from === 0 ? [] : [keep.subarray(0, from)];
   }
 
   /** A match (or regex rules): maskStep itself over the latin1 text. */
@@ -80,6 +86,25 @@ export class StreamMasker {
     this.keep = s.keep.length === 0 ? EMPTY : Buffer.from(s.keep, 'latin1');
     return s.out.length > 0 ? [Buffer.from(s.out, 'latin1')] : [];
   }
+}
+
+/**
+ * The first index of `window` from which the rest of it is a proper prefix of some needle, or
+ * window.length. No needle occurs whole in `window` (checked before).
+ */
+function startOfPrefix(window: Buffer, needles: readonly Buffer[]): number {
+  let best = window.length;
+  for (const n of needles) {
+    const first = n[0]!;
+    for (let i = window.indexOf(first); i !== -1 && i < best; i = window.indexOf(first, i + 1)) {
+      const k = window.length - i;
+      if (k < n.length && window.compare(n, 0, k, i) === 0) {
+        best = i;
+        break;
+      }
+    }
+  }
+  return best;
 }
 
 /** StreamMasker as a Transform, for a pipeline (decoded bodies). */
