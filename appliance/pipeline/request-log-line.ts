@@ -50,27 +50,40 @@ export interface RequestLineFacts<D extends LogDecision> {
 
 const SCHEME_AUTHORITY = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export function requestLine<D extends LogDecision>(f: RequestLineFacts<D>): RequestLine<D> {
-  return {
-    ...(f.who?.session !== undefined ? { session: f.who.session } : {}),
-    ...(f.who ? { sub: f.who.sub, grant: f.who.grant, identity: f.who.identity } : {}),
-    method: f.method ?? 'GET',
-    host: f.host,
-    ...(f.stripped !== undefined ? { path: loggablePath(f.stripped, f.secrets) } : {}),
-    status: f.status,
-    ...(f.bytesIn !== undefined ? { bytesIn: f.bytesIn } : {}),
-    ...(f.bytesOut !== undefined ? { bytesOut: f.bytesOut } : {}),
-    ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}),
-    decision: f.decision,
-    ...(f.code !== undefined ? { code: f.code } : {}),
-    ...(f.reason !== undefined ? { reason: f.reason } : {}),
-  };
+  // Built by assignment in the line's key order, not by conditional spreads (a temporary object
+  // and a property copy per optional field, once per request). The cast: the required fields are
+  // all assigned below, before the line is returned.
+  const who = f.who;
+  const line = (
+    who === undefined
+      ? {}
+      : who.session !== undefined
+        ? { session: who.session, sub: who.sub, grant: who.grant, identity: who.identity }
+        : { sub: who.sub, grant: who.grant, identity: who.identity }
+  ) as Mutable<RequestLine<D>>;
+  line.method = f.method ?? 'GET';
+  line.host = f.host;
+  if (f.stripped !== undefined) line.path = loggablePath(f.stripped, f.secrets);
+  line.status = f.status;
+  if (f.bytesIn !== undefined) line.bytesIn = f.bytesIn;
+  if (f.bytesOut !== undefined) line.bytesOut = f.bytesOut;
+  if (f.durationMs !== undefined) line.durationMs = f.durationMs;
+  line.decision = f.decision;
+  if (f.code !== undefined) line.code = f.code;
+  if (f.reason !== undefined) line.reason = f.reason;
+  return line;
 }
 
 /** The path is the agent's: a token or key in it is redacted with everything known by now. */
 function loggablePath(target: string, secrets: readonly Secret[] | undefined): string {
-  const path = target.replace(SCHEME_AUTHORITY, '').split('?')[0] || '/';
-  return redactForLog(path, secrets);
+  // The origin form ("/path?query", what the strip stage gives for nearly every request) has no
+  // scheme and authority to take off: skip the regex.
+  const path = target.charCodeAt(0) === 0x2f ? target : target.replace(SCHEME_AUTHORITY, '');
+  const q = path.indexOf('?');
+  return redactForLog((q < 0 ? path : path.slice(0, q)) || '/', secrets);
 }
 
 export function logRequest(log: Logger, line: RequestLine): void {
