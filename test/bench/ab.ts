@@ -32,26 +32,19 @@ interface Round {
   readonly errors: number;
 }
 
-async function measure(c: Contender, up: Upstream, concurrency: number, warmupMs: number, durationMs: number): Promise<Round> {
+/** One round: kept-alive connections, or (--fresh) a new connection per request (load.ts). */
+async function measure(
+  load: typeof keepAliveLoad | typeof newConnectionLoad,
+  c: Contender,
+  up: Upstream,
+  concurrency: number,
+  warmupMs: number,
+  durationMs: number,
+): Promise<Round> {
   let c0 = NaN;
   let c1 = NaN;
   const headers: Record<string, string> = c.needsKey ? { 'dd-api-key': up.apiKey, accept: 'application/json' } : { accept: 'application/json' };
-  const r: LoadResult = await keepAliveLoad(
-    { route: c.route, req: { host: 'api.datadoghq.com', path: '/api/v1/validate', ca: c.ca, headers }, concurrency, warmupMs, durationMs },
-    (phase) => {
-      if (phase === 'measure') c0 = cpuMs(c.pid);
-      else c1 = cpuMs(c.pid);
-    },
-  );
-  return { rps: r.rps, usPerReq: r.requests === 0 ? NaN : ((c1 - c0) * 1000) / r.requests, errors: r.errors };
-}
-
-/** One --fresh round: every request on its own new connection (load.ts newConnectionLoad). */
-async function measureFresh(c: Contender, up: Upstream, concurrency: number, warmupMs: number, durationMs: number): Promise<Round> {
-  let c0 = NaN;
-  let c1 = NaN;
-  const headers: Record<string, string> = c.needsKey ? { 'dd-api-key': up.apiKey, accept: 'application/json' } : { accept: 'application/json' };
-  const r: LoadResult = await newConnectionLoad(
+  const r: LoadResult = await load(
     { route: c.route, req: { host: 'api.datadoghq.com', path: '/api/v1/validate', ca: c.ca, headers }, concurrency, warmupMs, durationMs },
     (phase) => {
       if (phase === 'measure') c0 = cpuMs(c.pid);
@@ -127,7 +120,7 @@ async function main(): Promise<void> {
       const order = contenders.map((_, k) => contenders[(k + i) % contenders.length]!);
       const line: string[] = [];
       for (const c of order) {
-        const r = await (values.fresh ? measureFresh : measure)(c, up, concurrency, warmupMs, durationMs);
+        const r = await measure(values.fresh ? newConnectionLoad : keepAliveLoad, c, up, concurrency, warmupMs, durationMs);
         results.get(c.name)!.push(r);
         line.push(`${c.name} ${r.rps.toFixed(0)} req/s ${r.usPerReq.toFixed(0)} µs/req${r.errors ? ` (${r.errors} errors)` : ''}`);
       }

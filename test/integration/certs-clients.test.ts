@@ -128,6 +128,24 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** curl straight to the good server (no proxy), trusting only the CA, plus `extra` options. */
+function curlGood(extra: readonly string[]): Promise<Run> {
+  return run('curl', [
+    '-sS',
+    '--fail',
+    '--noproxy',
+    '*',
+    '--max-time',
+    '15',
+    ...extra,
+    '--cacert',
+    caFile,
+    '--resolve',
+    `${HOST}:${goodPort}:127.0.0.1`,
+    `https://${HOST}:${goodPort}/`,
+  ]);
+}
+
 test('openssl verify -x509_strict -purpose sslserver accepts an issued leaf', async () => {
   const r = await run('openssl', ['verify', '-x509_strict', '-purpose', 'sslserver', '-verify_hostname', HOST, '-CAfile', caFile, join(dir, 'leaf.pem')]);
   assert.equal(r.code, 0, r.stderr);
@@ -140,41 +158,13 @@ test('openssl verify -x509_strict accepts the CA itself', async () => {
 });
 
 test('curl with --cacert fetches through the SNI-selected leaf', async () => {
-  const r = await run('curl', [
-    '-sS',
-    '--fail',
-    '--noproxy',
-    '*',
-    '--max-time',
-    '15',
-    '--cacert',
-    caFile,
-    '--resolve',
-    `${HOST}:${goodPort}:127.0.0.1`,
-    `https://${HOST}:${goodPort}/`,
-  ]);
+  const r = await curlGood([]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `hello ${HOST}:${goodPort}`);
 });
 
 test('a TLS 1.2-only curl negotiates an ECDHE-ECDSA suite with the P-256 leaf', async () => {
-  const r = await run('curl', [
-    '-sS',
-    '-v',
-    '--fail',
-    '--noproxy',
-    '*',
-    '--max-time',
-    '15',
-    '--tlsv1.2',
-    '--tls-max',
-    '1.2',
-    '--cacert',
-    caFile,
-    '--resolve',
-    `${HOST}:${goodPort}:127.0.0.1`,
-    `https://${HOST}:${goodPort}/`,
-  ]);
+  const r = await curlGood(['-v', '--tlsv1.2', '--tls-max', '1.2']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /SSL connection using TLSv1\.2 \/ ECDHE-ECDSA-/);
   assert.equal(r.stdout, `hello ${HOST}:${goodPort}`);
