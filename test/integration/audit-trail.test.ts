@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { startAirlock, run, type Airlock } from '../fixtures/airlock-process.js';
+import { startAirlock, curlVia, type Airlock } from '../fixtures/airlock-process.js';
 
 let a: Airlock;
 /** run_id -> session id */
@@ -13,23 +13,9 @@ const ids = new Map<string, string>();
 
 async function send(runId: string, method: string, path: string, body?: string, claims: Record<string, unknown> = {}): Promise<number> {
   const token = await a.issuer.mint({ run_id: runId, run_attempt: '1', ...claims });
-  const args = [
-    '-sS',
-    '-o',
-    '/dev/null',
-    '-w',
-    '%{http_code}',
-    '--proxy',
-    a.proxyUrl,
-    '--proxy-header',
-    `Proxy-Authorization: Bearer ${token}`,
-    '--cacert',
-    a.caPath,
-    '-X',
-    method,
-  ];
+  const args = ['-o', '/dev/null', '-w', '%{http_code}', '-X', method];
   if (body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', body);
-  const r = await run('curl', [...args, `https://api.datadoghq.com${path}`]);
+  const r = await curlVia(a, token, `https://api.datadoghq.com${path}`, args);
   assert.equal(r.code, 0, r.stderr);
   return Number(r.stdout);
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAirlock, run, runCli, type Airlock } from '../fixtures/airlock-process.js';
+import { startAirlock, curlVia, run, runCli, type Airlock } from '../fixtures/airlock-process.js';
 import { startGithubTokenEndpoint, type GithubTokenEndpoint } from '../fixtures/github-token-endpoint.js';
 import { javaGet, nodeHttpsViaConnect, postLogin, postLogout } from '../fixtures/login-clients.js';
 import { skipOutsideCi } from '../fixtures/skip-outside-ci.js';
@@ -126,19 +126,7 @@ test('the same session token through urllib3 (DD-API-KEY, proxy without credenti
   const n = await nodeHttpsViaConnect(a.port, ca, '/api/v1/validate', { 'DD-API-KEY': token });
   assert.equal(n.status, 200, n.body);
 
-  const b = await run('curl', [
-    '-sS',
-    '--fail-with-body',
-    '--proxy',
-    a.proxyUrl,
-    '--cacert',
-    a.caPath,
-    '-H',
-    `Authorization: Bearer ${token}`,
-    '-H',
-    `DD-APPLICATION-KEY: ${token}`,
-    VALIDATE,
-  ]);
+  const b = await curlVia(a, null, VALIDATE, ['--fail-with-body', '-H', `Authorization: Bearer ${token}`, '-H', `DD-APPLICATION-KEY: ${token}`]);
   assert.equal(b.code, 0, b.stderr + b.stdout);
 
   const last = await nextLines(before, 3);
@@ -203,20 +191,7 @@ test('spoofing: a matching repository name with another repository_id, another o
   }
   // The raw JWT on a proxied request is judged by the same rules.
   const jwt = await a.issuer.mint({ repository_id: '999999' });
-  const c = await run('curl', [
-    '-sS',
-    '-o',
-    '/dev/null',
-    '-w',
-    '%{http_code}',
-    '--proxy',
-    a.proxyUrl,
-    '--cacert',
-    a.caPath,
-    '-H',
-    `DD-API-KEY: ${jwt}`,
-    VALIDATE,
-  ]);
+  const c = await curlVia(a, null, VALIDATE, ['-o', '/dev/null', '-w', '%{http_code}', '-H', `DD-API-KEY: ${jwt}`]);
   assert.equal(c.stdout, '403');
 });
 

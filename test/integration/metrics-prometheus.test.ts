@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAirlock, run, type Airlock } from '../fixtures/airlock-process.js';
+import { startAirlock, curlVia, type Airlock } from '../fixtures/airlock-process.js';
 import { skipOutsideCi } from '../fixtures/skip-outside-ci.js';
 import { freePort } from '../fixtures/free-port.js';
 import { waitFor } from '../fixtures/wait-for.js';
@@ -94,31 +94,10 @@ test('a real Prometheus scrapes Airlock and PromQL returns the request counts af
   if (skipOutsideCi(t, WHY)) return;
   const token = await a.issuer.mint({ run_id: 'prom-1' });
   for (let i = 0; i < 3; i++) {
-    const r = await run('curl', [
-      '-sS',
-      '--fail',
-      '--proxy',
-      a.proxyUrl,
-      '--proxy-header',
-      `Proxy-Authorization: Bearer ${token}`,
-      '--cacert',
-      a.caPath,
-      'https://api.datadoghq.com/api/v1/validate',
-    ]);
+    const r = await curlVia(a, token, 'https://api.datadoghq.com/api/v1/validate', ['--fail']);
     assert.equal(r.code, 0, r.stderr);
   }
-  const refused = await run('curl', [
-    '-sS',
-    '-o',
-    '/dev/null',
-    '-w',
-    '%{http_code}',
-    '--proxy',
-    a.proxyUrl,
-    '--cacert',
-    a.caPath,
-    'https://api.datadoghq.com/api/v1/validate',
-  ]);
+  const refused = await curlVia(a, null, 'https://api.datadoghq.com/api/v1/validate', ['-o', '/dev/null', '-w', '%{http_code}']);
   assert.equal(refused.stdout, '407');
   const up = await until('the target up', () => promql('up{job="airlock"}').then((v) => (v === 1 ? v : undefined)));
   assert.equal(up, 1);

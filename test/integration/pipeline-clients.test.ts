@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fetch as undiciFetch, ProxyAgent, request } from 'undici';
 import { client, v1 } from '@datadog/datadog-api-client';
-import { startAirlock, run, type Airlock } from '../fixtures/airlock-process.js';
+import { startAirlock, curlVia, run, type Airlock } from '../fixtures/airlock-process.js';
 
 let a: Airlock;
 let ca: string;
@@ -42,22 +42,14 @@ function assertVaultedKeysOnly(raw: string[]): void {
 test('curl with a Bearer Proxy-Authorization creates a dashboard; Datadog sees the vaulted keys, not the agent key', async () => {
   const token = await a.issuer.mint();
   const body = JSON.stringify({ title: 'From curl', layout_type: 'ordered', widgets: [] });
-  const r = await run('curl', [
-    '-sS',
+  const r = await curlVia(a, token, 'https://api.datadoghq.com/api/v1/dashboard', [
     '--fail-with-body',
-    '--proxy',
-    a.proxyUrl,
-    '--proxy-header',
-    `Proxy-Authorization: Bearer ${token}`,
-    '--cacert',
-    a.caPath,
     '-H',
     `DD-API-KEY: ${AGENT_KEY}`,
     '-H',
     'content-type: application/json',
     '-d',
     body,
-    'https://api.datadoghq.com/api/v1/dashboard',
   ]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match((JSON.parse(r.stdout) as { id: string }).id, /^abc-def-/);
@@ -126,18 +118,11 @@ test('the official Datadog client creates a dashboard with the job token as its 
 test('every agent credential form is stripped: headers in any case and repeated, query parameters, and the /v1/input key', async () => {
   const token = await a.issuer.mint();
   const q = `api_key=${AGENT_KEY}&keep=1&Application_Key=${AGENT_KEY}&dd-api-key=${AGENT_KEY}&DD-APPLICATION-KEY=${AGENT_KEY}&api_key_id=gone&query=api_key`;
-  const r = await run('curl', [
-    '-sS',
+  const r = await curlVia(a, token, `https://api.datadoghq.com/api/v1/validate?${q}`, [
     '-o',
     '/dev/null',
     '-w',
     '%{http_code}',
-    '--proxy',
-    a.proxyUrl,
-    '--proxy-header',
-    `Proxy-Authorization: Bearer ${token}`,
-    '--cacert',
-    a.caPath,
     '-H',
     `Dd-Api-Key: ${AGENT_KEY}`,
     '-H',
@@ -146,29 +131,20 @@ test('every agent credential form is stripped: headers in any case and repeated,
     `dd-application-key: ${AGENT_KEY}`,
     '-H',
     `Authorization: Basic ${Buffer.from(`u:${AGENT_KEY}`).toString('base64')}`,
-    `https://api.datadoghq.com/api/v1/validate?${q}`,
   ]);
   assert.equal(r.stdout, '200', r.stderr);
   assert.equal(lastReceived().path, '/api/v1/validate?keep=1&query=api_key');
   assertVaultedKeysOnly(lastReceived().rawHeaders);
 
-  const r2 = await run('curl', [
-    '-sS',
+  const r2 = await curlVia(a, token, `https://http-intake.logs.datadoghq.com/v1/input/${AGENT_KEY}?ddsource=ci`, [
     '-o',
     '/dev/null',
     '-w',
     '%{http_code}',
-    '--proxy',
-    a.proxyUrl,
-    '--proxy-header',
-    `Proxy-Authorization: Bearer ${token}`,
-    '--cacert',
-    a.caPath,
     '-H',
     'content-type: application/json',
     '-d',
     '{"message":"hi"}',
-    `https://http-intake.logs.datadoghq.com/v1/input/${AGENT_KEY}?ddsource=ci`,
   ]);
   assert.equal(r2.stdout, '404', 'the fake answers 404 for the intake path, which proves the request got there');
   assert.equal(lastReceived().path, '/v1/input?ddsource=ci');
@@ -177,17 +153,7 @@ test('every agent credential form is stripped: headers in any case and repeated,
 
 test('a client that cannot send proxy credentials puts the token in DD-API-KEY and is accepted', async () => {
   const token = await a.issuer.mint();
-  const r = await run('curl', [
-    '-sS',
-    '--fail-with-body',
-    '--proxy',
-    a.proxyUrl,
-    '--cacert',
-    a.caPath,
-    '-H',
-    `DD-API-KEY: ${token}`,
-    'https://api.datadoghq.com/api/v1/validate',
-  ]);
+  const r = await curlVia(a, null, 'https://api.datadoghq.com/api/v1/validate', ['--fail-with-body', '-H', `DD-API-KEY: ${token}`]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assertVaultedKeysOnly(lastReceived().rawHeaders);
 });
@@ -211,18 +177,7 @@ test('a plain-HTTP proxied request for Datadog goes upstream over TLS with the v
 test('the process listens on its proxy port and its admin port and nothing else (no per-host or internal TLS listeners)', async () => {
   const token = await a.issuer.mint();
   for (const host of ['api.datadoghq.com', 'us3.datadoghq.com']) {
-    await run('curl', [
-      '-sS',
-      '-o',
-      '/dev/null',
-      '--proxy',
-      a.proxyUrl,
-      '--proxy-header',
-      `Proxy-Authorization: Bearer ${token}`,
-      '--cacert',
-      a.caPath,
-      `https://${host}/api/v1/validate`,
-    ]);
+    await curlVia(a, token, `https://${host}/api/v1/validate`, ['-o', '/dev/null']);
   }
   const pid = a.child?.pid;
   assert.ok(pid);
@@ -250,17 +205,7 @@ test('a vault change reaches the running server within 2 s without a restart', a
   assert.equal(put.code, 0, put.stderr);
   await new Promise((r) => setTimeout(r, 2_000));
   const token = await a.issuer.mint();
-  const r = await run('curl', [
-    '-sS',
-    '--fail-with-body',
-    '--proxy',
-    a.proxyUrl,
-    '--proxy-header',
-    `Proxy-Authorization: Bearer ${token}`,
-    '--cacert',
-    a.caPath,
-    'https://api.datadoghq.com/api/v1/validate',
-  ]);
+  const r = await curlVia(a, token, 'https://api.datadoghq.com/api/v1/validate', ['--fail-with-body']);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.equal(lastReceived().headers['dd-api-key'], newKey);
   assert.equal(lastReceived().headers['dd-application-key'], undefined, 'the new entry has no application key');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startAirlock, run, type Airlock } from '../fixtures/airlock-process.js';
+import { startAirlock, curlVia, type Airlock } from '../fixtures/airlock-process.js';
 import { validateHar } from '../fixtures/har-validate.js';
 import { importInDevTools } from '../fixtures/devtools-import.js';
 
@@ -34,10 +34,6 @@ async function mint(claims: Record<string, unknown> = {}): Promise<string> {
   return t;
 }
 
-function curl(token: string, url: string, extra: string[] = []): ReturnType<typeof run> {
-  return run('curl', ['-sS', '--proxy', a.proxyUrl, '--proxy-header', `Proxy-Authorization: Bearer ${token}`, '--cacert', a.caPath, ...extra, url]);
-}
-
 async function sessionIds(): Promise<Array<{ id: string; status: string; sub: string; entryCount: number }>> {
   const r = await a.cli(['sessions', 'ls', '--json']);
   assert.equal(r.code, 0, r.stderr);
@@ -54,7 +50,7 @@ after(async () => {
 test('an open session exports as a valid HAR snapshot and closes into its final HAR on request', async () => {
   const token = await mint({ sub: 'repo:acme/app:ref:refs/heads/main', run_id: '5001' });
   const body = JSON.stringify({ title: 'snap', layout_type: 'ordered', widgets: [] });
-  const r = await curl(token, 'https://api.datadoghq.com/api/v1/dashboard', [
+  const r = await curlVia(a, token, 'https://api.datadoghq.com/api/v1/dashboard', [
     '-H',
     `DD-API-KEY: ${AGENT_KEY}`,
     '-H',
@@ -79,20 +75,7 @@ test('an open session exports as a valid HAR snapshot and closes into its final 
 
 test('a body over maxBodyBytes reaches the client whole and is recorded truncated with a comment', async () => {
   const token = await mint({ run_id: '5002' });
-  const r = await run('curl', [
-    '-sS',
-    '-o',
-    '/dev/null',
-    '-w',
-    '%{size_download}',
-    '--proxy',
-    a.proxyUrl,
-    '--proxy-header',
-    `Proxy-Authorization: Bearer ${token}`,
-    '--cacert',
-    a.caPath,
-    'https://api.datadoghq.com/big?bytes=3000000',
-  ]);
+  const r = await curlVia(a, token, 'https://api.datadoghq.com/big?bytes=3000000', ['-o', '/dev/null', '-w', '%{size_download}']);
   assert.equal(r.stdout, '3000000');
   const s = (await sessionIds()).find((x) => x.status === 'open');
   assert.ok(s);
@@ -107,7 +90,7 @@ test('a body over maxBodyBytes reaches the client whole and is recorded truncate
 test('a request whose upstream is unreachable is recorded with the 502 the client got and an _error', async () => {
   const token = await mint({ run_id: '5003' });
   // dead.datadoghq.com is pinned to a closed port: the outage is real, on loopback.
-  const r = await curl(token, 'https://dead.datadoghq.com/api/v1/validate', ['-o', '/dev/null', '-w', '%{http_code}']);
+  const r = await curlVia(a, token, 'https://dead.datadoghq.com/api/v1/validate', ['-o', '/dev/null', '-w', '%{http_code}']);
   assert.equal(r.stdout, '502');
   const s = (await sessionIds()).find((x) => x.status === 'open');
   assert.ok(s);
@@ -122,7 +105,7 @@ test('a request whose upstream is unreachable is recorded with the 502 the clien
 
 test('SIGTERM lets an in-flight exchange finish, finalizes every session and exits 0', async () => {
   const token = await mint({ run_id: '5004' });
-  const slow = curl(token, 'https://api.datadoghq.com/slow?ms=1500', ['-o', '/dev/null', '-w', '%{http_code}']);
+  const slow = curlVia(a, token, 'https://api.datadoghq.com/slow?ms=1500', ['-o', '/dev/null', '-w', '%{http_code}']);
   // In flight for sure: Datadog has the request and answers 1.5 s later.
   await a.datadog.arrived((r) => r.path === '/slow?ms=1500');
   const code = await a.stop('SIGTERM');
@@ -148,7 +131,7 @@ test('SIGTERM lets an in-flight exchange finish, finalizes every session and exi
 test('after kill -9 the next serve turns the orphaned journal into a HAR holding every complete exchange', async () => {
   const token = await mint({ run_id: '5005' });
   for (let i = 0; i < 3; i++) {
-    const r = await curl(token, 'https://api.datadoghq.com/api/v1/validate', ['-o', '/dev/null', '-w', '%{http_code}']);
+    const r = await curlVia(a, token, 'https://api.datadoghq.com/api/v1/validate', ['-o', '/dev/null', '-w', '%{http_code}']);
     assert.equal(r.stdout, '200');
   }
   const open = (await sessionIds()).find((x) => x.status === 'open');

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startAirlock, run } from '../fixtures/airlock-process.js';
+import { startAirlock, curlVia } from '../fixtures/airlock-process.js';
 
 test('a vault seed credential fills an empty vault at start (0600) and never overwrites an entry', async () => {
   const credDir = mkdtempSync(join(tmpdir(), 'airlock-cred-'));
@@ -15,17 +15,7 @@ test('a vault seed credential fills an empty vault at start (0600) and never ove
   try {
     a.datadog.apiKeys.add(seedKey);
     const token = await a.issuer.mint();
-    const r = await run('curl', [
-      '-sS',
-      '--fail-with-body',
-      '--proxy',
-      a.proxyUrl,
-      '--proxy-header',
-      `Proxy-Authorization: Bearer ${token}`,
-      '--cacert',
-      a.caPath,
-      'https://api.datadoghq.com/api/v1/validate',
-    ]);
+    const r = await curlVia(a, token, 'https://api.datadoghq.com/api/v1/validate', ['--fail-with-body']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(a.datadog.received.at(-1)?.headers['dd-api-key'], seedKey);
     assert.equal(statSync(join(a.stateDir, 'vault.json')).mode & 0o777, 0o600);
@@ -35,17 +25,7 @@ test('a vault seed credential fills an empty vault at start (0600) and never ove
     writeFileSync(join(credDir, 'airlock_vault-seed'), JSON.stringify({ 'dd-prod': { apiKey: `other${seedKey}` } }));
     await a.stop();
     await a.start();
-    const r2 = await run('curl', [
-      '-sS',
-      '--fail-with-body',
-      '--proxy',
-      a.proxyUrl,
-      '--proxy-header',
-      `Proxy-Authorization: Bearer ${await a.issuer.mint()}`,
-      '--cacert',
-      a.caPath,
-      'https://api.datadoghq.com/api/v1/validate',
-    ]);
+    const r2 = await curlVia(a, await a.issuer.mint(), 'https://api.datadoghq.com/api/v1/validate', ['--fail-with-body']);
     assert.equal(r2.code, 0, r2.stdout + r2.stderr);
     assert.equal(a.datadog.received.at(-1)?.headers['dd-api-key'], seedKey);
   } finally {
