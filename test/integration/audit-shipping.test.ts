@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { startAirlock, run, type Airlock } from '../fixtures/airlock-process.js';
+import { startAirlock, curlVia, type Airlock } from '../fixtures/airlock-process.js';
 
 // s3rver's fixed credentials, through the AWS SDK's usual environment chain (the airlock child inherits them).
 process.env['AWS_ACCESS_KEY_ID'] = 'S3RVER';
@@ -33,17 +33,7 @@ async function stopS3(): Promise<void> {
 
 async function session(runId: string, close: boolean): Promise<string> {
   const token = await a.issuer.mint({ run_id: runId, run_attempt: '1' });
-  const r = await run('curl', [
-    '-sS',
-    '--fail',
-    '--proxy',
-    a.proxyUrl,
-    '--proxy-header',
-    `Proxy-Authorization: Bearer ${token}`,
-    '--cacert',
-    a.caPath,
-    'https://api.datadoghq.com/api/v1/validate',
-  ]);
+  const r = await curlVia(a, token, 'https://api.datadoghq.com/api/v1/validate', ['--fail']);
   assert.equal(r.code, 0, r.stderr);
   const ls = await a.cli(['sessions', 'ls', '--json', '--claim', `run_id=${runId}`]);
   const id = (JSON.parse(ls.stdout) as { id: string }[])[0]!.id;

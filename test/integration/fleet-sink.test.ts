@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import S3rver from 's3rver';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { stringify } from 'yaml';
-import { startAirlock, run, runCli, type Airlock } from '../fixtures/airlock-process.js';
+import { startAirlock, curlVia, runCli, type Airlock } from '../fixtures/airlock-process.js';
 import { kidOfSignature, loadOrCreateSigningKey, signHar } from '../../appliance/recording/integrity/index.js';
 
 process.env['AWS_ACCESS_KEY_ID'] = 'S3RVER';
@@ -46,17 +46,7 @@ before(async () => {
   writeFileSync(elsewhere, stringify({ stateDir: join(work, 'other', 'state'), recording: { sink } }));
   for (const runId of ['fleet-1', 'fleet-2']) {
     const token = await a.issuer.mint({ run_id: runId, run_attempt: '1' });
-    const r = await run('curl', [
-      '-sS',
-      '--fail',
-      '--proxy',
-      a.proxyUrl,
-      '--proxy-header',
-      `Proxy-Authorization: Bearer ${token}`,
-      '--cacert',
-      a.caPath,
-      'https://api.datadoghq.com/api/v1/validate',
-    ]);
+    const r = await curlVia(a, token, 'https://api.datadoghq.com/api/v1/validate', ['--fail']);
     assert.equal(r.code, 0, r.stderr);
     const id = (JSON.parse((await a.cli(['sessions', 'ls', '--json', '--claim', `run_id=${runId}`])).stdout) as { id: string }[])[0]!.id;
     assert.equal((await a.cli(['sessions', 'close', id])).code, 0);
