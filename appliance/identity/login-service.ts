@@ -19,7 +19,7 @@ export interface LoginDeps {
   readonly rules: IdentityRules;
   readonly ambient: boolean;
   readonly sessions: {
-    ensure(identity: Identity): Promise<SessionMeta>;
+    ensure(identity: Identity): SessionMeta | Promise<SessionMeta>;
     openIdForKey(key: string): Promise<string | null>;
     close(id: string, reason: string): Promise<string | null>;
   };

@@ -63,10 +63,18 @@ export class IdentityResolver {
     return this.#verifier.verify(token);
   }
 
-  async resolve(token: string): Promise<Identity> {
+  /**
+   * A cached verdict is returned as it is, not in a promise: the pipeline then goes on in the same
+   * turn (each await of a settled promise is a microtask hop, and a job's every request after its
+   * first hits the cache). Only a verification, which may fetch keys, is asynchronous.
+   */
+  resolve(token: string): Identity | Promise<Identity> {
     const id = hash('sha256', token, 'base64url');
     const cached = this.#cache.get(id, this.#now(), this.#keysOf);
-    if (cached) return cached;
+    return cached ?? this.#verify(token, id);
+  }
+
+  async #verify(token: string, id: string): Promise<Identity> {
     // Read before verifying: keys that change while the token is checked leave a verdict that is
     // checked again on its next use, never one trusted on keys it was not checked with.
     const keysBefore = new Map(this.#config.issuers.map((i) => [i.name, this.#keys.generation(i)]));

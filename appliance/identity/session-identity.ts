@@ -8,7 +8,8 @@ import type { SessionTokens } from './session-tokens.js';
 import type { Identity } from './types.js';
 
 export interface JwtResolver {
-  resolve(token: string): Promise<Identity>;
+  /** A cached verdict comes back as a value, a verification as a promise (resolve-identity.ts). */
+  resolve(token: string): Identity | Promise<Identity>;
 }
 
 /**
@@ -33,10 +34,28 @@ export class SessionIdentity {
     this.#ambient = opts.ambient;
   }
 
-  async resolve(token: string): Promise<Identity> {
-    if (!looksLikeSessionToken(token) && !looksLikeStandIn(token)) return { ...(await this.#jwt.resolve(token)), auth: 'jwt' };
-    return this.#identityOf(this.#tokens.lookup(token), 'session-token');
+  // The JWT resolver's identity with auth "jwt", one object per cached verdict: the same object on
+  // every request of a job keeps its session key computed once (identity/session-key.ts).
+  readonly #jwtMemo = new WeakMap<Identity, Identity>();
+
+  /**
+   * A value when the answer is known now (a session token, a cached JWT verdict), a promise only
+   * while a JWT is verified; a refusal is thrown, or rejected when it comes from a verification.
+   */
+  resolve(token: string): Identity | Promise<Identity> {
+    if (looksLikeSessionToken(token) || looksLikeStandIn(token)) return this.#identityOf(this.#tokens.lookup(token), 'session-token');
+    const r = this.#jwt.resolve(token);
+    return r instanceof Promise ? r.then(this.#asJwt) : this.#asJwt(r);
   }
+
+  readonly #asJwt = (id: Identity): Identity => {
+    let out = this.#jwtMemo.get(id);
+    if (out === undefined) {
+      out = Object.freeze({ ...id, auth: 'jwt' as const });
+      this.#jwtMemo.set(id, out);
+    }
+    return out;
+  };
 
   /** The session a token or stand-in key names (see SessionTokens.sessionOf). */
   sessionOf(value: string): string | null {

@@ -4,15 +4,30 @@ import type { SessionsPort } from '../pipeline/ports.js';
 import type { AirlockMetrics } from './metrics.js';
 
 export function instrumentSessions(s: SessionsPort, m: AirlockMetrics, now: () => number): SessionsPort {
-  const timed = async (op: 'begin' | 'record', run: () => Promise<void>): Promise<void> => {
+  // A write that is done when the call returns (undefined) is counted at once and stays
+  // synchronous, so the pipeline goes on in the same turn (pipeline/ports.ts).
+  const timed = (op: 'begin' | 'record', run: () => Promise<void> | undefined): Promise<void> | undefined => {
     const t = now();
+    let written: Promise<void> | undefined;
     try {
-      await run();
-      m.journal(op, now() - t, true);
+      written = run();
     } catch (err) {
       m.journal(op, now() - t, false);
       throw err;
     }
+    if (written === undefined) {
+      m.journal(op, now() - t, true);
+      return undefined;
+    }
+    return written.then(
+      () => {
+        m.journal(op, now() - t, true);
+      },
+      (err: unknown) => {
+        m.journal(op, now() - t, false);
+        throw err;
+      },
+    );
   };
   return {
     ensure: (identity) => s.ensure(identity),

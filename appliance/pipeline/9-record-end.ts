@@ -4,23 +4,35 @@ import type { Exchange } from '../lib/exchange-types.js';
 import type { SessionsPort } from './ports.js';
 import { toPairs } from '../lib/headers.js';
 import { proceed, type Masked, type Verdict } from './exchange.js';
-import { asAirlockError, refusal } from './refusal.js';
+import { asAirlockError, refusal, type Refusal } from './refusal.js';
 import { declaredLength } from './7-forward-upstream.js';
 
-/** Refusal code: RECORDING_INCOMPLETE (the request was forwarded; the store already journalled what it could). */
-export async function recordEnd(sessions: SessionsPort, x: Masked): Promise<Verdict<Masked>> {
+/**
+ * Refusal code: RECORDING_INCOMPLETE (the request was forwarded; the store already journalled what it could).
+ * A value when the line is in the file already (the store wrote it now), else a promise.
+ */
+export function recordEnd(sessions: SessionsPort, x: Masked): Verdict<Masked> | Promise<Verdict<Masked>> {
   try {
-    await sessions.record(x.session.id, forwardedEntry(x), x.secrets);
-    return proceed(x);
+    const written = sessions.record(x.session.id, forwardedEntry(x), x.secrets);
+    return written === undefined
+      ? proceed(x)
+      : written.then(
+          () => proceed(x),
+          (err: unknown) => failed(x, err),
+        );
   } catch (err) {
-    x.outcome.rest?.destroy();
-    // Not recorded again: the store's own stand-in (recording/unrecorded-exchange.ts) says what happened.
-    return refusal(asAirlockError(err, 'RECORDING_INCOMPLETE'), {
-      decision: x.decision,
-      record: false,
-      sent: { forwarded: true, requestBody: null, timings: x.outcome.timings },
-    });
+    return failed(x, err);
   }
+}
+
+function failed(x: Masked, err: unknown): Refusal {
+  x.outcome.rest?.destroy();
+  // Not recorded again: the store's own stand-in (recording/unrecorded-exchange.ts) says what happened.
+  return refusal(asAirlockError(err, 'RECORDING_INCOMPLETE'), {
+    decision: x.decision,
+    record: false,
+    sent: { forwarded: true, requestBody: null, timings: x.outcome.timings },
+  });
 }
 
 export function forwardedEntry(x: Masked): Exchange {

@@ -6,9 +6,16 @@ import type { Identity } from '../identity/types.js';
 import type { CapturedBody, Exchange, ExchangeTimings, Secret, SessionMeta } from '../lib/exchange-types.js';
 import type { BodyFraming } from './canonical-request.js';
 
+// A port's answer that is known at once (a cached verdict, an open session, a journal line written
+// now) comes back as a value, not a promise: the pipeline then goes on in the same turn instead of
+// one microtask hop per await. Whatever has to wait for I/O is a promise.
+
 export interface IdentityPort {
-  /** Verifies a token and matches a grant; throws AirlockError TOKEN_INVALID / NO_GRANT. */
-  resolve(token: string): Promise<Identity>;
+  /**
+   * Verifies a token and matches a grant; fails with AirlockError TOKEN_INVALID / NO_GRANT (thrown,
+   * or rejected when the answer took a verification). A value when the verdict is known now.
+   */
+  resolve(token: string): Identity | Promise<Identity>;
   /** For a request carrying no token: the host's bound job (`airlock login --bind`), else null. */
   ambient?(): Identity | null;
   /** Which login session an `alk_` token or stand-in key names, null if none: lets a key-shaped stand-in count as a token. */
@@ -16,9 +23,16 @@ export interface IdentityPort {
 }
 
 export interface SessionsPort {
-  ensure(identity: Identity): Promise<SessionMeta>;
-  begin(sessionId: string, b: { id: string; startedDateTime: string; method: string; url: string; note?: string }, secrets?: readonly Secret[]): Promise<void>;
-  record(sessionId: string, ex: Exchange, secrets: readonly Secret[]): Promise<void>;
+  /** The identity's open session (a value when it is open already), opened if there is none. */
+  ensure(identity: Identity): SessionMeta | Promise<SessionMeta>;
+  /** The begin line in the journal: undefined when it is written already, else a promise; a failure rejects. */
+  begin(
+    sessionId: string,
+    b: { id: string; startedDateTime: string; method: string; url: string; note?: string },
+    secrets?: readonly Secret[],
+  ): Promise<void> | undefined;
+  /** The exchange line in the journal, as for begin. */
+  record(sessionId: string, ex: Exchange, secrets: readonly Secret[]): Promise<void> | undefined;
 }
 
 export interface VaultPort {

@@ -71,9 +71,13 @@ export async function runPipeline(deps: PipelineDeps, target: Target, client: Cl
     end.status = await settleRefusal(deps.sessions, run.latest, r);
   };
 
-  const attributed = ok(await resolveIdentity(deps, run.latest));
+  // Stages that can answer at once (a known token, an open session, a journal line written now)
+  // return a value; only an answer that waits for I/O is awaited.
+  const resolved = resolveIdentity(deps, run.latest);
+  const attributed = ok(resolved instanceof Promise ? await resolved : resolved);
   if (!attributed) return refuse();
-  const identified = ok(await openSession(deps, attributed));
+  const opened = openSession(deps, attributed);
+  const identified = ok(opened instanceof Promise ? await opened : opened);
   if (!identified) return refuse();
   const stripped = ok(stripCredentials(identified));
   if (!stripped) return refuse();
@@ -82,13 +86,15 @@ export async function runPipeline(deps: PipelineDeps, target: Target, client: Cl
   if (!guarded) return refuse();
   const injected = ok(injectCredential(deps, guarded));
   if (!injected) return refuse();
-  const begun = ok(await recordBegin(deps.sessions, injected));
+  const beginning = recordBegin(deps.sessions, injected);
+  const begun = ok(beginning instanceof Promise ? await beginning : beginning);
   if (!begun) return refuse();
   const forwarded = ok(await forwardUpstream(begun));
   if (!forwarded) return refuse();
   const masked = ok(maskResponse(deps.maxBodyBytes, forwarded));
   if (!masked) return refuse();
-  const recorded = ok(await recordEnd(deps.sessions, masked));
+  const recording = recordEnd(deps.sessions, masked);
+  const recorded = ok(recording instanceof Promise ? await recording : recording);
   if (!recorded) return refuse();
 
   const { outcome } = recorded;

@@ -14,9 +14,12 @@ export async function settleRefusal(sessions: SessionsPort, x: AnyExchange, r: R
     req.on('error', () => undefined);
   }
   if (r.record && hasSession(x)) {
-    await sessions.record(x.session.id, refusalEntry(x, r), x.secrets).catch((err: unknown) => {
+    const entry = refusalEntry(x, r);
+    try {
+      await sessions.record(x.session.id, entry, x.secrets);
+    } catch (err) {
       x.log.error({ err, code: r.code }, 'could not record a refused exchange');
-    });
+    }
   }
   if (!r.answer) {
     x.client.drop();

@@ -74,7 +74,7 @@ test('an issuer that is down on first use refuses with 503 ISSUER_UNAVAILABLE', 
     issuer.setDown(true);
     const resolver = resolverFor(issuer, { ms: 0 });
     await assert.rejects(
-      resolver.resolve(await issuer.mint()),
+      async () => resolver.resolve(await issuer.mint()),
       (err: unknown) => isAirlockError(err) && err.code === 'ISSUER_UNAVAILABLE' && err.status === 503 && /cannot fetch the signing keys/.test(err.message),
     );
   }));
@@ -89,7 +89,10 @@ test('fixture attack tokens are refused over real HTTP', () =>
       await issuer.mint({}, { audience: 'other' }),
       await issuer.mint({}, { omit: ['iat'] }),
     ]) {
-      await assert.rejects(resolver.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID');
+      await assert.rejects(
+        async () => resolver.resolve(token),
+        (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID',
+      );
     }
   }));
 

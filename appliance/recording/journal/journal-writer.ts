@@ -133,7 +133,7 @@ export class JournalWriter {
   append(line: string | readonly string[], alone = false): Promise<void> {
     const given = typeof line === 'string' ? [line] : line;
     for (const l of given) if (!l.endsWith('}')) return Promise.reject(new Error('a journal line must be one JSON object'));
-    if (alone && this.queued === 0 && this.batch === null) {
+    if (alone && this.idle) {
       try {
         this.writeNow(given);
       } catch (err) {
@@ -157,6 +157,23 @@ export class JournalWriter {
     };
     this.batch = batch;
     return batch.done;
+  }
+
+  /** Nothing queued here: a line may be written now without overtaking an earlier one. */
+  private get idle(): boolean {
+    return this.queued === 0 && this.batch === null;
+  }
+
+  /**
+   * append(line, true) for a caller that goes on in the same turn: true when the line is in the
+   * file now; false (nothing done) when earlier writes are queued, so it must be appended in turn.
+   * Throws what the write threw (the file is cut back as append's would be).
+   */
+  appendNow(line: string): boolean {
+    if (!line.endsWith('}')) throw new Error('a journal line must be one JSON object');
+    if (!this.idle) return false;
+    this.writeNow([line]);
+    return true;
   }
 
   /** The batch's bytes, each line chained to the one before, and the hash of its last line. */

@@ -73,6 +73,8 @@ export class SessionStore {
   private readonly log: Logger;
   private readonly sessions = new Map<string, OpenSession>();
   private readonly byKey = new Map<string, Promise<OpenSession>>();
+  /** What each of byKey's promises resolved to, once it has: ensure() answers from it without awaiting. */
+  private readonly opened = new WeakMap<Promise<OpenSession>, OpenSession>();
   private readonly maxDecodedBytes: number;
   private dirReady: Promise<void> | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -130,9 +132,24 @@ export class SessionStore {
     };
   }
 
-  /** The open session for this identity's key, opened if there is none. */
-  async ensure(identity: Identity, extra: { readonly replayOf?: string } = {}): Promise<SessionMeta> {
+  /**
+   * The open session for this identity's key, opened if there is none. A session already open is
+   * returned as a value, not a promise: every request of a job but its first goes on in the same
+   * turn. Opening one (files, fsync) is asynchronous.
+   */
+  ensure(identity: Identity, extra: { readonly replayOf?: string } = {}): SessionMeta | Promise<SessionMeta> {
     const key = keyOf(identity);
+    const entry = this.byKey.get(key);
+    const s = entry && this.opened.get(entry);
+    // The same checks as the loop below makes after its await, on a session known to be open.
+    if (s && !s.closing && !this.shuttingDown) {
+      s.lastActivity = this.now();
+      return s.meta;
+    }
+    return this.ensureAsync(identity, key, extra);
+  }
+
+  private async ensureAsync(identity: Identity, key: string, extra: { readonly replayOf?: string }): Promise<SessionMeta> {
     for (;;) {
       if (this.shuttingDown) throw new AirlockError('SHUTTING_DOWN');
       let entry = this.byKey.get(key);
@@ -140,9 +157,12 @@ export class SessionStore {
         const p: Promise<OpenSession> = this.openSession(identity, key, () => p, extra.replayOf);
         entry = p;
         this.byKey.set(key, p);
-        p.catch(() => {
-          if (this.byKey.get(key) === p) this.byKey.delete(key);
-        });
+        p.then(
+          (opened) => this.opened.set(p, opened),
+          () => {
+            if (this.byKey.get(key) === p) this.byKey.delete(key);
+          },
+        );
       }
       const s = await entry;
       // A close may have started while we waited: it dropped the key, so loop and open anew.
@@ -198,13 +218,24 @@ export class SessionStore {
     return s;
   }
 
-  private async append(s: OpenSession, line: string, alone: boolean): Promise<void> {
+  /**
+   * The line in the journal: undefined when it was written now (`alone`, and nothing queued: see
+   * journal-writer.ts), else the promise of its batch. A failure rejects with RECORDING_FAILED.
+   */
+  private append(s: OpenSession, line: string, alone: boolean): Promise<void> | undefined {
     try {
-      await s.writer.append(line, alone);
+      if (alone && s.writer.appendNow(line)) return undefined;
     } catch (err) {
-      this.closeIfBroken(s);
-      throw this.fail(`cannot append to the session journal: ${errCode(err)}`, err, s.meta.id);
+      return Promise.reject(this.appendFailed(s, err));
     }
+    return s.writer.append(line).catch((err: unknown) => {
+      throw this.appendFailed(s, err);
+    });
+  }
+
+  private appendFailed(s: OpenSession, err: unknown): AirlockError {
+    this.closeIfBroken(s);
+    return this.fail(`cannot append to the session journal: ${errCode(err)}`, err, s.meta.id);
   }
 
   /**
@@ -257,63 +288,110 @@ export class SessionStore {
     return this.sessions.size;
   }
 
-  /** Written before the request goes upstream: if this throws, the request must not be forwarded. */
-  async begin(
+  /**
+   * Written before the request goes upstream: if this rejects, the request must not be forwarded.
+   * Undefined when the line is already in the file (a quiet proxy: see journal-writer.ts), so
+   * that the request goes on in the same turn; else a promise.
+   */
+  begin(
     sessionId: string,
     b: { readonly id: string; readonly startedDateTime: string; readonly method: string; readonly url: string; readonly note?: string },
     secrets: readonly Secret[] = [],
-  ): Promise<void> {
-    const s = this.live(sessionId);
+  ): Promise<void> | undefined {
+    let s: OpenSession;
+    try {
+      s = this.live(sessionId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // Fail closed in order: what became of an earlier exchange is on disk before a new one starts.
     // (Checked here first: with nothing pending and the reserve held, as on nearly every exchange,
-    // neither call has anything to do, and each would cost its promises.)
+    // neither step has anything to do, and each would cost its promises.)
+    if (s.unrecorded.size > 0 || (this.opts.reserve && !this.opts.reserve.held)) return this.beginAfterPending(s, b, secrets);
+    return this.writeBegin(s, b, secrets);
+  }
+
+  private async beginAfterPending(s: OpenSession, b: Parameters<SessionStore['begin']>[1], secrets: readonly Secret[]): Promise<void> {
     if (s.unrecorded.size > 0) await this.writeUnrecorded(s);
     if (this.opts.reserve && !this.opts.reserve.held) await this.takeReserve(s);
-    const line: JournalBeginLine = {
-      type: 'begin',
-      id: b.id,
-      startedDateTime: b.startedDateTime,
-      method: b.method,
-      url: redactUrl(b.url, prepareSecrets(secrets)),
-      ...(b.note !== undefined ? { note: b.note } : {}),
-    };
+    await this.writeBegin(s, b, secrets);
+  }
+
+  private writeBegin(s: OpenSession, b: Parameters<SessionStore['begin']>[1], secrets: readonly Secret[]): Promise<void> | undefined {
+    let text: string;
+    try {
+      const line: JournalBeginLine = {
+        type: 'begin',
+        id: b.id,
+        startedDateTime: b.startedDateTime,
+        method: b.method,
+        url: redactUrl(b.url, prepareSecrets(secrets)),
+        ...(b.note !== undefined ? { note: b.note } : {}),
+      };
+      text = JSON.stringify(line);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const alone = this.inFlightTotal === 0;
     this.track(s, b.id);
     s.lastActivity = this.now();
-    try {
-      await this.append(s, JSON.stringify(line), alone);
-    } catch (err) {
+    const written = this.append(s, text, alone);
+    return written?.catch((err: unknown) => {
       this.untrack(s, b.id);
       throw err;
-    }
+    });
   }
 
   /**
-   * Written before the response reaches the client: if this throws, the client must get an error,
+   * Written before the response reaches the client: if this rejects, the client must get an error,
    * RECORDING_INCOMPLETE when `ex` has a response (its request was forwarded), else RECORDING_FAILED.
    * Either way a short line for `ex` is pending, and written as soon as the disk takes it.
+   * Undefined when the line is already in the file, as for begin().
    */
-  async record(sessionId: string, ex: Exchange, secrets: readonly Secret[]): Promise<void> {
-    const s = this.live(sessionId);
+  record(sessionId: string, ex: Exchange, secrets: readonly Secret[]): Promise<void> | undefined {
+    let s: OpenSession;
+    try {
+      s = this.live(sessionId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const prepared = prepareSecrets(secrets);
     s.lastActivity = this.now();
     const alone = this.inFlightTotal === (s.inFlight.has(ex.id) ? 1 : 0);
+    let line: string;
     try {
-      await s.writer.append(JSON.stringify(toJournalExchange(ex, prepared, { maxDecodedBytes: this.maxDecodedBytes })), alone);
+      line = JSON.stringify(toJournalExchange(ex, prepared, { maxDecodedBytes: this.maxDecodedBytes }));
+      if (alone && s.writer.appendNow(line)) {
+        this.recorded(s, ex.id);
+        return undefined;
+      }
     } catch (err) {
-      // Encoding (a body beyond what can be decoded) or the write failed: keep the short line.
-      this.fail(`cannot record the exchange: ${errCode(err)}`, err, sessionId);
-      s.unrecorded.add(ex.id, this.unrecordedLine(ex, errCode(err), prepared));
-      this.untrack(s, ex.id);
-      this.closeIfBroken(s);
-      // It may fit where the full record did not: then the session is whole again at once.
-      await this.writeUnrecorded(s).catch(() => undefined);
-      const detail = `the session journal could not take it: ${errCode(err)}`;
-      throw new AirlockError(ex.response !== null ? 'RECORDING_INCOMPLETE' : 'RECORDING_FAILED', detail, { cause: err });
+      return this.recordFailed(s, ex, prepared, err);
     }
-    this.untrack(s, ex.id);
+    return s.writer.append(line).then(
+      () => {
+        this.recorded(s, ex.id);
+      },
+      (err: unknown) => this.recordFailed(s, ex, prepared, err),
+    );
+  }
+
+  private recorded(s: OpenSession, id: string): void {
+    this.untrack(s, id);
     s.entryCount++;
     s.summaryDirty = true;
+  }
+
+  // Encoding (a body beyond what can be decoded) or the write failed: keep the short line.
+  private async recordFailed(s: OpenSession, ex: Exchange, prepared: ReturnType<typeof prepareSecrets>, err: unknown): Promise<never> {
+    this.fail(`cannot record the exchange: ${errCode(err)}`, err, s.meta.id);
+    s.unrecorded.add(ex.id, this.unrecordedLine(ex, errCode(err), prepared));
+    this.untrack(s, ex.id);
+    this.closeIfBroken(s);
+    // It may fit where the full record did not: then the session is whole again at once.
+    await this.writeUnrecorded(s).catch(() => undefined);
+    const detail = `the session journal could not take it: ${errCode(err)}`;
+    throw new AirlockError(ex.response !== null ? 'RECORDING_INCOMPLETE' : 'RECORDING_FAILED', detail, { cause: err });
   }
 
   private track(s: OpenSession, id: string): void {

@@ -39,13 +39,16 @@ test('a verified token resolves to the first matching grant', async () => {
 test('a verified token no grant matches is refused with NO_GRANT naming issuer and sub', async () => {
   const { issuer, resolver } = await setup();
   const token = await issuer.mint({ repository_id: '999', sub: 'repo:evil/app:ref:refs/heads/main' });
-  await assert.rejects(resolver.resolve(token), (err: unknown) => {
-    assert.ok(isAirlockError(err));
-    assert.equal(err.code, 'NO_GRANT');
-    assert.match(err.detail ?? '', /"gh".*repo:evil\/app/);
-    assert.ok(!err.message.includes(token));
-    return true;
-  });
+  await assert.rejects(
+    async () => resolver.resolve(token),
+    (err: unknown) => {
+      assert.ok(isAirlockError(err));
+      assert.equal(err.code, 'NO_GRANT');
+      assert.match(err.detail ?? '', /"gh".*repo:evil\/app/);
+      assert.ok(!err.message.includes(token));
+      return true;
+    },
+  );
 });
 
 test('a cached identity is served without verifying again', async () => {
@@ -70,14 +73,20 @@ test('the cached identity expires with the token', async () => {
   const token = await issuer.mint();
   await resolver.resolve(token);
   clock.advance(300_000 + 61_000);
-  await assert.rejects(resolver.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID' && /expired/.test(err.message));
+  await assert.rejects(
+    async () => resolver.resolve(token),
+    (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID' && /expired/.test(err.message),
+  );
 });
 
 test('failures are not cached', async () => {
   const { issuer, resolver } = await setup();
   issuer.down = true;
   const token = await issuer.mint();
-  await assert.rejects(resolver.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'ISSUER_UNAVAILABLE');
+  await assert.rejects(
+    async () => resolver.resolve(token),
+    (err: unknown) => isAirlockError(err) && err.code === 'ISSUER_UNAVAILABLE',
+  );
   issuer.down = false;
   assert.equal((await resolver.resolve(token)).grant, 'main-only');
 });
@@ -105,7 +114,10 @@ test('a cached identity is verified again once the issuer publishes different ke
   issuer.published = [next];
   clock.advance(JWKS_MAX_AGE_MS + 1);
   await resolver.resolve(await issuer.mint(long, next));
-  await assert.rejects(resolver.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID');
+  await assert.rejects(
+    async () => resolver.resolve(token),
+    (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID',
+  );
 });
 
 test('unchanged keys keep the verdict: a refresh that brings the same keys verifies nothing again', async () => {
@@ -125,5 +137,23 @@ test('a verdict is not kept past VERDICT_MAX_AGE_MS, so withdrawn keys are notic
   await resolver.resolve(token);
   issuer.published = [await newKey()];
   clock.advance(VERDICT_MAX_AGE_MS);
-  await assert.rejects(resolver.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID');
+  await assert.rejects(
+    async () => resolver.resolve(token),
+    (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID',
+  );
+});
+
+test('a cached verdict is answered at once, not in a promise; an expired one is not reused but verified again, and refused', async () => {
+  const { clock, issuer, resolver } = await setup();
+  const token = await issuer.mint();
+  const verifying = resolver.resolve(token);
+  assert.ok(verifying instanceof Promise, 'a first token is verified');
+  const first = await verifying;
+  const again = resolver.resolve(token);
+  assert.ok(!(again instanceof Promise), 'a cached verdict needs no turn of the event loop');
+  assert.equal(again, first);
+  clock.advance(300_000 + 61_000);
+  const late = resolver.resolve(token);
+  assert.ok(late instanceof Promise, 'past exp the verdict is gone: verified again');
+  await assert.rejects(late, (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID' && /expired/.test(err.message));
 });

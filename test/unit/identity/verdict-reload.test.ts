@@ -39,12 +39,18 @@ test('a reload that changes the grants judges a cached token by the new grants',
   const { live, token } = await setup();
   const r = live.apply(configWith('refs/heads/release'));
   assert.equal(r.ok, true, r.errors.join('; '));
-  await assert.rejects(live.parts.jwt.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'NO_GRANT');
+  await assert.rejects(
+    async () => live.parts.jwt.resolve(token),
+    (err: unknown) => isAirlockError(err) && err.code === 'NO_GRANT',
+  );
 });
 
 test('a reload that changes an issuer judges a cached token by the new issuer config', async () => {
   const { live, token } = await setup();
   const r = live.apply(configWith('refs/heads/main', 'another-audience'));
   assert.equal(r.ok, true, r.errors.join('; '));
-  await assert.rejects(live.parts.jwt.resolve(token), (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID' && /audience/.test(err.message));
+  await assert.rejects(
+    async () => live.parts.jwt.resolve(token),
+    (err: unknown) => isAirlockError(err) && err.code === 'TOKEN_INVALID' && /audience/.test(err.message),
+  );
 });

@@ -58,7 +58,7 @@ test('journal writes through the instrumented sessions port are timed, and a fai
     const s = instrumentSessions(port, m, () => performance.now());
     await s.begin('x', { id: 'e', startedDateTime: '', method: 'GET', url: 'https://a/' });
     fail = true;
-    await assert.rejects(s.begin('x', { id: 'e', startedDateTime: '', method: 'GET', url: 'https://a/' }), /ENOSPC/);
+    await assert.rejects(async () => s.begin('x', { id: 'e', startedDateTime: '', method: 'GET', url: 'https://a/' }), /ENOSPC/);
     const text = await m.text();
     assert.match(text, /^airlock_journal_write_seconds_count\{op="begin"\} 2$/m);
     assert.match(text, /^airlock_journal_write_failures_total\{op="begin"\} 1$/m);

@@ -137,7 +137,10 @@ test('a forwarded exchange whose record does not fit throws RECORDING_INCOMPLETE
   const { store, disk, meta, journal } = await setup(t);
   await store.begin(meta.id, { id: 'big', startedDateTime: T0, method: 'GET', url: URL_ });
   disk.free = 8 * 1024;
-  await assert.rejects(store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE', status: 502 });
+  await assert.rejects(async () => store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), {
+    code: 'RECORDING_INCOMPLETE',
+    status: 502,
+  });
   const lines = await journalLines(journal);
   assert.deepEqual(
     lines.map((l) => l['type']),
@@ -166,7 +169,7 @@ test('while the short line cannot be written the next begin is refused with RECO
   const { store, disk, meta, journal } = await setup(t);
   await store.begin(meta.id, { id: 'big', startedDateTime: T0, method: 'GET', url: URL_ });
   disk.free = 100;
-  await assert.rejects(store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
+  await assert.rejects(async () => store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
   assert.deepEqual(
     (await journalLines(journal)).map((l) => l['type']),
     ['session', 'begin'],
@@ -174,10 +177,10 @@ test('while the short line cannot be written the next begin is refused with RECO
   );
 
   disk.free = 0;
-  await assert.rejects(store.begin(meta.id, { id: 'refused', startedDateTime: T0, method: 'GET', url: URL_ }), { code: 'RECORDING_FAILED' });
+  await assert.rejects(async () => store.begin(meta.id, { id: 'refused', startedDateTime: T0, method: 'GET', url: URL_ }), { code: 'RECORDING_FAILED' });
   // Room for a begin but not for the pending line first: still refused, and the begin is not written alone.
   disk.free = 300;
-  await assert.rejects(store.begin(meta.id, { id: 'refused2', startedDateTime: T0, method: 'GET', url: URL_ }), { code: 'RECORDING_FAILED' });
+  await assert.rejects(async () => store.begin(meta.id, { id: 'refused2', startedDateTime: T0, method: 'GET', url: URL_ }), { code: 'RECORDING_FAILED' });
   assert.deepEqual(
     (await journalLines(journal)).map((l) => l['type']),
     ['session', 'begin'],
@@ -198,9 +201,9 @@ test('concurrent begins while a short line is pending write it once', async (t) 
   const { store, disk, meta, journal } = await setup(t);
   await store.begin(meta.id, { id: 'big', startedDateTime: T0, method: 'GET', url: URL_ });
   disk.free = 100;
-  await assert.rejects(store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
+  await assert.rejects(async () => store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
   disk.free = Infinity;
-  await Promise.all(['a', 'b', 'c'].map((id) => store.begin(meta.id, { id, startedDateTime: T0, method: 'GET', url: URL_ })));
+  await Promise.all(['a', 'b', 'c'].map(async (id) => store.begin(meta.id, { id, startedDateTime: T0, method: 'GET', url: URL_ })));
   const ids = (await journalLines(journal)).filter((l) => l['type'] === 'exchange').map((l) => l['id']);
   assert.deepEqual(ids, ['big']);
 });
@@ -209,7 +212,7 @@ test('closing writes the pending short line once the disk has room, and the HAR 
   const { sessionsDir, store, disk, meta, logLines } = await setup(t);
   await store.begin(meta.id, { id: 'big', startedDateTime: T0, method: 'GET', url: URL_ }, SECRETS);
   disk.free = 0;
-  await assert.rejects(store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
+  await assert.rejects(async () => store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
   disk.free = Infinity;
   const har = await readHar(await store.close(meta.id, 'explicit'));
   assert.equal(har.log.entries.length, 1);
@@ -224,7 +227,7 @@ test('a refused exchange whose record fails throws RECORDING_FAILED and its shor
   const { store, disk, meta, journal } = await setup(t);
   disk.free = 0;
   const refused = { ...exchange({ id: 'r', response: null, error: 'refused by Airlock: POLICY_DENIED (403)', reqBody: body('x'.repeat(50_000)) }) };
-  await assert.rejects(store.record(meta.id, refused, SECRETS), { code: 'RECORDING_FAILED' });
+  await assert.rejects(async () => store.record(meta.id, refused, SECRETS), { code: 'RECORDING_FAILED' });
   disk.free = Infinity;
   await store.begin(meta.id, { id: 'next', startedDateTime: T0, method: 'GET', url: URL_ });
   const line = (await journalLines(journal)).find((l) => l['id'] === 'r');
@@ -236,7 +239,7 @@ test('a journal whose torn line cannot be cut off is closed, and the next reques
   await store.begin(meta.id, { id: 'big', startedDateTime: T0, method: 'GET', url: URL_ });
   disk.free = 100;
   disk.failTruncate = true;
-  await assert.rejects(store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
+  await assert.rejects(async () => store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
   disk.failTruncate = false;
   disk.free = Infinity;
   await new Promise((r) => setTimeout(r, 50));
@@ -250,7 +253,7 @@ test('a session with a pending short line is not closed by the idle sweep', asyn
   const { store, disk, meta } = await setup(t, () => clock);
   await store.begin(meta.id, { id: 'big', startedDateTime: T0, method: 'GET', url: URL_ });
   disk.free = 0;
-  await assert.rejects(store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
+  await assert.rejects(async () => store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
   // Idle twice over, not yet four times (stuck): the pending line counts as work in flight.
   clock += 2 * 60_000 + 1;
   assert.deepEqual(await store.closeIdle(), []);
@@ -298,7 +301,7 @@ test('with a space reserve, a short line that finds no room gets the reserve, so
   await store.begin(meta.id, { id: 'big', startedDateTime: T0, method: 'GET', url: URL_ });
   assert.ok(reserve.held, 'the first begin took the reserve');
   disk.free = 0;
-  await assert.rejects(store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
+  await assert.rejects(async () => store.record(meta.id, exchange({ id: 'big', response: bigResponse() }), SECRETS), { code: 'RECORDING_INCOMPLETE' });
   assert.equal(reserve.held, false, 'given up for the short line');
   assert.deepEqual(
     (await journalLines(journal)).map((l) => `${String(l['type'])}:${String(l['id'])}`).slice(1),
@@ -307,7 +310,7 @@ test('with a space reserve, a short line that finds no room gets the reserve, so
   );
 
   disk.free = 0;
-  await assert.rejects(store.begin(meta.id, { id: 'refused', startedDateTime: T0, method: 'GET', url: URL_ }), { code: 'RECORDING_FAILED' });
+  await assert.rejects(async () => store.begin(meta.id, { id: 'refused', startedDateTime: T0, method: 'GET', url: URL_ }), { code: 'RECORDING_FAILED' });
   assert.equal((await journalLines(journal)).length, 3, 'the refused begin left nothing');
 
   // What a restart's recovery would make of the journal right now (as if the process had died).

@@ -75,7 +75,7 @@ test('a session opens with a 0600 journal whose first line is the session, a 060
 
 test('concurrent ensure calls for one key share one session; another run attempt gets its own', async (t) => {
   const { sessionsDir, store } = await setup(t);
-  const metas = await Promise.all(Array.from({ length: 10 }, () => store.ensure(identity())));
+  const metas = await Promise.all(Array.from({ length: 10 }, async () => store.ensure(identity())));
   assert.equal(new Set(metas.map((m) => m.id)).size, 1);
   const other = await store.ensure(identity({ claims: { run_id: '42', run_attempt: '2' } }));
   assert.notEqual(other.id, metas[0]?.id);
@@ -135,7 +135,7 @@ test('a close while a record is in flight waits for it, and the next request ope
   const har = await readHar((await closing) ?? '');
   assert.equal(har.log.entries.length, 1);
   assert.equal(har.log.entries[0]?.response.status, 202);
-  await assert.rejects(store.record(meta.id, exchange({ id: 'z' }), SECRETS), { code: 'RECORDING_FAILED' });
+  await assert.rejects(async () => store.record(meta.id, exchange({ id: 'z' }), SECRETS), { code: 'RECORDING_FAILED' });
   const next = await store.ensure(identity());
   assert.notEqual(next.id, meta.id);
 });
@@ -251,10 +251,13 @@ test('a session whose sessions dir cannot be written is refused with RECORDING_F
   await writeFile(notADir, 'a regular file');
   const { log, lines } = memoryLogger();
   const store = new SessionStore({ sessionsDir: notADir, maxBodyBytes: 1024, idleTimeoutMs: 60_000, log });
-  await assert.rejects(store.ensure(identity()), (err: unknown) => {
-    assert.equal((err as { code?: string }).code, 'RECORDING_FAILED');
-    return true;
-  });
+  await assert.rejects(
+    async () => store.ensure(identity()),
+    (err: unknown) => {
+      assert.equal((err as { code?: string }).code, 'RECORDING_FAILED');
+      return true;
+    },
+  );
   await assert.rejects(store.recover(), { code: 'RECORDING_FAILED' });
   assert.ok(
     lines.some((l) => l.includes('recording failed') && l.includes('EEXIST')),
@@ -266,7 +269,7 @@ test('a session whose sessions dir cannot be written is refused with RECORDING_F
 test('recording into a session that is not open is refused with RECORDING_FAILED', async (t) => {
   const { store } = await setup(t);
   await assert.rejects(
-    store.begin('20261122T031500Z-0123abcd', { id: 'a', startedDateTime: '2026-11-22T03:15:00.000Z', method: 'GET', url: 'https://x.example/' }),
+    async () => store.begin('20261122T031500Z-0123abcd', { id: 'a', startedDateTime: '2026-11-22T03:15:00.000Z', method: 'GET', url: 'https://x.example/' }),
     { code: 'RECORDING_FAILED' },
   );
 });
@@ -281,5 +284,5 @@ test('closeAll finalizes every open session and then refuses new ones with SHUTT
   const names = await readdir(sessionsDir);
   assert.ok(names.includes(`${a.id}.har`) && names.includes(`${b.id}.har`));
   assert.equal(names.filter((n) => n.endsWith('.jsonl')).length, 0);
-  await assert.rejects(store.ensure(identity()), { code: 'SHUTTING_DOWN' });
+  await assert.rejects(async () => store.ensure(identity()), { code: 'SHUTTING_DOWN' });
 });
