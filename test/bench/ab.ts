@@ -1,10 +1,12 @@
-// `node dist/test/bench/ab.js --build old=OTHER/dist/appliance/cli.js [--build ...] [--rounds 6] [--seconds 8] [--concurrency 32] [--bare] [--fresh] [--profile DIR] [--stream MB]`
+// `node dist/test/bench/ab.js --build old=OTHER/dist/appliance/cli.js [--build ...] [--rounds 6] [--seconds 8] [--concurrency 32] [--bare] [--fresh] [--session] [--profile DIR] [--stream MB]`
 // Builds of Airlock (other commits' compiled cli.js, and this one as `this`), and optionally the
 // bare http-mitm-proxy, up at once and measured in alternating keep-alive rounds against the same
 // upstream: the CPU per request of each round, and the medians. On a loaded 2-core machine only
 // figures from one run, taken in turns, compare; this is how a per-request cost is shown gone.
 // --fresh: a new TCP + CONNECT + TLS connection per request instead (curl-style; the handshake's
 // cost), `concurrency` such clients side by side.
+// --session: each Airlock is sent a session token from its own `POST /.airlock/v1/login` in
+// Proxy-Authorization instead of the JWT (the other way a job proves who it is).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -12,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { cpuMs } from './proc.js';
 import { keepAliveLoad, newConnectionLoad, type LoadResult } from './load.js';
 import { oneShot, type Route } from './raw-client.js';
-import { startUpstream, startAirlock, startBareMitm, BENCH_DIR_PREFIX, type Upstream } from './proxies.js';
+import { startUpstream, startAirlock, startBareMitm, trySessionLogin, BENCH_DIR_PREFIX, type Upstream } from './proxies.js';
 import { median } from './paired.js';
 import { CLI } from '../fixtures/airlock-process.js';
 import { streamRounds } from './ab-stream.js';
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '32' },
       bare: { type: 'boolean', default: false },
       fresh: { type: 'boolean', default: false },
+      session: { type: 'boolean', default: false },
       profile: { type: 'string' },
       // Instead of keep-alive rounds: one response of this many MB per contender and round (ab-stream.ts).
       stream: { type: 'string' },
@@ -89,10 +92,19 @@ async function main(): Promise<void> {
     await oneShot(direct, { host: 'api.datadoghq.com', path: '/api/v1/validate', ca: up.caPem, headers: { 'dd-api-key': up.apiKey } });
     for (const [name, cli] of [...builds, ['this', CLI] as const]) {
       const p = await startAirlock(dir, up, { extraHosts: [], cli, nodeArgs: prof(name) });
+      let credential = p.jwt;
+      if (values.session) {
+        const login = await trySessionLogin(p.port, p.jwt);
+        if ('skipped' in login) {
+          await p.stop();
+          throw new Error(`${name}: ${login.skipped}`);
+        }
+        credential = login.token;
+      }
       contenders.push({
         name,
         pid: p.pid,
-        route: { kind: 'proxy', port: p.port, proxyAuthorization: `Bearer ${p.jwt}` },
+        route: { kind: 'proxy', port: p.port, proxyAuthorization: `Bearer ${credential}` },
         ca: p.caPem,
         needsKey: false,
         stop: p.stop,
@@ -112,7 +124,7 @@ async function main(): Promise<void> {
       return;
     }
     console.log(
-      `${values.fresh ? 'a new connection per request' : 'keep-alive'}, concurrency ${concurrency}, ${rounds} rounds of ${durationMs / 1000} s each (after ${warmupMs / 1000} s warm-up), alternating order`,
+      `${values.fresh ? 'a new connection per request' : 'keep-alive'}${values.session ? ' (session token)' : ''}, concurrency ${concurrency}, ${rounds} rounds of ${durationMs / 1000} s each (after ${warmupMs / 1000} s warm-up), alternating order`,
     );
     const results = new Map<string, Round[]>(contenders.map((c) => [c.name, []]));
     for (let i = 0; i < rounds; i++) {
