@@ -7,6 +7,7 @@ import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
 import { assertNoSecrets, assertRefusal, parseResponses } from '../fixtures/refusal-helpers.js';
 import { rawTlsExchange } from '../fixtures/raw-tls.js';
 import { splitBigParts } from '../fixtures/fake-datadog.js';
+import { waitFor } from '../fixtures/wait-for.js';
 
 // Finding 5 of issue #11: a reflecting upstream (test/fixtures/fake-datadog.ts, /reflect/<how>)
 // writes the vaulted key it was given into places masking used to miss. Requests and responses
@@ -82,6 +83,16 @@ describe('a reflecting upstream cannot get the vaulted key to the client past ma
     await a?.cleanup();
   });
 
+  /** The session of the request logged for `runId` (its `msg: "request"` line), once it is logged. */
+  function sessionOf(runId: string): string | undefined {
+    for (const l of a.logs) {
+      if (!l.includes(runId)) continue;
+      const line = JSON.parse(l) as { msg?: string; session?: string; identity?: Record<string, string> };
+      if (line.msg === 'request' && line.identity?.['run_id'] === runId && line.session) return line.session;
+    }
+    return undefined;
+  }
+
   /** Sends `GET /reflect/<how>` as raw bytes in its own session; returns what the client got and the session's HAR entry. */
   async function reflect(how: string): Promise<{ bytes: Buffer; r: Raw; entry: HarEntry; exported: string }> {
     const runId = `reflect-${how}`;
@@ -100,10 +111,11 @@ describe('a reflecting upstream cannot get the vaulted key to the client past ma
     assert.equal(got.length, 1);
     assert.equal(got[0]!.headers['dd-api-key'], a.apiKey);
 
-    const list = JSON.parse((await a.cli(['sessions', 'ls', '--json'])).stdout) as { id: string; claims: Record<string, unknown> }[];
-    const s = list.find((x) => x.claims['run_id'] === runId);
-    assert.ok(s, `a session for ${runId}`);
-    const ex = await a.cli(['sessions', 'export', s.id]);
+    // The session from Airlock's request log line, whose identity carries the job's run_id: one
+    // CLI process per case (the export) instead of two, which kept the file inside test/run.mjs's
+    // per-file budget on a loaded machine.
+    const session = await waitFor(`the request log line of ${runId}`, () => sessionOf(runId));
+    const ex = await a.cli(['sessions', 'export', session]);
     assert.equal(ex.code, 0, ex.stderr);
     const entries = (JSON.parse(ex.stdout) as { log: { entries: HarEntry[] } }).log.entries;
     const entry = entries.find((e) => e.request.url.endsWith(`/reflect/${how}`));

@@ -6,7 +6,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
 import { assertNoSecrets, assertRefusal, parseResponses, sendRaw } from '../fixtures/refusal-helpers.js';
-import { allEntries, assertNowhere, chunked, exchange } from './tunnel-witness.js';
+import { assertNowhere, chunked, exchange, harOf, type HarEntry } from './tunnel-witness.js';
 
 // Finding 1 of issue #11: a body the proxy forwards without framing becomes the head of the next
 // request on the shared upstream socket (possibly another session's, carrying its vaulted key).
@@ -31,6 +31,19 @@ describe('request smuggling through the forwarded body', () => {
   after(async () => {
     await a?.cleanup();
   });
+
+  /**
+   * The HAR entries of the session minted for `run` only. Exporting every open session instead
+   * (one CLI process each) made each case slower than the last: a session of each earlier case
+   * stays open, and at load 20 the file outgrew test/run.mjs's 180 s.
+   */
+  async function entriesOf(run: string): Promise<HarEntry[]> {
+    const ls = await a.cli(['sessions', 'ls', '--json']);
+    assert.equal(ls.code, 0, ls.stderr);
+    const s = (JSON.parse(ls.stdout) as { id: string; claims: Record<string, unknown> }[]).find((x) => x.claims['run_id'] === run);
+    assert.ok(s, `a session for ${run}`);
+    return harOf(a, s.id);
+  }
 
   /**
    * The attack request (head lines after the Host line, then the body bytes), then one ordinary
@@ -63,7 +76,7 @@ describe('request smuggling through the forwarded body', () => {
     assertNoSecrets(a, tokens, [first.raw, same.raw, other.raw]);
 
     // The attack is recorded with its body, and the session's HAR verifies.
-    const entry = (await allEntries(a)).find((e) => e.request.url === `https://api.datadoghq.com/api/v1/validate?${tag}`);
+    const entry = (await entriesOf(`${tag}-a`)).find((e) => e.request.url === `https://api.datadoghq.com/api/v1/validate?${tag}`);
     assert.ok(entry, 'the attack request is recorded');
     if (method !== 'HEAD') assert.equal(entry._airlock.decision, 'forwarded');
     if (method !== 'HEAD') assert.equal(entry.request.postData?.text, smuggled);
@@ -113,7 +126,7 @@ describe('request smuggling through the forwarded body', () => {
     );
     assertRefusal(r, 400, 'BAD_REQUEST');
     assert.equal(a.datadog.received.length, since);
-    const entry = (await allEntries(a)).find((e) => e._airlock.errorCode === 'BAD_REQUEST' && e.request.method === 'POST');
+    const entry = (await entriesOf('te-gzip')).find((e) => e._airlock.errorCode === 'BAD_REQUEST' && e.request.method === 'POST');
     assert.ok(entry, 'the refusal is recorded');
   });
 
