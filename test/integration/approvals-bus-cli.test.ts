@@ -5,13 +5,20 @@
 import { after, before, test } from 'node:test';
 import { skipOutsideCi } from '../fixtures/skip-outside-ci.js';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { ProxyAgent, request } from 'undici';
+import { parse, stringify } from 'yaml';
 import { startAirlock, type Airlock } from '../fixtures/airlock-process.js';
 import { REDIS_MISSING, startRedis, type RedisServer } from '../fixtures/redis-server.js';
 import { waitFor } from '../fixtures/wait-for.js';
 
 const POLICY = { default: 'allow', rules: [{ match: 'DELETE /api/v1/dashboard/*', action: 'approve' }] };
+// The first test's hold must outlast a dozen CLI runs (each seconds long on a loaded CI machine):
+// a hold it never waits out, so its time does not matter; it ends as soon as the approval comes.
+// The second test waits for the timeout itself, and restarts serve with a short one.
+const LONG_HOLD = '5m';
+const SHORT_HOLD = '20s';
+const CLIENT_WAIT_MS = 6 * 60_000;
 let redis: RedisServer;
 let a: Airlock;
 
@@ -29,7 +36,7 @@ before(async () => {
     },
     config: {
       policies: { writer: POLICY },
-      approvals: { timeout: '20s', bus: { type: 'redis', url: redis.url, keyPrefix: 'cli:' } },
+      approvals: { timeout: LONG_HOLD, bus: { type: 'redis', url: redis.url, keyPrefix: 'cli:' } },
       // The CLI verifies the operator's token with console.oidc and console.approvers; the
       // console itself does not run here. The test issuer stands in for the organization's IdP.
       // A getter: the issuer's URL is known once the fixture has started it.
@@ -55,8 +62,8 @@ function del(run_id: string, path: string) {
       uri: a.proxyUrl,
       token: `Bearer ${token}`,
       requestTls: { ca: readFileSync(a.caPath, 'utf8') },
-      headersTimeout: 120_000,
-      bodyTimeout: 120_000,
+      headersTimeout: CLIENT_WAIT_MS,
+      bodyTimeout: CLIENT_WAIT_MS,
     });
     try {
       const r = await request(`https://api.datadoghq.com${path}`, { method: 'DELETE', dispatcher });
@@ -113,6 +120,11 @@ test('approvals on the bus name the approver from a verified token; no token, a 
 
 test('with Redis gone mid-hold the request is refused at approvals.timeout (fail closed); a decision after that is refused as expired', async (t) => {
   if (skipOutsideCi(t, REDIS_MISSING)) return;
+  await a.stop();
+  const config = parse(readFileSync(a.configPath, 'utf8')) as { approvals: { timeout: string } };
+  config.approvals.timeout = SHORT_HOLD;
+  writeFileSync(a.configPath, stringify(config));
+  await a.start();
   const env = { AIRLOCK_APPROVER_TOKEN: await a.issuer.mint({ sub: 'ops', email: 'ops@example.com', email_verified: true }, { audience: 'airlock-console' }) };
   const pending = del('cli-2', '/api/v1/dashboard/cli-2');
   const id = await waitFor('the hold on the bus', () => pendingIds(env, '/dashboard/cli-2'));
