@@ -1,5 +1,6 @@
-// The default log (stdout, batched per event-loop turn): every line comes out, in order, also
-// the ones logged just before process.exit and the ones of a process that crashes.
+// The default log (stdout, batched under load): every line comes out, in order, also the ones
+// logged just before process.exit and the ones of a quiet process that crashes (log-batch.ts says
+// why a crash under load, with a batch still in the thread pool, keeps the lines but not their order).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
