@@ -7,9 +7,7 @@
 // 502 UPSTREAM_ENCODING; a JSON-path rule on a body too large to parse is 502
 // MASKING_UNAVAILABLE: never the raw bytes.
 import type http from 'node:http';
-import zlib from 'node:zlib';
-import { Readable, Transform, type Duplex } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { AirlockError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CapturedBody } from '../lib/exchange-types.js';
@@ -17,7 +15,8 @@ import { decodeContent } from '../lib/decode-body.js';
 import { endToEndHeaders, headerValue } from '../lib/headers.js';
 import { isJson, maskJsonPaths, type JsonPathRule } from './json-path-mask.js';
 import { maskBuffer, textMasker, type MaskRegexes } from './mask-text.js';
-import { maskStream, StreamMasker } from './mask-stream.js';
+import { StreamMasker } from './mask-stream.js';
+import { decodedBody } from './decoded-body.js';
 import { pumpMasked } from './pump-masked.js';
 import { maskHead } from './mask-head.js';
 import { codingsToUndo } from './response-codings.js';
@@ -59,12 +58,6 @@ function without(raw: readonly string[], names: readonly string[]): string[] {
     if (!names.includes(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
   }
   return out;
-}
-
-function decoder(encoding: string): Duplex {
-  if (encoding === 'br') return zlib.createBrotliDecompress();
-  if (encoding === 'deflate') return zlib.createInflate();
-  return zlib.createGunzip();
 }
 
 /** Undoes `codings` (decoding order) on a body held in full; each layer's output is capped. */
@@ -154,32 +147,12 @@ export function maskResponse(r: ResponseIn, secrets: readonly string[], rules: M
     fired: [...fired],
     async deliver(res, log) {
       res.writeHead(r.status, head.statusText, endToEndHeaders(headers));
-      if (codings.length === 0) {
-        const p = await pumpMasked(r.held, rest, new StreamMasker(body, new Set()), res);
-        if (p.error) log.debug({ code: p.error.code }, 'masked response stream ended early');
-        return p.bytes;
-      }
-      let bytes = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _e, cb) {
-          bytes += chunk.length;
-          cb(null, chunk);
-        },
-      });
-      async function* source(): AsyncGenerator<Buffer> {
-        yield* r.held;
-        yield* rest as AsyncIterable<Buffer>;
-      }
-      const stages: (NodeJS.ReadableStream | NodeJS.WritableStream | Duplex)[] = [Readable.from(source(), { objectMode: false })];
-      for (const c of codings) stages.push(decoder(c));
-      stages.push(maskStream(body, new Set()), counter, res);
-      try {
-        await (pipeline as (...s: unknown[]) => Promise<void>)(...stages);
-      } catch (err) {
-        // A corrupt layer mid-stream ends the response early (the client sees a cut body, never raw bytes).
-        log.debug({ code: (err as NodeJS.ErrnoException).code }, 'masked response stream ended early');
-      }
-      return bytes;
+      // Coded: the decoders' output takes the same pump (decoded-body.ts).
+      const source = codings.length === 0 ? rest : decodedBody(r.held, rest, codings);
+      const p = await pumpMasked(codings.length === 0 ? r.held : [], source, new StreamMasker(body, new Set()), res);
+      // A corrupt layer, an upstream or client gone mid-stream: the client sees a cut body, never raw bytes.
+      if (p.error) log.debug({ code: p.error.code }, 'masked response stream ended early');
+      return p.bytes;
     },
   };
 }

@@ -6,6 +6,7 @@ import { median } from './paired.js';
 import { streamBig } from './stream.js';
 import type { Route } from './raw-client.js';
 import type { Upstream } from './proxies.js';
+import type { BenchCoding } from './coded-body.js';
 
 export interface StreamContender {
   readonly name: string;
@@ -24,9 +25,30 @@ interface StreamRound {
   readonly growthMb: number;
 }
 
-export async function streamRounds(contenders: readonly StreamContender[], up: Upstream, megabytes: number, rounds: number): Promise<void> {
+export async function streamRounds(
+  contenders: readonly StreamContender[],
+  up: Upstream,
+  megabytes: number,
+  rounds: number,
+  coding?: BenchCoding,
+): Promise<void> {
   const bytes = megabytes * 1024 * 1024;
-  console.log(`streaming ${megabytes} MB (application/octet-stream, no coding) per round, ${rounds} rounds, alternating order`);
+  if (coding === undefined) console.log(`streaming ${megabytes} MB (application/octet-stream, no coding) per round, ${rounds} rounds, alternating order`);
+  else {
+    // Compressed once, before the rounds, so no contender's window holds the upstream's compression.
+    const direct = await streamBig(
+      up.pid,
+      { kind: 'direct', port: up.port },
+      { host: 'api.datadoghq.com', path: '/big', ca: up.caPem, headers: { 'dd-api-key': up.apiKey } },
+      bytes,
+      undefined,
+      coding,
+    );
+    if (direct.error !== undefined) throw new Error(`upstream: ${direct.error}`);
+    console.log(
+      `streaming ${megabytes} MB of JSON lines, Content-Encoding ${coding} (${(direct.received / 1048576).toFixed(1)} MB coded), per round, ${rounds} rounds, alternating order; MB/s and ms/MB of the plain body (Airlock sends it decoded, bare forwards the coded bytes)`,
+    );
+  }
   const results = new Map<string, StreamRound[]>(contenders.map((c) => [c.name, []]));
   for (let i = 0; i < rounds; i++) {
     const order = contenders.map((_, k) => contenders[(k + i) % contenders.length]!);
@@ -37,15 +59,22 @@ export async function streamRounds(contenders: readonly StreamContender[], up: U
       let k0 = process.cpuUsage();
       let k1 = k0;
       const headers: Record<string, string> = c.needsKey ? { 'dd-api-key': up.apiKey } : {};
-      const f = await streamBig(c.pid, c.route, { host: 'api.datadoghq.com', path: '/big', ca: c.ca, headers }, bytes, (phase) => {
-        if (phase === 'measure') {
-          c0 = cpuMs(c.pid);
-          k0 = process.cpuUsage();
-        } else {
-          c1 = cpuMs(c.pid);
-          k1 = process.cpuUsage(k0);
-        }
-      });
+      const f = await streamBig(
+        c.pid,
+        c.route,
+        { host: 'api.datadoghq.com', path: '/big', ca: c.ca, headers },
+        bytes,
+        (phase) => {
+          if (phase === 'measure') {
+            c0 = cpuMs(c.pid);
+            k0 = process.cpuUsage();
+          } else {
+            c1 = cpuMs(c.pid);
+            k1 = process.cpuUsage(k0);
+          }
+        },
+        coding,
+      );
       if (f.error !== undefined) throw new Error(`${c.name}: ${f.error}`);
       const r = { mbPerS: f.mbPerS, cpuMsPerMb: (c1 - c0) / megabytes, clientMsPerMb: (k1.user + k1.system) / 1000 / megabytes, growthMb: f.growthMb };
       results.get(c.name)!.push(r);

@@ -1,4 +1,4 @@
-// `node dist/test/bench/ab.js --build old=OTHER/dist/appliance/cli.js [--build ...] [--rounds 6] [--seconds 8] [--concurrency 32] [--bare] [--fresh] [--session] [--profile DIR] [--stream MB]`
+// `node dist/test/bench/ab.js --build old=OTHER/dist/appliance/cli.js [--build ...] [--rounds 6] [--seconds 8] [--concurrency 32] [--bare] [--fresh] [--session] [--profile DIR] [--stream MB [--coding gzip|br|deflate]]`
 // Builds of Airlock (other commits' compiled cli.js, and this one as `this`), and optionally the
 // bare http-mitm-proxy, up at once and measured in alternating keep-alive rounds against the same
 // upstream: the CPU per request of each round, and the medians. On a loaded 2-core machine only
@@ -18,6 +18,7 @@ import { startUpstream, startAirlock, startBareMitm, trySessionLogin, BENCH_DIR_
 import { median } from './paired.js';
 import { CLI } from '../fixtures/airlock-process.js';
 import { streamRounds } from './ab-stream.js';
+import { BENCH_CODINGS, type BenchCoding } from './coded-body.js';
 
 interface Contender {
   readonly name: string;
@@ -70,6 +71,8 @@ async function main(): Promise<void> {
       profile: { type: 'string' },
       // Instead of keep-alive rounds: one response of this many MB per contender and round (ab-stream.ts).
       stream: { type: 'string' },
+      // With --stream: the upstream sends the body compressed (gzip, br or deflate; coded-body.ts).
+      coding: { type: 'string' },
     },
   });
   const builds = values.build.map((b) => {
@@ -78,6 +81,9 @@ async function main(): Promise<void> {
     return [b.slice(0, i), resolve(b.slice(i + 1))] as const;
   });
   if (builds.length === 0) throw new Error('at least one --build NAME=PATH/dist/appliance/cli.js');
+  const coding = values.coding as BenchCoding | undefined;
+  if (coding !== undefined && (values.stream === undefined || !BENCH_CODINGS.includes(coding)))
+    throw new Error(`--coding ${BENCH_CODINGS.join('|')} goes with --stream`);
   const rounds = Number(values.rounds);
   const durationMs = Number(values.seconds) * 1000;
   const warmupMs = Number(values.warmup) * 1000;
@@ -120,7 +126,7 @@ async function main(): Promise<void> {
         .join(' ')}`,
     );
     if (values.stream !== undefined) {
-      await streamRounds(contenders, up, Number(values.stream), rounds);
+      await streamRounds(contenders, up, Number(values.stream), rounds, coding);
       return;
     }
     console.log(

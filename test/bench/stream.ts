@@ -1,12 +1,18 @@
 // One large response (the upstream's /big endpoint) through a proxy, or straight to the upstream:
 // MB/s and the proxy's RSS growth. Used by bench.ts (the scaling section) and ab.ts --stream.
+// With a coding the upstream sends the body compressed (coded-body.ts): Airlock hands the client
+// the decoded bytes, a proxy that forwards it untouched the coded ones; MB/s is of the plain body
+// either way (what the client has once it is decoded).
 import { request as undiciRequest } from 'undici';
 import { rssMb, RssSampler } from './proc.js';
 import { dispatcherFor } from './load.js';
 import type { Route, OneShot } from './raw-client.js';
+import type { BenchCoding } from './coded-body.js';
 
 export interface StreamFigures {
+  /** The plain body's size. */
   readonly bytes: number;
+  /** What reached the client: the plain body, or the coded one if the proxy forwarded it coded. */
   readonly received: number;
   readonly seconds: number;
   readonly mbPerS: number;
@@ -17,7 +23,14 @@ export interface StreamFigures {
 }
 
 /** `during` is told when the measured window starts and ends (ab.ts reads the proxy's CPU time there). */
-export async function streamBig(pid: number, route: Route, req: OneShot, bytes: number, during?: (phase: 'measure' | 'done') => void): Promise<StreamFigures> {
+export async function streamBig(
+  pid: number,
+  route: Route,
+  req: OneShot,
+  bytes: number,
+  during?: (phase: 'measure' | 'done') => void,
+  coding?: BenchCoding,
+): Promise<StreamFigures> {
   const d = dispatcherFor(route, req.ca, req.host);
   const origin = route.kind === 'direct' ? `https://127.0.0.1:${route.port}` : `https://${req.host}`;
   // One small request first so the connection and session exist before the baseline.
@@ -29,14 +42,17 @@ export async function streamBig(pid: number, route: Route, req: OneShot, bytes: 
   during?.('measure');
   const t0 = performance.now();
   let received = 0;
+  let expected = bytes;
   let error: string | undefined;
   try {
-    const res = await undiciRequest(`${origin}/big?bytes=${bytes}`, {
+    const res = await undiciRequest(`${origin}/big?bytes=${bytes}${coding !== undefined ? `&coding=${coding}` : ''}`, {
       dispatcher: d,
       headers: { ...req.headers, host: req.host },
       headersTimeout: 120_000,
       bodyTimeout: 60_000,
     });
+    // Forwarded coded: the whole coded body is what the client must get.
+    if (res.headers['content-encoding'] !== undefined) expected = Number(res.headers['content-length']);
     for await (const chunk of res.body) received += (chunk as Buffer).length;
     if (res.statusCode !== 200) error = `status ${res.statusCode}`;
   } catch (err) {
@@ -46,12 +62,12 @@ export async function streamBig(pid: number, route: Route, req: OneShot, bytes: 
   during?.('done');
   const peakRssMb = sampler.stop();
   await d.close();
-  if (received !== bytes) error ??= `received ${received} of ${bytes} bytes`;
+  if (received !== expected) error ??= `received ${received} of ${expected} bytes`;
   return {
     bytes,
     received,
     seconds,
-    mbPerS: received / 1048576 / seconds,
+    mbPerS: (received === expected ? bytes : 0) / 1048576 / seconds,
     rssBeforeMb,
     peakRssMb,
     growthMb: peakRssMb - rssBeforeMb,

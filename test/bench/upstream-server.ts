@@ -1,11 +1,12 @@
 // The bench's upstream, run as its own process: HTTPS on 127.0.0.1 shaped like Datadog (its
-// auth rule and small JSON answers) and a large-body endpoint. Lighter than the test fixture:
+// auth rule and small JSON answers) and a large-body endpoint (uncoded, or coded: coded-body.ts). Lighter than the test fixture:
 // it keeps nothing of what it receives. Prints {"port":N,"caPem":"..."} once listening.
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createCa } from '../../certs/create-ca.js';
 import { LeafIssuer, sniCallbackFor } from '../../certs/leaf-issuer.js';
 import { streamBytes } from '../fixtures/stream-bytes.js';
+import { BENCH_CODINGS, codedBody, sendCoded, type BenchCoding } from './coded-body.js';
 
 const apiKey = process.env['BENCH_API_KEY'] ?? '';
 const ca = createCa({ permittedDomains: ['datadoghq.com'], validityMs: 24 * 3_600_000, commonName: 'Airlock Bench Upstream CA' });
@@ -29,8 +30,18 @@ const server = https.createServer({ SNICallback: sniCallbackFor(leaves) }, (req,
     if (req.headers['dd-api-key'] !== apiKey) return send(403, FORBIDDEN);
     const url = req.url ?? '/';
     if (url === '/api/v1/validate') return send(200, VALID);
-    if (url.startsWith('/big?bytes=')) {
-      const n = Math.min(Number(url.slice('/big?bytes='.length)) || 0, 1024 * 1024 * 1024);
+    if (url.startsWith('/big?')) {
+      const q = new URLSearchParams(url.slice('/big?'.length));
+      const n = Math.min(Number(q.get('bytes')) || 0, 1024 * 1024 * 1024);
+      const coding = q.get('coding');
+      if (coding !== null) {
+        if (!(BENCH_CODINGS as readonly string[]).includes(coding)) return send(404, NOT_FOUND);
+        codedBody(coding as BenchCoding, n).then(
+          (coded) => sendCoded(res, coding as BenchCoding, coded),
+          () => send(500, Buffer.from('{"errors":["compression failed"]}')),
+        );
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
       return streamBytes(res, n);
     }
