@@ -1,8 +1,7 @@
-// Sends a streamed response body to the client through a StreamMasker: the held prefix, then
-// the rest as it arrives (a coded body: its decoders' output, decoded-body.ts). A direct data
-// handler, not stream.pipeline: pipeline with an async generator source and two Transforms cost a
-// promise, two Transform hops and their bookkeeping per chunk, most of what a large body cost
-// beyond the TLS writes themselves.
+// Sends a streamed (uncoded) response body to the client through a StreamMasker: the held prefix,
+// then the rest as it arrives. A direct data handler, not stream.pipeline: pipeline with an async
+// generator source and two Transforms cost a promise, two Transform hops and their bookkeeping per
+// chunk, most of what a large body cost beyond the TLS writes themselves.
 // Chunks are gathered and written together (chunk-frames.ts): at once when they fill whole TLS
 // records, the rest when the event loop has read everything that was ready (setImmediate).
 // Backpressure: `rest` is paused while the client's socket has bytes it could not hand to the
