@@ -13,11 +13,13 @@ import zlib from 'node:zlib';
 import type { Readable, Transform } from 'node:stream';
 
 /**
- * Decoder output chunk size. zlib's default (16 KiB) costs a thread-pool job, a 'data' event and
- * a pump step per 16 KiB of plain text; 64 KiB does the same work in a quarter of the steps and is
- * what the pump gathers before it writes (four TLS records) anyway.
+ * Decoder output chunk size. Each zlib step (a thread-pool job, then a 'data' event and a pump
+ * step) fills at most this much; zlib's default, 16 KiB, takes about seven steps per 16 KiB TLS
+ * record of a JSON body compressed 7:1. 256 KiB covers one record's worth at up to 16:1, so a
+ * step is usually one upstream chunk; the pump writes it in whole TLS records (chunk-frames.ts).
+ * Held per decoder layer (at most four) of a streamed response, with backpressure.
  */
-export const DECODED_CHUNK = 64 * 1024;
+const DECODED_CHUNK = 256 * 1024;
 
 function decoder(encoding: string): Transform {
   const opts = { chunkSize: DECODED_CHUNK };
