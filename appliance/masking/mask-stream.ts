@@ -8,7 +8,6 @@
 // secret form with Buffer.indexOf; when none occurs in held-back + chunk, maskStep would find
 // nothing either, and the bytes it would emit are passed on as they came (no copy, no string).
 // When a form occurs, or regex rules are configured, the step is exactly maskStep over latin1 text.
-import { Transform } from 'node:stream';
 import { maskStep, type TextMasker } from './mask-text.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -105,19 +104,4 @@ function startOfPrefix(window: Buffer, needles: readonly Buffer[]): number {
     }
   }
   return best;
-}
-
-/** StreamMasker as a Transform, for a pipeline (decoded bodies). */
-export function maskStream(m: TextMasker, fired: Set<string>): Transform {
-  const masker = new StreamMasker(m, fired);
-  return new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      for (const b of masker.push(chunk)) this.push(b);
-      cb();
-    },
-    flush(cb) {
-      for (const b of masker.end()) this.push(b);
-      cb();
-    },
-  });
 }
