@@ -8,7 +8,12 @@
 //  4. query parameters whose name is a credential name become [redacted:query <name>];
 //  5. in the agent's request (URL, headers, body), a value shaped like a Datadog key
 //     (credentials/key-shape.ts) becomes [redacted:key-shaped value]; each one found is then a
-//     Secret for the whole exchange, so an upstream that echoes it is redacted too.
+//     Secret for the whole exchange, so an upstream that echoes it is redacted too;
+//  6. anywhere in the exchange (request and response, every header, URL and body), a value
+//     shaped like an `airlock login` session token (identity/session-token.ts: `alk_` and 43
+//     base64url characters) becomes [redacted:session token]. Unlike a Datadog key's shape (32
+//     hex digits are also ids), this shape means nothing else, and a token is a credential: one
+//     that is not this exchange's own (a known Secret, rule 2) may be another job's.
 import { decodeComponent, isCredentialParam, isSecretHeader } from './credential-name.js';
 import { findKeyShapes, redactKeyShapes } from './key-shape.js';
 import { prepareSecrets, scrubBytes, scrubText, scrubTruncatedTail, type PreparedSecrets } from './scrub.js';
@@ -21,28 +26,55 @@ export const KEY_SHAPE_LABEL = 'key-shaped value';
 
 const JWT_IN_TEXT = /(eyJ[A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)/g;
 
+export const SESSION_TOKEN_LABEL = 'session token';
+const SESSION_TOKEN_PLACEHOLDER = `[redacted:${SESSION_TOKEN_LABEL}]`;
+// No word boundary before `alk_` (an `xalk_<token>` still carries a token) and the whole run after
+// it, so no base64url character of a token is left next to the placeholder.
+const SESSION_TOKEN_LENGTH = 47;
+const SESSION_TOKEN_IN_TEXT = /alk_[A-Za-z0-9_-]{43,}/g;
+// A text cut at a cap may end inside a token: from `alk_` on it is redacted.
+const SESSION_TOKEN_TAIL = /alk_[A-Za-z0-9_-]*$/;
+
 export function placeholder(label: string): string {
   return `[redacted:${label}]`;
 }
 
-/** Rules 2 and 3 on free text; `wrap` encodes the placeholder where plain brackets are not allowed. */
+/**
+ * `text.includes(needle)`, first asking for a `rare` tail of it. V8 finds a short needle by
+ * memchr on its first character, then compares: in JSON and English `a` and `e` are so common
+ * that looking for "alk_" or "eyJ" in a 1.5 KB body took 0.3 to 1.5 µs; "k_" and "yJ" start
+ * with rare letters and are usually absent, so the full search is made only where they occur.
+ */
+function mayHold(text: string, rare: string, needle: string): boolean {
+  return text.includes(rare) && text.includes(needle);
+}
+
+/** Rules 2, 3 and 6 on free text; `wrap` encodes the placeholder where plain brackets are not allowed. */
 export function redactText(text: string, secrets: PreparedSecrets, wrap?: (p: string) => string): string {
   // Without a wrap (every header and body of the journal) no closure is made per call.
-  const out = scrubText(text, secrets, wrap ? (label) => wrap(placeholder(label)) : placeholder);
+  let out = scrubText(text, secrets, wrap ? (label) => wrap(placeholder(label)) : placeholder);
+  // After rule 2, so this exchange's own token keeps its label. Most strings (header values are
+  // mostly shorter than a token) skip the search, and nearly all the rest the regex.
+  if (out.length >= SESSION_TOKEN_LENGTH && mayHold(out, 'k_', 'alk_'))
+    out = out.replace(SESSION_TOKEN_IN_TEXT, wrap ? wrap(SESSION_TOKEN_PLACEHOLDER) : SESSION_TOKEN_PLACEHOLDER);
   // Every JWT starts "eyJ": most strings (header values, JSON bodies) skip the regex entirely.
-  if (!out.includes('eyJ')) return out;
+  if (!mayHold(out, 'yJ', 'eyJ')) return out;
   const sig = wrap ? wrap(placeholder('signature')) : placeholder('signature');
   return out.replace(JWT_IN_TEXT, (_m, h: string, p: string) => `${h}.${p}.${sig}`);
 }
 
 /** A body cut at the cap may end with the first part of a secret: that prefix is a secret too. */
 export function redactTruncatedTail(text: string, secrets: PreparedSecrets): string {
-  return scrubTruncatedTail(text, secrets, placeholder);
+  const out = scrubTruncatedTail(text, secrets, placeholder);
+  return mayHold(out, 'k_', 'alk_') ? out.replace(SESSION_TOKEN_TAIL, SESSION_TOKEN_PLACEHOLDER) : out;
 }
 
-/** Rule 2 on binary bodies: the secret's UTF-8 bytes are replaced in place. */
+/** Rules 2 and 6 on binary bodies: the secret's UTF-8 bytes are replaced in place. */
 export function redactBytes(bytes: Buffer, secrets: PreparedSecrets): Buffer {
-  return scrubBytes(bytes, secrets, placeholder);
+  const out = scrubBytes(bytes, secrets, placeholder);
+  if (out.indexOf('alk_') < 0) return out;
+  // The shape is ASCII; latin1 maps every byte to one character and back, so other bytes are kept.
+  return Buffer.from(out.toString('latin1').replace(SESSION_TOKEN_IN_TEXT, SESSION_TOKEN_PLACEHOLDER), 'latin1');
 }
 
 function secretEqualTo(value: string, secrets: PreparedSecrets): Secret | undefined {

@@ -186,6 +186,19 @@ describe('finding 7: agent credential carriers inside the tunnel', () => {
     await assertNowhereRecorded(s, [app, ddapp]);
   });
 
+  test("another job's alk_ session token in a header and a JSON body is forwarded but nowhere recorded or logged, echo included", async () => {
+    // Shape of identity/session-token.ts: alk_ and 43 base64url characters; this one has a - and a _ in it.
+    const alk = `alk_${randomBytes(32).toString('base64url').slice(0, 41)}-_`;
+    const glued = `alk_${randomBytes(32).toString('base64url')}`;
+    const body = JSON.stringify({ title: `echoed ${alk}`, layout_type: 'ordered', widgets: [], description: `again x${glued}` });
+    const s = await send((m) => head([`POST /api/v1/dashboard?${m} HTTP/1.1`, 'Content-Type: application/json', `X-Request-Note: was ${alk}`], body));
+    assert.equal(parseResponses(s.response).status, 200, s.response);
+    assert.ok(s.upstream[0]!.body.toString('utf8').includes(alk), 'the body is forwarded as it is');
+    assert.ok(s.response.includes(alk), 'the upstream echoes it');
+    const e = await assertNowhereRecorded(s, [alk, glued, alk.slice(4), glued.slice(4)]);
+    assert.ok(JSON.stringify(e.request.headers).includes('[redacted:session token]'), JSON.stringify(e.request.headers));
+  });
+
   test('a raw JWT in the path is forwarded but appears in no log line and no recording', async () => {
     const other = await a.issuer.mint({ repository_id: '999', ref: 'refs/heads/x' });
     tokens.push(other);
