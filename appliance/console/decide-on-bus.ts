@@ -1,6 +1,7 @@
 // A decision on the bus by a verified approver (console, Slack or CLI), its refusals as errors.
 import { AirlockError } from '../errors.js';
 import type { RedisBus } from '../approvals/redis-bus.js';
+import { cutText } from '../approvals/cut-text.js';
 
 export async function decideOnBus(
   bus: RedisBus,
@@ -11,7 +12,7 @@ export async function decideOnBus(
   words: string,
   now: () => number,
 ): Promise<{ id: string; decision: string; by: string; method: string; url: string }> {
-  const note = words.trim().slice(0, 500);
+  const note = cutText(words.trim(), 500);
   if (kind === 'denied' && !note) throw new AirlockError('BAD_REQUEST', 'a denial needs a reason');
   let r;
   try {

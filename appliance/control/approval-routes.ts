@@ -5,6 +5,7 @@
 import type { Approvals, DecideResult } from '../approvals/approval-queue.js';
 import { AirlockError } from '../errors.js';
 import { parseControlJson } from './read-control-body.js';
+import { cutText } from '../approvals/cut-text.js';
 
 const ID = /^[0-9a-f]{12}$/;
 const DECIDER = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/;
@@ -15,7 +16,7 @@ export interface ControlAnswer {
 }
 
 function text(v: unknown, max: number): string | undefined {
-  return typeof v === 'string' && v.length > 0 ? v.slice(0, max) : undefined;
+  return typeof v === 'string' && v.length > 0 ? cutText(v, max) : undefined;
 }
 
 /**
