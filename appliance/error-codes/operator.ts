@@ -53,6 +53,19 @@ export const OPERATOR_ERRORS = {
     message: 'this server holds no open session with this id (airlock sessions ls --open lists them)',
     doc: '`airlock sessions close ID` through the control socket: the running server holds no open session with that id',
   },
+  // The admin listener (admin.listen: /metrics, /healthz, /readyz), which a scraper or an operator meets.
+  ADMIN_NOT_FOUND: {
+    status: 404,
+    message: 'no such admin endpoint: the admin listener serves /metrics (Prometheus text), /healthz (liveness) and /readyz (readiness)',
+  },
+  ADMIN_METHOD: {
+    status: 405,
+    message: 'the admin listener answers GET and HEAD only: /metrics, /healthz and /readyz read state and change none',
+  },
+  ADMIN_FAILED: {
+    status: 500,
+    message: "the admin endpoint could not gather its answer (the metrics or the readiness checks failed); the log line 'admin endpoint failed' says why",
+  },
   // The CLI's own failures: no HTTP status, the message at the throw site is specific.
   USAGE: {
     status: null,

@@ -1,9 +1,11 @@
 // The admin listener (config admin.listen, default 127.0.0.1:9464): Prometheus text at /metrics,
 // liveness at /healthz, readiness at /readyz. Off the proxy port, so that the egress ruleset can
 // keep the runner user away from it (systemd/airlock-egress.nft) while a scraper reaches it.
-// It reads state and changes none; every socket has a timeout.
+// It reads state and changes none; every socket has a timeout. Its refusals have the shape of
+// every other Airlock refusal (errors.ts): JSON naming a stable code, and X-Airlock-Error.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AirlockError, toErrorResponse } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AirlockMetrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
@@ -27,14 +29,20 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
   res.end(body);
 }
 
+function refuse(res: http.ServerResponse, err: AirlockError): void {
+  const r = toErrorResponse(err);
+  res.writeHead(r.status, r.headers);
+  res.end(r.body);
+}
+
 function adminHandler(deps: AdminDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   return (req, res) => {
     req.resume();
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'GET only\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, new AirlockError('ADMIN_METHOD', undefined, { headers: { allow: 'GET, HEAD' } }));
     const fail = (err: unknown): void => {
       deps.log.error({ err: { message: (err as Error).message } }, 'admin endpoint failed');
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      if (!res.headersSent) refuse(res, new AirlockError('ADMIN_FAILED'));
     };
     switch (path) {
       case '/metrics':
@@ -47,7 +55,7 @@ function adminHandler(deps: AdminDeps): (req: http.IncomingMessage, res: http.Se
         deps.ready().then((r) => send(res, r.ready ? 200 : 503, 'application/json', `${JSON.stringify(r)}\n`), fail);
         return;
       default:
-        return send(res, 404, 'text/plain; charset=utf-8', 'not found: /metrics, /healthz or /readyz\n');
+        return refuse(res, new AirlockError('ADMIN_NOT_FOUND'));
     }
   };
 }
