@@ -34,4 +34,8 @@ export async function preflightListen(config: Config): Promise<void> {
   await probe(config.listen.host, config.listen.port, '--listen / listen');
   const t = config.transparent.listen;
   if (t) await probe(t.host, t.port, 'transparent.listen');
+  // The admin listener too: bound last, after the CA and state exist, a busy port there only gave
+  // a warning and a server without /metrics, /healthz or /readyz. admin.listen: null turns it off.
+  const a = config.admin.listen;
+  if (a) await probe(a.host, a.port, 'admin.listen');
 }

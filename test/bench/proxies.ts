@@ -209,6 +209,8 @@ export async function startAirlock(dir: string, up: Upstream, opts: AirlockStart
       grants: [{ name: 'bench', issuer: 'github', claims: { repository_id: '123456', ref: 'refs/heads/main' }, credential: 'dd-bench' }],
     },
     sessions: { idleTimeout: '15m' },
+    // An OS-chosen port: the paired builds (and other benches on the machine) would share 9464.
+    admin: { listen: '127.0.0.1:0' },
   };
   const configPath = join(home, 'airlock.yaml');
   writeFileSync(configPath, stringify(config));

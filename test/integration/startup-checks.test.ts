@@ -1,7 +1,7 @@
 // Issue 12: what `airlock serve` checks before it runs. A grant that pins no tenant on a shared
 // issuer (github.com) is refused (exit 2) unless allowAnyTenant; a grant whose credential is not
 // in the vault is warned about at start and reported by check-config --state-dir; a busy port
-// fails the start with nothing created on disk.
+// (the proxy's or the admin listener's) fails the start with nothing created on disk.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -75,6 +75,22 @@ test('serve on a busy port fails naming the address and creates no CA, signing k
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`^airlock: LISTEN_FAILED: cannot listen on 127\\.0\\.0\\.1:${port} \\(--listen / listen\\): the address is in use`));
     const state = join(tmp, 'busy-state');
+    assert.deepEqual(existsSync(state) ? readdirSync(state, { recursive: true }) : [], [], 'no CA, no signing key, no vault, no sessions');
+  } finally {
+    busy.close();
+  }
+});
+
+test('serve with its admin listener on a busy port fails naming admin.listen and creates nothing', async () => {
+  const busy = net.createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  const port = (busy.address() as net.AddressInfo).port;
+  try {
+    const cfg = config('busy-admin', { identity: { issuers: [], grants: [] }, admin: { listen: `127.0.0.1:${port}` } });
+    const r = await runCli(['serve', '--config', cfg]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^airlock: LISTEN_FAILED: cannot listen on 127\\.0\\.0\\.1:${port} \\(admin\\.listen\\): the address is in use`));
+    const state = join(tmp, 'busy-admin-state');
     assert.deepEqual(existsSync(state) ? readdirSync(state, { recursive: true }) : [], [], 'no CA, no signing key, no vault, no sessions');
   } finally {
     busy.close();
