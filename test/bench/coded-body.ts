@@ -3,6 +3,7 @@
 // well as Datadog's answers do, not like a run of one letter), compressed once per size and coding
 // and kept, so the upstream spends no CPU compressing while a proxy is measured.
 import zlib from 'node:zlib';
+import { streamBytes, writeParts } from '../fixtures/stream-bytes.js';
 import type { ServerResponse } from 'node:http';
 
 export const BENCH_CODINGS = ['gzip', 'br', 'deflate'] as const;
@@ -55,20 +56,7 @@ export function codedBody(coding: BenchCoding, bytes: number): Promise<Buffer> {
       z.on('data', (c: Buffer) => out.push(c));
       z.on('end', () => resolve(Buffer.concat(out)));
       z.on('error', reject);
-      const plain = plainBlock();
-      let left = bytes;
-      const feed = (): void => {
-        while (left > 0) {
-          const part = plain.subarray(0, Math.min(left, plain.length));
-          left -= part.length;
-          if (!z.write(part)) {
-            z.once('drain', feed);
-            return;
-          }
-        }
-        z.end();
-      };
-      feed();
+      streamBytes(z, bytes, plainBlock());
     });
     cache.set(key, p);
   }
@@ -79,16 +67,10 @@ export function codedBody(coding: BenchCoding, bytes: number): Promise<Buffer> {
 export function sendCoded(res: ServerResponse, coding: BenchCoding, all: Buffer): void {
   res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': coding, 'content-length': all.length });
   let at = 0;
-  const pump = (): void => {
-    while (at < all.length) {
-      const part = all.subarray(at, at + 64 * 1024);
-      at += part.length;
-      if (!res.write(part)) {
-        res.once('drain', pump);
-        return;
-      }
-    }
-    res.end();
-  };
-  pump();
+  writeParts(res, () => {
+    if (at >= all.length) return null;
+    const part = all.subarray(at, at + 64 * 1024);
+    at += part.length;
+    return part;
+  });
 }
